@@ -1,0 +1,36 @@
+import { ProbeError } from '../src/core/errors.js';
+import { authMechanisms } from '../src/smtp/ehlo.js';
+import { chooseMechanism, decodeChallenge, startSasl } from '../src/smtp/sasl.js';
+import { OK, STOP, failPhase, judge, type CheckModule } from './step.js';
+
+/** Most 334 challenges answered before giving up on a server that keeps asking. */
+const MAX_CHALLENGES = 4;
+
+/** SMTP AUTH (RFC 4954). Credentials never go over plaintext unless allowed; the transcript shows `***`. */
+export const auth: CheckModule = {
+  kind: 'auth',
+  summary: 'AUTH PLAIN/LOGIN/CRAM-MD5/XOAUTH2; refuses plaintext unless allowed',
+  async run(ctx) {
+    const { plan, session, state } = ctx;
+    const a = plan.auth;
+    if (!a) return OK;
+    if (!session.encrypted && !a.allowPlaintext) {
+      throw failPhase(
+        ctx,
+        new ProbeError('auth', 'auth', 'refusing to send credentials over an unencrypted connection (use TLS, or allow plaintext explicitly)'),
+      );
+    }
+    const offered = authMechanisms(state.capabilities);
+    const choice = chooseMechanism(offered, a.mechanism);
+    if ('error' in choice) throw failPhase(ctx, new ProbeError('auth', 'auth', choice.error));
+    const mechanism = choice.mechanism;
+    const exchange = startSasl(mechanism, { username: a.username, password: a.password });
+    const shown = exchange.command.includes(' ', 5) ? `AUTH ${mechanism} ***` : exchange.command;
+    let reply = await session.command(exchange.command, 'auth', shown);
+    for (let step = 0; reply.code === 334 && step < MAX_CHALLENGES; step += 1) {
+      const answer = exchange.respond(decodeChallenge(reply.lines[0] ?? ''), step);
+      reply = await session.command(answer, 'auth', '***');
+    }
+    return judge(ctx, 'auth', reply, { mechanism }) ? STOP : OK;
+  },
+};

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { hasCapability } from '../src/smtp/ehlo.js';
+import { buildMessage, dotStuff, isAscii, oneLine } from '../src/smtp/message.js';
+import type { SmtpReply } from '../src/smtp/reply.js';
+import { OK, STOP, expectationFor, judge, type CheckModule } from './step.js';
+
+/**
+ * A test transaction: MAIL, one RCPT per recipient, then DATA and the message, or RSET when not delivering.
+ * With PIPELINING the envelope goes in one write; DATA joins it only when every expectation is positive, so a
+ * negative check (relay must be refused) never reaches DATA. An unexpected acceptance stops before DATA.
+ */
+export const send: CheckModule = {
+  kind: 'send',
+  summary: 'MAIL, RCPT (each recipient), DATA and the message, or RSET with --no-deliver',
+  async run(ctx) {
+    const { plan, state, session } = ctx;
+    const s = plan.send;
+    if (!s) return OK;
+    const caps = state.capabilities;
+    const messageId = `${randomUUID()}@${oneLine(plan.ehlo)}`;
+    const message = s.deliver
+      ? dotStuff(
+          buildMessage({
+            from: s.from, to: s.to, subject: s.subject, body: s.body, headers: s.headers, size: s.size,
+            messageId, probeId: state.probeId, date: new Date(ctx.wallNow()),
+          }),
+        )
+      : '';
+    const mailParams = [
+      hasCapability(caps, 'SIZE') && s.deliver ? ` SIZE=${Buffer.byteLength(message)}` : '',
+      !isAscii(message) && hasCapability(caps, '8BITMIME') ? ' BODY=8BITMIME' : '',
+      !isAscii(s.from + s.to.join('')) && hasCapability(caps, 'SMTPUTF8') ? ' SMTPUTF8' : '',
+    ].join('');
+    const rcptParams = hasCapability(caps, 'DSN') ? ' NOTIFY=NEVER' : '';
+    const envelope = [`MAIL FROM:<${oneLine(s.from)}>${mailParams}`, ...s.to.map((to) => `RCPT TO:<${oneLine(to)}>${rcptParams}`)];
+    const positive = !['mail', 'rcpt', 'data'].some((p) => expectationFor(plan, p as 'mail').negative);
+    const pipelining = hasCapability(caps, 'PIPELINING');
+    const pipelineData = pipelining && s.deliver && positive;
+
+    // With PIPELINING the group goes out in one write (RFC 2920) and replies are read in order.
+    if (pipelining) session.send(pipelineData ? [...envelope, 'DATA'] : envelope, 'mail');
+    const next = (i: number, phase: 'mail' | 'rcpt' | 'data'): Promise<SmtpReply> =>
+      pipelining && (i < envelope.length || pipelineData)
+        ? session.read(phase)
+        : session.command(i < envelope.length ? envelope[i]! : 'DATA', phase);
+
+    const mail = await next(0, 'mail');
+    if (mail.code < 400) state.inTransaction = true;
+    if (judge(ctx, 'mail', mail)) return STOP;
+    let refused = 0;
+    for (const [i, to] of s.to.entries()) {
+      if (judge(ctx, 'rcpt', await next(i + 1, 'rcpt'), { recipient: to })) refused += 1;
+    }
+    if (refused === s.to.length) return STOP;
+    if (!s.deliver) {
+      state.inTransaction = false;
+      return judge(ctx, 'rset', await session.command('RSET', 'rset')) ? STOP : OK;
+    }
+    const data = await next(envelope.length, 'data');
+    if (data.code === 354) state.inData = true;
+    if (judge(ctx, 'data', data)) return STOP;
+    session.writeRaw(message, `(message: ${Buffer.byteLength(message)} bytes, Message-ID <${messageId}>)`);
+    session.expectReply();
+    const final = await session.read('message');
+    state.inData = false;
+    state.inTransaction = false;
+    state.messageId = messageId;
+    return judge(ctx, 'message', final) ? STOP : OK;
+  },
+};

@@ -1,0 +1,110 @@
+import type { CheckPlan, StepKind } from '../src/core/plan.js';
+import type { Phase, PhaseRecord, TlsInfo } from '../src/core/result.js';
+import { ProbeError } from '../src/core/errors.js';
+import { defaultExpectation, matches, type Expectation } from '../src/core/expect.js';
+import type { Capabilities } from '../src/smtp/ehlo.js';
+import type { SmtpReply } from '../src/smtp/reply.js';
+import type { SmtpSession } from '../src/smtp/session.js';
+import type { Trace } from '../src/smtp/trace.js';
+
+/** What a run has learned so far; checks read and extend it, the runner turns it into the result record. */
+export interface RunState {
+  banner: string | null;
+  capabilities: Capabilities | null;
+  capabilitiesBeforeTls: Capabilities | null;
+  tls: TlsInfo | null;
+  usedHelo: boolean;
+  /** Between an accepted MAIL and the end of the transaction (RSET or the final reply after the dot). */
+  inTransaction: boolean;
+  /** After a 354: only the message and its dot (or closing the connection) can follow. */
+  inData: boolean;
+  quitDone: boolean;
+  messageId: string | null;
+  probeId: string;
+  warnings: string[];
+}
+
+export interface StepContext {
+  session: SmtpSession;
+  plan: CheckPlan;
+  trace: Trace;
+  state: RunState;
+  /** Wall clock (ms since the epoch), for Date headers and certificate days. */
+  wallNow(): number;
+}
+
+/**
+ * A step's verdict. `stop`: a negative check got the refusal it wanted, so the forward path ends here and the
+ * session winds down (RSET, QUIT) without running the steps that would build on the refused one.
+ */
+export type StepOutcome = { ok: true; stop?: boolean } | { ok: false; error: ProbeError };
+
+/** The contract every check kind fulfils (STYLE.md rule 2): no sockets, timers or registries of its own. */
+export interface CheckModule {
+  kind: StepKind;
+  /** One line for --help and docs. */
+  summary: string;
+  run(ctx: StepContext): Promise<StepOutcome>;
+}
+
+export const OK: StepOutcome = { ok: true };
+export const STOP: StepOutcome = { ok: true, stop: true };
+
+export function expectationFor(plan: CheckPlan, phase: Phase): Expectation {
+  return plan.expect[phase] ?? defaultExpectation(phase);
+}
+
+type Fields = Omit<PhaseRecord, 'phase' | 'durationMs' | 'ok' | 'code' | 'enhancedCode'>;
+
+/**
+ * Judge a reply against the phase's expectation and record the phase. `problem` is a further reason to fail
+ * (a banner pattern not matched, a capability missing) once the code is right. Throws a ProbeError on a mismatch:
+ * `reply` for a 4xx/5xx nobody expected, `expectation` for a well-formed answer the check did not want.
+ * Returns true when a negative expectation was met.
+ */
+export function judge(ctx: StepContext, phase: Phase, reply: SmtpReply, fields: Fields = {}, problem?: string | null): boolean {
+  const e = expectationFor(ctx.plan, phase);
+  const codeOk = matches(e, reply.code, reply.enhancedCode);
+  const ok = codeOk && !problem;
+  const detail = !codeOk ? `expected ${e.source}` : problem ? problem : e.negative ? `refused as expected (${e.source})` : undefined;
+  ctx.trace.end(phase, ok, {
+    code: reply.code,
+    ...(reply.enhancedCode ? { enhancedCode: reply.enhancedCode } : {}),
+    ...fields,
+    ...(detail ? { detail } : {}),
+  });
+  if (!codeOk) throw ProbeError.fromReply(reply.code >= 400 ? 'reply' : 'expectation', phase, reply, `expected ${e.source}`);
+  if (problem) throw new ProbeError('expectation', phase, problem, reply);
+  return e.negative;
+}
+
+/** Record a phase that failed without a reply of its own, and return the error to throw. */
+export function failPhase(ctx: StepContext, e: ProbeError): ProbeError {
+  ctx.trace.end(e.phase, false, e.reply ? { code: e.reply.code } : {});
+  return e;
+}
+
+/**
+ * Decide on a finished handshake: in `opportunistic` mode an unverified certificate is recorded and tolerated;
+ * in `starttls`/`implicit` it fails with reason `tls` unless verification was switched off on purpose.
+ */
+export function acceptTls(ctx: StepContext, phase: 'tls' | 'tls_upgrade', info: TlsInfo, discardedBytes: number): void {
+  const { plan, state } = ctx;
+  state.tls = info;
+  if (discardedBytes > 0) {
+    state.warnings.push(`discarded ${discardedBytes} bytes the server sent before the TLS handshake (RFC 3207 injection)`);
+  }
+  if (!info.verified) {
+    if (plan.tlsParams.insecure) {
+      state.warnings.push(`certificate verification disabled (--insecure); it would have failed: ${info.verifyError}`);
+    } else if (plan.tls === 'opportunistic') {
+      state.warnings.push(`certificate not verified (opportunistic TLS): ${info.verifyError}`);
+    } else {
+      throw failPhase(ctx, new ProbeError('tls', phase, `certificate not trusted: ${info.verifyError}`));
+    }
+  }
+  if (plan.minCertDays !== null && info.daysLeft !== null && info.daysLeft < plan.minCertDays) {
+    state.warnings.push(`certificate expires in ${info.daysLeft} days (${info.validTo}), under the minimum of ${plan.minCertDays}`);
+  }
+  ctx.trace.end(phase, true);
+}

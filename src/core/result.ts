@@ -1,0 +1,84 @@
+/**
+ * The result record: one per run of one target. Everything downstream (reporters, metrics, alerts) reads
+ * this record and nothing else. Field names follow CONTRACT.md "Result record".
+ */
+
+/** Fixed phase vocabulary, in the order phases can occur (CONTRACT.md "Phases"). */
+export const PHASES = [
+  'dns', 'connect', 'tls', 'banner', 'ehlo', 'helo', 'starttls', 'tls_upgrade', 'ehlo_tls', 'auth',
+  'mail', 'rcpt', 'data', 'message', 'noop', 'rset', 'quit', 'roundtrip',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const FAILURE_REASONS = [
+  'dns', 'connect', 'timeout', 'tls', 'reply', 'expectation', 'protocol', 'closed', 'auth', 'internal',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+export interface Failure {
+  phase: Phase;
+  reason: FailureReason;
+  code: number | null;
+  enhancedCode: string | null;
+  message: string;
+}
+
+export interface PhaseRecord {
+  phase: Phase;
+  ok: boolean;
+  durationMs: number;
+  code?: number;
+  enhancedCode?: string;
+  /** connect: the address actually used. */
+  address?: string;
+  /** rcpt: one record per recipient. */
+  recipient?: string;
+  /** auth: the SASL mechanism used. */
+  mechanism?: string;
+  /** A note such as "expected 5xx, got 554 (negative check passed)". */
+  detail?: string;
+}
+
+export interface TlsInfo {
+  version: string | null;
+  cipher: string | null;
+  verified: boolean;
+  verifyError: string | null;
+  /** True when verification was switched off on purpose (--insecure / insecure_skip_verify). */
+  verificationSkipped: boolean;
+  servername: string | null;
+  subject: string | null;
+  issuer: string | null;
+  altNames: string[];
+  validFrom: string | null;
+  validTo: string | null;
+  daysLeft: number | null;
+  fingerprint256: string | null;
+}
+
+export interface TranscriptLine {
+  /** Milliseconds since the start of the run. */
+  t: number;
+  dir: 'C' | 'S' | '*';
+  line: string;
+}
+
+export interface CheckResult {
+  target: string;
+  url: string;
+  ok: boolean;
+  startedAt: string;
+  durationMs: number;
+  attempts: number;
+  warnings: string[];
+  failure: Failure | null;
+  phases: PhaseRecord[];
+  banner: string | null;
+  capabilities: Record<string, string> | null;
+  capabilitiesBeforeTls: Record<string, string> | null;
+  tls: TlsInfo | null;
+  messageId: string | null;
+  probeId: string;
+  transcript?: TranscriptLine[];
+  mx?: { host: string; preference: number; address: string | null };
+}

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { CHECKS } from '../../checks/index.js';
+import { sendQuit } from '../../checks/quit.js';
+import { acceptTls, type RunState, type StepContext } from '../../checks/step.js';
+import { ProbeError, isProbeError } from '../core/errors.js';
+import type { CheckPlan } from '../core/plan.js';
+import type { CheckResult, Failure } from '../core/result.js';
+import { SmtpSession } from '../smtp/session.js';
+import { Trace, Transcript, round } from '../smtp/trace.js';
+
+export type Lookup = (host: string, family: 4 | 6 | null) => Promise<string[]>;
+
+export interface RunDeps {
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Wall-clock milliseconds since the epoch. */
+  wallNow(): number;
+  /** Name → addresses, in the order to try them. */
+  lookup: Lookup;
+  /** Shutdown: aborting it ends the run like its deadline does. */
+  signal?: AbortSignal;
+}
+
+export const systemLookup: Lookup = async (host, family) => {
+  const found = await dns.promises.lookup(host, { all: true, family: family ?? 0, verbatim: true });
+  return found.map((a) => a.address);
+};
+
+export function systemDeps(signal?: AbortSignal): RunDeps {
+  return { now: () => performance.now(), wallNow: () => Date.now(), lookup: systemLookup, ...(signal ? { signal } : {}) };
+}
+
+/** Bounded wait for replies still owed after a failure (the rest of a pipelined group). */
+const DRAIN_WAIT_MS = 2000;
+
+/**
+ * One run of one target: connect, the plan's steps in order until the first failure, then RSET/QUIT as the
+ * situation allows. Never rejects for an expected failure: it is in the result's `failure`.
+ */
+export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckResult> {
+  const startedAt = new Date(deps.wallNow()).toISOString();
+  const trace = new Trace(() => deps.now());
+  const transcript = plan.transcript ? new Transcript(() => trace.elapsed()) : null;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), plan.timeoutMs);
+  const onParentAbort = (): void => deadline.abort();
+  deps.signal?.addEventListener('abort', onParentAbort, { once: true });
+  if (deps.signal?.aborted) deadline.abort();
+  const session = new SmtpSession({
+    signal: deadline.signal,
+    phaseTimeoutMs: plan.phaseTimeoutMs,
+    wallNow: deps.wallNow,
+    transcript,
+  });
+  const state: RunState = {
+    banner: null, capabilities: null, capabilitiesBeforeTls: null, tls: null, usedHelo: false,
+    inTransaction: false, inData: false, quitDone: false, messageId: null, probeId: randomUUID(), warnings: [],
+  };
+  const ctx: StepContext = { session, plan, trace, state, wallNow: deps.wallNow };
+
+  let failure: Failure | null = null;
+  try {
+    failure = await runSteps(ctx, deps, deadline.signal);
+    await windDown(ctx, failure);
+  } finally {
+    session.close();
+    clearTimeout(timer);
+    deps.signal?.removeEventListener('abort', onParentAbort);
+  }
+  if (session.sawBareLf) state.warnings.push('server ended lines with a bare LF instead of CRLF');
+  const result: CheckResult = {
+    target: plan.name,
+    url: plan.url,
+    ok: failure === null,
+    startedAt,
+    durationMs: round(trace.elapsed()),
+    attempts: 1,
+    warnings: state.warnings,
+    failure,
+    phases: trace.records(),
+    banner: state.banner,
+    capabilities: state.capabilities,
+    capabilitiesBeforeTls: state.capabilitiesBeforeTls,
+    tls: state.tls,
+    messageId: state.messageId,
+    probeId: state.probeId,
+  };
+  if (transcript) result.transcript = transcript.finish();
+  return result;
+}
+
+/** Run with up to `retries` more attempts after a failure; the last attempt's result is returned. */
+export async function runWithRetries(plan: CheckPlan, deps: RunDeps, retries: number, delayMs = 500): Promise<CheckResult> {
+  let result = await runCheck(plan, deps);
+  for (let attempt = 2; !result.ok && attempt <= retries + 1 && !deps.signal?.aborted; attempt += 1) {
+    await new Promise((r) => setTimeout(r, delayMs));
+    const failed = result.failure;
+    result = await runCheck(plan, deps);
+    result.attempts = attempt;
+    if (failed) result.warnings.unshift(`attempt ${attempt - 1} failed at ${failed.phase}: ${failed.message}`);
+  }
+  return result;
+}
+
+async function runSteps(ctx: StepContext, deps: RunDeps, signal: AbortSignal): Promise<Failure | null> {
+  try {
+    await connect(ctx, deps, signal);
+    for (const kind of ctx.plan.steps) {
+      const outcome = await CHECKS[kind].run(ctx);
+      if (!outcome.ok) throw outcome.error;
+      if (outcome.stop) break;
+    }
+    return null;
+  } catch (e) {
+    const err = isProbeError(e) ? e : new ProbeError('internal', ctx.session.phase, `internal error: ${String(e)}`);
+    const last = ctx.trace.last();
+    if (!last || last.phase !== err.phase || last.ok) {
+      ctx.trace.end(err.phase, false, err.reply ? { code: err.reply.code } : {});
+    }
+    return err.toFailure();
+  }
+}
+
+/** dns, connect (each address in turn), and the implicit-TLS handshake. */
+async function connect(ctx: StepContext, deps: RunDeps, signal: AbortSignal): Promise<void> {
+  const { plan, session, trace } = ctx;
+  const addresses = await resolve(ctx, deps, signal);
+  let lastError: ProbeError | null = null;
+  for (const address of addresses) {
+    try {
+      await session.open(address, plan.port, plan.sourceAddress ?? undefined);
+      trace.end('connect', true, { address });
+      lastError = null;
+      break;
+    } catch (e) {
+      if (!isProbeError(e) || signal.aborted) throw e;
+      lastError = e;
+    }
+  }
+  if (lastError) throw lastError;
+  if (plan.tls === 'implicit') {
+    const { info } = await session.startTls(plan.tlsParams, 'tls');
+    acceptTls(ctx, 'tls', info, 0);
+  }
+}
+
+async function resolve(ctx: StepContext, deps: RunDeps, signal: AbortSignal): Promise<string[]> {
+  const { plan, trace, session } = ctx;
+  const family = plan.ipFamily;
+  if (isIP(plan.host)) {
+    if (family !== null && isIP(plan.host) !== family) {
+      throw new ProbeError('dns', 'connect', `${plan.host} is not an IPv${family} address`);
+    }
+    return [plan.host];
+  }
+  session.phase = 'dns';
+  const addresses = await bounded(deps.lookup(plan.host, family), plan.phaseTimeoutMs, signal).catch((e: unknown) => {
+    if (isProbeError(e)) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    const why = code === 'ENOTFOUND' ? 'no such host' : code === 'EAI_AGAIN' ? 'temporary DNS failure' : String((e as Error).message ?? e);
+    throw new ProbeError('dns', 'dns', `cannot resolve ${plan.host}${family ? ` (IPv${family})` : ''}: ${why}`);
+  });
+  if (addresses.length === 0) throw new ProbeError('dns', 'dns', `${plan.host} has no address`);
+  trace.end('dns', true);
+  return addresses;
+}
+
+/** A promise that cannot be cancelled (getaddrinfo), abandoned after `ms` or when the run's deadline passes. */
+function bounded<T>(p: Promise<T>, ms: number, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const fail = (why: string): void => reject(new ProbeError('timeout', 'dns', why));
+    const timer = setTimeout(() => fail(`DNS lookup took longer than ${ms} ms`), ms);
+    const onAbort = (): void => fail('run deadline reached during dns');
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    });
+  });
+}
+
+/**
+ * After the steps: a session still usable gets its owed replies read, RSET if a transaction is open and QUIT. In
+ * the middle of DATA the only way out that sends nothing is to close the connection.
+ */
+async function windDown(ctx: StepContext, failure: Failure | null): Promise<void> {
+  const { session, state } = ctx;
+  if (state.quitDone || !session.isOpen) return;
+  if (failure && ['timeout', 'protocol', 'closed', 'tls', 'internal'].includes(failure.reason)) return;
+  try {
+    while (session.owed > 0) {
+      const r = await session.read(session.phase, DRAIN_WAIT_MS);
+      if (r.code === 354) state.inData = true;
+    }
+    if (state.inData) {
+      state.warnings.push('closed the connection during DATA so that no message is sent');
+      return;
+    }
+    if (state.inTransaction) {
+      const r = await session.command('RSET', 'rset');
+      ctx.trace.end('rset', r.code === 250, { code: r.code });
+      state.inTransaction = false;
+    }
+    await sendQuit(ctx);
+  } catch (e) {
+    if (!isProbeError(e)) throw e;
+    state.warnings.push(`while closing the session: ${e.message}`);
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * SMTP reply framing (RFC 5321 4.2): `ddd-text` continuation lines up to a final `ddd text` line, enhanced status
+ * codes (RFC 3463), replies split across TCP segments, bounded memory for servers that flood.
+ */
+
+export interface SmtpReply {
+  code: number;
+  /** RFC 3463 enhanced status code from the first line, when its class matches the reply code. */
+  enhancedCode: string | null;
+  /** Text of each line, after the code and separator. */
+  lines: string[];
+}
+
+export interface ReplyLimits {
+  /** Longest line accepted, in bytes, without its line ending. */
+  maxLineBytes: number;
+  /** Most lines in one multiline reply. */
+  maxLines: number;
+}
+
+export const DEFAULT_LIMITS: ReplyLimits = { maxLineBytes: 4096, maxLines: 512 };
+
+/** Bytes that are not an SMTP reply, or a reply over the limits. */
+export class ReplyProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplyProtocolError';
+  }
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/;
+
+/** Printable rendering of untrusted bytes for error messages and logs: control bytes escaped, length capped. */
+export function quoteBytes(input: Buffer | string, max = 80): string {
+  const text = typeof input === 'string' ? input : input.toString('latin1');
+  let out = '';
+  for (const ch of text) {
+    if (out.length >= max) return `${out}…`;
+    const c = ch.codePointAt(0) ?? 0;
+    if (c === 0x0d) out += '\\r';
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x09) out += '\\t';
+    else if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return out;
+}
+
+/** The reply as the server sent it, one CRLF-free line each, e.g. `250-PIPELINING`. */
+export function replyLines(reply: SmtpReply): string[] {
+  const last = reply.lines.length - 1;
+  return reply.lines.map((text, i) => `${reply.code}${i === last ? ' ' : '-'}${text}`.trimEnd());
+}
+
+/** One-line form for messages: `535 5.7.8 Error: authentication failed`. */
+export function replyText(reply: SmtpReply): string {
+  return `${reply.code} ${reply.lines.join(' ')}`.trim();
+}
+
+export function parseEnhancedCode(code: number, text: string): string | null {
+  const m = ENHANCED.exec(text);
+  if (!m || Number(m[1]) !== Math.floor(code / 100)) return null;
+  return `${m[1]}.${m[2]}.${m[3]}`;
+}
+
+/**
+ * Incremental parser. `push()` takes bytes as they arrive and returns the replies they complete. Throws
+ * ReplyProtocolError on bytes that are not SMTP or break the limits; after that the parser must not be reused.
+ */
+export class ReplyParser {
+  /** Set once the server has ended a line with a bare LF. */
+  sawBareLf = false;
+  /** Blank lines skipped between replies. */
+  strayBlankLines = 0;
+  private partial: Buffer | null = null;
+  private lines: string[] = [];
+  private code = 0;
+
+  constructor(private readonly limits: ReplyLimits = DEFAULT_LIMITS) {}
+
+  /** Bytes held that do not yet form a complete reply (RFC 3207: discarded at STARTTLS). */
+  get bufferedBytes(): number {
+    return (this.partial?.length ?? 0) + this.lines.reduce((n, l) => n + l.length + 6, 0);
+  }
+
+  /** Drop everything held, e.g. input that arrived before a TLS handshake. */
+  reset(): void {
+    this.partial = null;
+    this.lines = [];
+    this.code = 0;
+  }
+
+  push(chunk: Buffer): SmtpReply[] {
+    const buf = this.partial ? Buffer.concat([this.partial, chunk]) : chunk;
+    this.partial = null;
+    const out: SmtpReply[] = [];
+    let start = 0;
+    for (;;) {
+      const lf = buf.indexOf(LF, start);
+      if (lf < 0) break;
+      let end = lf;
+      if (end > start && buf[end - 1] === CR) end -= 1;
+      else this.sawBareLf = true;
+      this.checkLength(end - start, buf, start);
+      const reply = this.takeLine(buf, start, end);
+      if (reply) out.push(reply);
+      start = lf + 1;
+    }
+    if (start < buf.length) {
+      this.checkLength(buf.length - start, buf, start);
+      this.partial = buf.subarray(start);
+    }
+    return out;
+  }
+
+  private checkLength(len: number, buf: Buffer, start: number): void {
+    if (len > this.limits.maxLineBytes) {
+      throw new ReplyProtocolError(
+        `reply line longer than ${this.limits.maxLineBytes} bytes: "${quoteBytes(buf.subarray(start, start + 60))}"`,
+      );
+    }
+  }
+
+  private takeLine(buf: Buffer, start: number, end: number): SmtpReply | null {
+    if (end === start) {
+      // A stray blank line between replies is tolerated (seen from real servers); inside a reply it is not.
+      if (this.lines.length > 0) throw new ReplyProtocolError('blank line inside a multiline reply');
+      this.strayBlankLines += 1;
+      return null;
+    }
+    const line = buf.toString('utf8', start, end);
+    const code = parseCode(buf, start, end);
+    const sep = end - start > 3 ? buf[start + 3] : 0x20;
+    if (code === null || (sep !== 0x20 && sep !== 0x2d)) {
+      throw new ReplyProtocolError(`not an SMTP reply: "${quoteBytes(buf.subarray(start, Math.min(end, start + 80)))}"`);
+    }
+    if (this.lines.length > 0 && code !== this.code) {
+      throw new ReplyProtocolError(`multiline reply changed code from ${this.code} to ${code}: "${quoteBytes(line)}"`);
+    }
+    this.code = code;
+    this.lines.push(line.slice(4));
+    if (sep === 0x2d) {
+      if (this.lines.length >= this.limits.maxLines) {
+        throw new ReplyProtocolError(`multiline reply longer than ${this.limits.maxLines} lines`);
+      }
+      return null;
+    }
+    const lines = this.lines;
+    this.lines = [];
+    return { code, enhancedCode: parseEnhancedCode(code, lines[0] ?? ''), lines };
+  }
+}
+
+/** A three-digit reply code 200-599 whose second digit is 0-5 (RFC 5321 4.2.1), or null. */
+function parseCode(buf: Buffer, start: number, end: number): number | null {
+  if (end - start < 3) return null;
+  const a = (buf[start] ?? 0) - 0x30;
+  const b = (buf[start + 1] ?? 0) - 0x30;
+  const c = (buf[start + 2] ?? 0) - 0x30;
+  if (a < 2 || a > 5 || b < 0 || b > 5 || c < 0 || c > 9) return null;
+  return a * 100 + b * 10 + c;
+}
