@@ -1,0 +1,56 @@
+import type { CheckResult } from '../core/result.js';
+import { createLogger, LOG_LEVELS } from '../log.js';
+import { runWithRetries, systemDeps } from '../runner/run.js';
+import { UsageError, choiceFlag, intFlag, parseFlags } from './args.js';
+import { CHECK_FLAGS, plansFromFlags, type CheckFlags } from './check-plan.js';
+import { CHECK_HELP } from './help.js';
+import type { CliIo } from './io.js';
+import { FORMATS, REPORTERS, type Report } from './reporters/index.js';
+
+/** Targets checked at once by one `check`. */
+const CONCURRENCY = 16;
+
+/** `smtp-probe check`: run each target once and print one report. Returns the exit code. */
+export async function checkCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags('check', argv, CHECK_FLAGS);
+  const f = values as CheckFlags;
+  if (f.help) {
+    io.stdout(CHECK_HELP);
+    return 0;
+  }
+  const format = choiceFlag('format', f.format, FORMATS, 'text');
+  if (f.config !== undefined || f.target !== undefined) {
+    throw new UsageError('--config/--target: config files are not supported yet; give URLs and flags');
+  }
+  const level = choiceFlag('log-level', f['log-level'], LOG_LEVELS, 'warn');
+  const retries = intFlag('retries', f.retries, 0, 10) ?? 0;
+  const plans = plansFromFlags(positionals, f, io.env);
+  const log = createLogger(level);
+  const deps = systemDeps(io.signal);
+  const results = await mapLimit(plans, CONCURRENCY, async (plan) => {
+    const r = await runWithRetries(plan, deps, retries);
+    log.info({ target: r.target, ok: r.ok, phase: r.failure?.phase, reason: r.failure?.reason, durationMs: r.durationMs }, 'check finished');
+    return r;
+  });
+  const report: Report = { ok: results.every((r) => r.ok), results };
+  const options = { transcript: f.transcript ?? false, minCertDays: plans[0]?.minCertDays ?? null };
+  const reporter = REPORTERS[format];
+  io.stdout(reporter.render(report, options));
+  return reporter.exitCode(report, options);
+}
+
+/** Map with at most `limit` calls in flight, results in input order. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export type { CheckResult };

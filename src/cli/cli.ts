@@ -1,0 +1,40 @@
+import { UsageError } from './args.js';
+import { checkCommand } from './check.js';
+import { demoCommand } from './demo.js';
+import { MAIN_HELP } from './help.js';
+import type { CliIo } from './io.js';
+import { packageVersion } from './version.js';
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = { check: checkCommand, demo: demoCommand };
+
+/** The whole CLI as a function: argv in, exit code out. Nothing here prints a stack trace. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(MAIN_HELP);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout(`smtp-probe ${packageVersion()}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  const usageExit = rest.includes('nagios') && rest.some((a) => a === '--format' || a === '--format=nagios') ? 3 : 2;
+  if (!command) {
+    io.stderr(`smtp-probe: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}; see --help)\n`);
+    return usageExit;
+  }
+  try {
+    return await command(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`smtp-probe ${name}: ${e.message}\n`);
+      return usageExit;
+    }
+    io.stderr(`smtp-probe ${name}: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return usageExit === 3 ? 3 : 1;
+  }
+}
+

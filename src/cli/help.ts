@@ -1,0 +1,61 @@
+/** Help texts, one per command. Kept next to each other so they stay consistent. */
+export const MAIN_HELP = `smtp-probe - health checks for mail servers: real SMTP transactions, timed per phase
+
+Usage:
+  smtp-probe check [URL ...] [flags]   run checks once and report (CI smoke checks, Nagios)
+  smtp-probe demo                      probe an in-process SMTP server, for a first look
+  smtp-probe --version | --help        (every command takes --help)
+
+URLs: smtp://host[:port] (25, STARTTLS when offered), smtps://host[:port] (465, implicit TLS).
+Exit codes: 0 every check passed, 1 a check failed, 2 usage or config error.
+`;
+
+export const CHECK_HELP = `Usage: smtp-probe check URL... [flags]
+
+Runs banner, ehlo, starttls (when the TLS mode calls for it), auth (with --auth-user), send (with --to), noop and
+quit against each URL, timing every phase. Exit 0 when every check passed, 1 when one failed, 2 on a usage error.
+
+Output
+  --format text|json|junit|nagios   report format on stdout (default text); nagios exits 0/1/2/3 with perfdata
+  --transcript                      include the SMTP dialogue (C:/S: lines with timing); AUTH shows as ***
+  --log-level LEVEL                 logs on stderr: fatal, error, warn (default), info, debug, silent
+Connection
+  --tls none|opportunistic|starttls|implicit   (default: opportunistic for smtp://, implicit for smtps://)
+  --timeout 10s                     deadline for the whole run
+  --phase-timeout 5s                longest wait for any one reply, connect or handshake
+  --ip 4|6                          address family; --source-address IP  local address to connect from
+  --ehlo NAME                       EHLO name (default: this machine's FQDN)
+  --retries N                       run a failed check up to N more times (the last attempt is reported)
+TLS
+  --ca FILE                         trust these CA certificates (PEM) instead of the system's
+  --servername NAME                 name for SNI and certificate verification (default: the URL's host)
+  --insecure                        do not fail on an untrusted certificate (still reported: tls.verified false)
+  --min-cert-days N                 warn when the certificate expires in fewer days (nagios: WARNING)
+AUTH
+  --auth-user USER                  authenticate as USER; the password comes from
+  --auth-pass-env VAR | --auth-pass-file FILE   (never from the command line)
+  --auth-mech PLAIN|LOGIN|CRAM-MD5|XOAUTH2      (default: PLAIN, else LOGIN; XOAUTH2 takes a token as password)
+  --auth-allow-plaintext            allow credentials over an unencrypted connection
+Test message
+  --from ADDR                       envelope and header sender (default: smtp-probe@FQDN)
+  --to ADDR                         recipient; repeat for several (each RCPT must meet its expectation)
+  --no-deliver                      check MAIL and RCPT, then RSET instead of DATA
+  --subject TEXT, --message-size BYTES
+Expectations
+  --steps banner,ehlo,starttls,auth,send,noop,quit   which steps to run
+  --expect PHASE=CODES              codes a phase must get, e.g. rcpt=5xx (relay must be refused), auth=535
+  --require-capability CAP          e.g. PIPELINING, STARTTLS, SIZE>=10240000, AUTH=PLAIN (repeatable)
+  --banner-pattern REGEX            the greeting text must match
+
+Examples
+  smtp-probe check smtp://mx.example.test --format json
+  SMTP_PASS=... smtp-probe check smtp://mail.example.test:587 --tls starttls --auth-user probe@example.test \\
+      --auth-pass-env SMTP_PASS --to probe@example.test
+  smtp-probe check smtp://mx.example.test --to someone@elsewhere.example --expect rcpt=5xx   # open-relay test
+`;
+
+export const DEMO_HELP = `Usage: smtp-probe demo [--format text|json] [--transcript]
+
+Starts an SMTP server inside this process on 127.0.0.1 (STARTTLS, AUTH PLAIN/LOGIN, a demo user) and runs a full
+check against it: banner, EHLO, STARTTLS, AUTH, a test message, NOOP, QUIT. Needs no mail server of your own.
+`;

@@ -1,0 +1,8 @@
+/** What a command may touch of the outside world; tests pass their own. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal?: AbortSignal;
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { runCli } from './cli.js';
+import type { CliIo } from './io.js';
+
+async function main(): Promise<void> {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const io: CliIo = {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+    signal: controller.signal,
+  };
+  process.exitCode = await runCli(process.argv.slice(2), io);
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+}
+
+await main();

@@ -1,0 +1,59 @@
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+import { DEMO_CERT, DEMO_KEY } from './cert.js';
+
+export const DEMO_DOMAIN = 'demo.smtp-probe.test';
+export const DEMO_USER = `probe@${DEMO_DOMAIN}`;
+/** Public on purpose: the demo server exists only inside the demo process. */
+export const DEMO_PASSWORD = 'demo-password';
+
+export interface DemoServer {
+  port: number;
+  /** Messages accepted so far. */
+  accepted(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A small, realistic SMTP server on 127.0.0.1 (smtp-server): STARTTLS with a localhost certificate, AUTH
+ * PLAIN/LOGIN for one demo user, mail accepted for the demo domain only (anything else: 550 relay denied).
+ */
+export async function startDemoServer(port = 0): Promise<DemoServer> {
+  let accepted = 0;
+  const options: SMTPServerOptions = {
+    name: `mail.${DEMO_DOMAIN}`,
+    banner: 'smtp-probe demo server',
+    key: DEMO_KEY,
+    cert: DEMO_CERT,
+    size: 10 * 1024 * 1024,
+    authMethods: ['PLAIN', 'LOGIN'],
+    authOptional: true,
+    disableReverseLookup: true,
+    logger: false,
+    onAuth(auth, _session, cb) {
+      if (auth.username === DEMO_USER && auth.password === DEMO_PASSWORD) cb(null, { user: auth.username });
+      else cb(Object.assign(new Error('Authentication failed'), { responseCode: 535 }));
+    },
+    onRcptTo(address, _session, cb) {
+      if (address.address.toLowerCase().endsWith(`@${DEMO_DOMAIN}`)) cb();
+      else cb(Object.assign(new Error('5.7.1 Relay access denied'), { responseCode: 554 }));
+    },
+    onData(stream, _session, cb) {
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        accepted += 1;
+        cb(null, 'Ok: queued');
+      });
+    },
+  };
+  const server = new SMTPServer(options);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.server.address() as AddressInfo).port,
+    accepted: () => accepted,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
