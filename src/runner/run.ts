@@ -95,12 +95,14 @@ export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckRes
 /** Run with up to `retries` more attempts after a failure; the last attempt's result is returned. */
 export async function runWithRetries(plan: CheckPlan, deps: RunDeps, retries: number, delayMs = 500): Promise<CheckResult> {
   let result = await runCheck(plan, deps);
+  const earlier: string[] = [];
   for (let attempt = 2; !result.ok && attempt <= retries + 1 && !deps.signal?.aborted; attempt += 1) {
+    const f = result.failure!;
+    earlier.push(`attempt ${attempt - 1} failed at ${f.phase}: ${f.message}`);
     await new Promise((r) => setTimeout(r, delayMs));
-    const failed = result.failure;
     result = await runCheck(plan, deps);
     result.attempts = attempt;
-    if (failed) result.warnings.unshift(`attempt ${attempt - 1} failed at ${failed.phase}: ${failed.message}`);
+    result.warnings.unshift(...earlier);
   }
   return result;
 }
@@ -138,6 +140,7 @@ async function connect(ctx: StepContext, deps: RunDeps, signal: AbortSignal): Pr
     } catch (e) {
       if (!isProbeError(e) || signal.aborted) throw e;
       lastError = e;
+      if (addresses.length > 1) ctx.state.warnings.push(`${address}: ${e.message}`);
     }
   }
   if (lastError) throw lastError;
