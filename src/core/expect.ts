@@ -10,7 +10,7 @@ export interface Expectation {
   negative: boolean;
 }
 
-const BASIC = /^[2-5][0-9x][0-9x]$/;
+const BASIC = /^[2-5][0-5x][0-9x]$/;
 const ENHANCED = /^[245]\.(?:x|\d{1,3})\.(?:x|\d{1,3})$/;
 
 /** Default codes per phase when the check says nothing. */

@@ -54,9 +54,12 @@ export function checkRequirement(caps: Capabilities | null, requirement: string)
   if (!m[2]) return null;
   const value = caps![name] ?? '';
   if (m[2] === '>=') {
+    if (!/^\d+$/.test(m[3]!)) return `unreadable capability requirement "${requirement}" (>= takes a whole number)`;
     const have = Number.parseInt(value, 10);
     const want = Number(m[3]);
     if (!Number.isFinite(have)) return `capability ${name} has no number (wanted >= ${want})`;
+    // RFC 1870: SIZE 0 means no fixed maximum.
+    if (name === 'SIZE' && have === 0) return null;
     return have >= want ? null : `capability ${name} is ${have}, wanted >= ${want}`;
   }
   const words = value.toUpperCase().split(/\s+/);

@@ -39,7 +39,8 @@ export function quoteBytes(input: Buffer | string, max = 80): string {
   for (const ch of text) {
     if (out.length >= max) return `${out}…`;
     const c = ch.codePointAt(0) ?? 0;
-    if (c === 0x0d) out += '\\r';
+    if (c === 0x5c) out += '\\\\';
+    else if (c === 0x0d) out += '\\r';
     else if (c === 0x0a) out += '\\n';
     else if (c === 0x09) out += '\\t';
     else if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) out += `\\x${c.toString(16).padStart(2, '0')}`;
@@ -109,8 +110,10 @@ export class ReplyParser {
       start = lf + 1;
     }
     if (start < buf.length) {
-      this.checkLength(buf.length - start, buf, start);
-      this.partial = buf.subarray(start);
+      // A held CR may be the first half of the line's CRLF: it does not count against the limit.
+      this.checkLength(buf.length - start - (buf[buf.length - 1] === CR ? 1 : 0), buf, start);
+      // Copy: a view would pin the caller's whole chunk and change if the caller reuses it.
+      this.partial = Buffer.from(buf.subarray(start));
     }
     return out;
   }
@@ -134,7 +137,7 @@ export class ReplyParser {
     const code = parseCode(buf, start, end);
     const sep = end - start > 3 ? buf[start + 3] : 0x20;
     if (code === null || (sep !== 0x20 && sep !== 0x2d)) {
-      throw new ReplyProtocolError(`not an SMTP reply: "${quoteBytes(buf.subarray(start, Math.min(end, start + 80)))}"`);
+      throw new ReplyProtocolError(`not an SMTP reply: "${quoteBytes(buf.subarray(start, Math.min(end, start + 120)))}"`);
     }
     if (this.lines.length > 0 && code !== this.code) {
       throw new ReplyProtocolError(`multiline reply changed code from ${this.code} to ${code}: "${quoteBytes(line)}"`);
