@@ -15,10 +15,12 @@
 #        MAILSTACK_SMTPS_PORT (2465), MAILSTACK_POP3_PORT (2110),
 #        MAILSTACK_POP3S_PORT (2995), MAILSTACK_IMAP_PORT (2143),
 #        MAILSTACK_IMAPS_PORT (2993), MAILSTACK_SINK_PORT (2526).
+# MAILSTACK_START_TIMEOUT (30 s), MAILSTACK_AUTH_FAILURE_DELAY (Dovecot, "2s").
 #
 # Nothing here can deliver mail off the machine: no relayhost, the default
-# and relay transports are the `error` transport, DNS is disabled for the
-# SMTP/LMTP clients, and master.cf has no `smtp`/`relay` client service at all.
+# and relay transports are an error(8) service ("outside") that bounces every
+# message, DNS is disabled for the SMTP/LMTP clients, and master.cf has no
+# smtp/relay (outbound SMTP client) service at all. Listeners: 127.0.0.1 only.
 set -euo pipefail
 
 DEFAULT_DIR=/tmp/smtp-probe-mailstack
@@ -29,7 +31,7 @@ PASS1=probe-secret
 USER2=other@probe.test
 PASS2=other-secret
 VMAIL_USER=vmail
-START_TIMEOUT=30
+START_TIMEOUT=${MAILSTACK_START_TIMEOUT:-30}
 
 PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd swaks libnet-ssleay-perl
   monitoring-plugins-basic prometheus-blackbox-exporter openssl ca-certificates)
@@ -45,7 +47,7 @@ die() { printf '[mailstack] ERROR: %s\n' "$*" >&2; exit 1; }
 need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root (postfix/dovecot need it to start)"; }
 
 usage() {
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -178,7 +180,9 @@ make_tls() {
   mkdir -p "$t"
   if [[ -s $t/ca.pem && -s $t/cert.pem && -s $t/key.pem ]] &&
     openssl x509 -in "$t/cert.pem" -noout -checkend 86400 >/dev/null 2>&1 &&
-    openssl x509 -in "$t/ca.pem" -noout -checkend 86400 >/dev/null 2>&1; then
+    openssl x509 -in "$t/ca.pem" -noout -checkend 86400 >/dev/null 2>&1 &&
+    openssl verify -CAfile "$t/ca.pem" "$t/cert.pem" >/dev/null 2>&1 &&
+    [[ $(openssl x509 -in "$t/cert.pem" -noout -pubkey 2>/dev/null) == "$(openssl pkey -in "$t/key.pem" -pubout 2>/dev/null)" ]]; then
     return 0 # keep the existing CA so clients holding ca.pem keep working
   fi
   log "creating test CA and server certificate in $t"
@@ -397,6 +401,8 @@ $dh
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
+# Dovecot's default: a failed login is answered after 2 s (535 comes late).
+auth_failure_delay = ${MAILSTACK_AUTH_FAILURE_DELAY:-2s}
 
 first_valid_uid = $vuid
 last_valid_uid = $vuid
@@ -532,22 +538,31 @@ tls_ok() { # port
 }
 
 wait_ready() {
-  local dir=$1 deadline=$((SECONDS + START_TIMEOUT)) p pending
+  local dir=$1 deadline=$((SECONDS + START_TIMEOUT)) p pending failed=()
   local ports=("$SMTP_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT" "$POP3_PORT" "$POP3S_PORT" "$IMAP_PORT" "$IMAPS_PORT")
   while :; do
     pending=()
     for p in "${ports[@]}"; do
-      [[ -n $(ss -Hltn "src 127.0.0.1 and sport = :$p" 2>/dev/null) ]] || pending+=("$p")
+      [[ -n $(ss -Hltn "src 127.0.0.1 and sport = :$p" 2>/dev/null) ]] || pending+=("port $p")
     done
-    [[ -S $dir/dovecot/lmtp ]] || pending+=("lmtp-socket")
-    [[ -S $dir/dovecot/auth ]] || pending+=("auth-socket")
-    if [[ ${#pending[@]} -eq 0 ]] &&
-      tcp_banner "$SMTP_PORT" "220 " QUIT && tcp_banner "$IMAP_PORT" "* OK" "a LOGOUT" &&
-      tcp_banner "$POP3_PORT" "+OK" QUIT && tls_ok "$SMTPS_PORT" && tls_ok "$IMAPS_PORT"; then
-      return 0
+    [[ -S $dir/dovecot/lmtp ]] || pending+=("$dir/dovecot/lmtp")
+    [[ -S $dir/dovecot/auth ]] || pending+=("$dir/dovecot/auth")
+    if [[ ${#pending[@]} -eq 0 ]]; then
+      # Everything listens: now talk to it once (real greetings, real TLS
+      # handshakes verified against our CA), retrying at most once a second.
+      failed=()
+      tcp_banner "$SMTP_PORT" "220 " QUIT || failed+=("SMTP greeting on $SMTP_PORT")
+      tcp_banner "$SUBMISSION_PORT" "220 " QUIT || failed+=("SMTP greeting on $SUBMISSION_PORT")
+      tcp_banner "$IMAP_PORT" "* OK" "a LOGOUT" || failed+=("IMAP greeting on $IMAP_PORT")
+      tcp_banner "$POP3_PORT" "+OK" QUIT || failed+=("POP3 greeting on $POP3_PORT")
+      tls_ok "$SMTPS_PORT" || failed+=("TLS handshake on $SMTPS_PORT")
+      tls_ok "$IMAPS_PORT" || failed+=("TLS handshake on $IMAPS_PORT")
+      tls_ok "$POP3S_PORT" || failed+=("TLS handshake on $POP3S_PORT")
+      [[ ${#failed[@]} -eq 0 ]] && return 0
+      pending=("${failed[@]}")
     fi
     if ((SECONDS >= deadline)); then
-      log "not ready after ${START_TIMEOUT}s; still waiting for: ${pending[*]:-banners/TLS handshakes}"
+      log "not ready after ${START_TIMEOUT}s; failing: $(IFS=,; echo "${pending[*]}")"
       return 1
     fi
     if ! postfix_master_pid "$dir" >/dev/null || ! dovecot_pid "$dir" >/dev/null; then
@@ -556,38 +571,34 @@ wait_ready() {
       dovecot_pid "$dir" >/dev/null || log "dovecot is not running"
       return 1
     fi
-    sleep 0.2
+    if [[ ${#failed[@]} -gt 0 ]]; then sleep 1; else sleep 0.1; fi
   done
 }
 
 cmd_stop() {
   need_root
-  local dir pid stopped=0
+  local dir ppid="" dpid="" pid
   dir=$(resolve_dir "${1:-}")
-  if pid=$(postfix_master_pid "$dir"); then
-    log "stopping postfix (master pid $pid)"
-    postfix -c "$dir/postfix" stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+  # Signal both, then wait for both (each master takes 1-3 s to wind down).
+  if ppid=$(postfix_master_pid "$dir"); then
+    log "stopping postfix (master pid $ppid)"
+    postfix -c "$dir/postfix" stop >/dev/null 2>&1 || kill -TERM "$ppid" 2>/dev/null || true
+  fi
+  if dpid=$(dovecot_pid "$dir"); then
+    log "stopping dovecot (pid $dpid)"
+    kill -TERM "$dpid" 2>/dev/null || true
+  fi
+  for pid in $ppid $dpid; do
     if ! wait_gone "$pid" 15; then
-      log "postfix master $pid did not exit; sending SIGKILL"
+      log "pid $pid did not exit; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
       wait_gone "$pid" 5 || true
     fi
-    stopped=1
-  fi
-  if pid=$(dovecot_pid "$dir"); then
-    log "stopping dovecot (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_gone "$pid" 15; then
-      log "dovecot $pid did not exit; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      wait_gone "$pid" 5 || true
-    fi
-    stopped=1
-  fi
+  done
   # Postfix children exit on their own once the master is gone; give them a moment.
   local n=50
   while ((n-- > 0)) && pgrep_instance "$dir" >/dev/null; do sleep 0.1; done
-  [[ $stopped -eq 1 ]] && log "stopped instance in $dir" || log "no running instance in $dir"
+  if [[ -n $ppid$dpid ]]; then log "stopped instance in $dir"; else log "no running instance in $dir"; fi
   return 0
 }
 
@@ -632,6 +643,12 @@ cmd_start() {
   write_postfix_config "$DIR"
   write_dovecot_config "$DIR"
   ensure_alternate_config_dir "$DIR"
+  # Fresh logs per start (the previous run's are kept as *.log.prev), so a
+  # test grepping a log only sees this instance's history.
+  local lf
+  for lf in postfix.log dovecot.log; do
+    if [[ -s $DIR/$lf ]]; then mv -f "$DIR/$lf" "$DIR/$lf.prev"; fi
+  done
   touch "$DIR/postfix.log" "$DIR/dovecot.log"
   chmod 0644 "$DIR/postfix.log" "$DIR/dovecot.log"
   rm -f "$DIR/dovecot/lmtp" "$DIR/dovecot/auth"
