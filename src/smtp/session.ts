@@ -18,6 +18,9 @@ export interface SessionOptions {
 
 type Sock = net.Socket | tls.TLSSocket;
 
+/** Longest wait for a TLS 1.3 session ticket before sending the first command (see awaitTicket). */
+const TICKET_WAIT_MS = 20;
+
 interface Waiter {
   resolve: (r: SmtpReply) => void;
   reject: (e: ProbeError) => void;
@@ -95,10 +98,28 @@ export class SmtpSession {
       rejectUnauthorized: false,
     });
     secure.setNoDelay(true);
+    let ticketArrived = (): void => undefined;
+    const ticket = new Promise<void>((resolve) => (ticketArrived = resolve));
+    // Resolve on the next turn: the event fires inside OpenSSL's read, and a write from there is lost.
+    secure.once('session', () => setImmediate(ticketArrived));
     this.socket = secure;
     await this.settle(secure, 'secureConnect', phase, (e) => new ProbeError('tls', phase, `TLS handshake failed: ${errText(e)}`));
     this.attach(secure);
+    if (secure.getProtocol() === 'TLSv1.3') await this.awaitTicket(ticket);
     return { info: describeTls(secure, params, this.opts.wallNow()), discardedBytes };
+  }
+
+  /**
+   * TLS 1.3 servers send session tickets just after the handshake. A server with Nagle's algorithm on (Postfix)
+   * then holds its next small write, the reply to our EHLO, until the tickets are acknowledged, and a client that
+   * has already sent EHLO acknowledges only after its delayed-ACK timer: about 40 ms lost on every STARTTLS.
+   * Waiting for the first ticket lets the EHLO carry that acknowledgement. Bounded for servers that send none.
+   */
+  private async awaitTicket(ticket: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const wait = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(TICKET_WAIT_MS, this.opts.phaseTimeoutMs))));
+    await Promise.race([ticket, wait]);
+    clearTimeout(timer);
   }
 
   /** Wait for the next complete reply. `timeoutMs` may shorten (never lengthen) the phase timeout. */
