@@ -38,6 +38,8 @@ export const CHECK_FLAGS = {
   'source-address': { type: 'string' },
   retries: { type: 'string' },
   subject: { type: 'string' },
+  header: { type: 'string', multiple: true },
+  'body-file': { type: 'string' },
   'message-size': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -92,7 +94,9 @@ function commonSettings(f: CheckFlags, env: NodeJS.ProcessEnv) {
           to,
           deliver: !f['no-deliver'],
           size,
+          headers: parseHeaders(f.header ?? []),
           ...(f.subject ? { subject: f.subject } : {}),
+          ...(f['body-file'] ? { body: readFlagFile('body-file', f['body-file']) } : {}),
         })
       : null;
   if (f.from && !send) throw new UsageError('--from: needs at least one --to (the test message goes to --to)');
@@ -191,6 +195,19 @@ function parseExpectFlags(items: string[]): Partial<Record<Phase, Expectation>> 
     const e = parseExpectation(m[2]!);
     if (typeof e === 'string') throw new UsageError(`--expect ${item}: ${e}`);
     out[phase] = e;
+  }
+  return out;
+}
+
+/** `--header "Name: value"`; names are RFC 5322 field names, and the probe's own headers cannot be replaced. */
+function parseHeaders(items: string[]): Record<string, string> {
+  const own = ['date', 'from', 'to', 'subject', 'message-id', 'x-smtp-probe-id', 'auto-submitted', 'mime-version', 'content-type', 'content-transfer-encoding'];
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const m = /^([!-9;-~]+):\s*(.*)$/.exec(item);
+    if (!m) throw new UsageError(`--header: "${item}" is not "Name: value"`);
+    if (own.includes(m[1]!.toLowerCase())) throw new UsageError(`--header: ${m[1]} is set by smtp-probe itself`);
+    out[m[1]!] = m[2]!;
   }
   return out;
 }

@@ -40,7 +40,7 @@ Test message
   --from ADDR                       envelope and header sender (default: smtp-probe@FQDN)
   --to ADDR                         recipient; repeat for several (each RCPT must meet its expectation)
   --no-deliver                      check MAIL and RCPT, then RSET instead of DATA
-  --subject TEXT, --message-size BYTES
+  --subject TEXT, --body-file FILE, --header "Name: value" (repeatable), --message-size BYTES
 Expectations
   --steps banner,ehlo,starttls,auth,send,noop,quit   which steps to run
   --expect PHASE=CODES              codes a phase must get, e.g. rcpt=5xx (relay must be refused), auth=535

@@ -11,6 +11,8 @@ export interface DemoServer {
   port: number;
   /** Messages accepted so far. */
   accepted(): number;
+  /** The last message accepted, as received (at most 1 MiB kept). */
+  lastMessage(): string | null;
   close(): Promise<void>;
 }
 
@@ -20,6 +22,7 @@ export interface DemoServer {
  */
 export async function startDemoServer(port = 0): Promise<DemoServer> {
   let accepted = 0;
+  let last: string | null = null;
   const options: SMTPServerOptions = {
     name: `mail.${DEMO_DOMAIN}`,
     banner: 'smtp-probe demo server',
@@ -39,9 +42,15 @@ export async function startDemoServer(port = 0): Promise<DemoServer> {
       else cb(Object.assign(new Error('5.7.1 Relay access denied'), { responseCode: 554 }));
     },
     onData(stream, _session, cb) {
-      stream.on('data', () => undefined);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (c: Buffer) => {
+        if (size < 1 << 20) chunks.push(c);
+        size += c.length;
+      });
       stream.on('end', () => {
         accepted += 1;
+        last = Buffer.concat(chunks).toString('utf8');
         cb(null, 'Ok: queued');
       });
     },
@@ -54,6 +63,7 @@ export async function startDemoServer(port = 0): Promise<DemoServer> {
   return {
     port: (server.server.address() as AddressInfo).port,
     accepted: () => accepted,
+    lastMessage: () => last,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

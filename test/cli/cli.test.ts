@@ -160,6 +160,18 @@ describe('check against a real in-process server', () => {
     expect(server.accepted()).toBe(before + 1);
   });
 
+  test('--subject, --header and --body-file shape the test message', async () => {
+    const body = join(dir, 'body.txt');
+    writeFileSync(body, 'line one\n.leading dot\n');
+    const r = await cli(['check', url, ...tlsFlags(), '--to', DEMO_USER, '--subject', 'probe check', '--header', 'X-Team: mail-ops', '--body-file', body]);
+    expect(r.code).toBe(0);
+    const m = server.lastMessage()!;
+    expect(m).toMatch(/^Subject: probe check\r$/m);
+    expect(m).toMatch(/^X-Team: mail-ops\r$/m);
+    expect(m).toContain('\r\n\r\nline one\r\n.leading dot\r\n');
+    expect((await cli(['check', url, '--to', DEMO_USER, '--header', 'From: x@y.test'])).stderr).toMatch(/set by smtp-probe itself/);
+  });
+
   test('--no-deliver: RSET instead of DATA', async () => {
     const before = server.accepted();
     const r = await cli(['check', url, ...tlsFlags(), '--to', DEMO_USER, '--no-deliver', '--format', 'json']);
