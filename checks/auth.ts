@@ -25,10 +25,13 @@ export const auth: CheckModule = {
     if ('error' in choice) throw failPhase(ctx, new ProbeError('auth', 'auth', choice.error));
     const mechanism = choice.mechanism;
     const exchange = startSasl(mechanism, { username: a.username, password: a.password });
+    const initial = exchange.command.split(' ')[2];
+    session.redact([a.password, Buffer.from(a.password).toString('base64'), ...(initial ? [initial] : [])]);
     const shown = exchange.command.includes(' ', 5) ? `AUTH ${mechanism} ***` : exchange.command;
     let reply = await session.command(exchange.command, 'auth', shown);
     for (let step = 0; reply.code === 334 && step < MAX_CHALLENGES; step += 1) {
       const answer = exchange.respond(decodeChallenge(reply.lines[0] ?? ''), step);
+      session.redact([answer]);
       reply = await session.command(answer, 'auth', '***');
     }
     return judge(ctx, 'auth', reply, { mechanism }) ? STOP : OK;

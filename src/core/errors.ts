@@ -1,6 +1,6 @@
 import type { Failure, FailureReason, Phase } from './result.js';
 import type { SmtpReply } from '../smtp/reply.js';
-import { replyText } from '../smtp/reply.js';
+import { quoteBytes, replyText } from '../smtp/reply.js';
 
 /**
  * An expected failure of a run: refused, timed out, a 4xx/5xx, a TLS or auth problem. The session and the checks
@@ -18,7 +18,7 @@ export class ProbeError extends Error {
   }
 
   static fromReply(reason: FailureReason, phase: Phase, reply: SmtpReply, note?: string): ProbeError {
-    const text = replyText(reply);
+    const text = quoteBytes(replyText(reply), 512);
     return new ProbeError(reason, phase, note ? `${text} (${note})` : text, reply);
   }
 

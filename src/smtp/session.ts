@@ -2,7 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Phase, TlsInfo } from '../core/result.js';
 import { ProbeError } from '../core/errors.js';
-import { ReplyParser, ReplyProtocolError, quoteBytes, replyLines, type SmtpReply } from './reply.js';
+import { DEFAULT_LIMITS, ReplyParser, ReplyProtocolError, quoteBytes, replyLines, type SmtpReply } from './reply.js';
 import { describeTls, sniFor, type TlsParams } from './tls.js';
 import type { Transcript } from './trace.js';
 
@@ -17,6 +17,11 @@ export interface SessionOptions {
 }
 
 type Sock = net.Socket | tls.TLSSocket;
+
+/** Replies tolerated after the STARTTLS 220 before the handshake (then discarded); more is a flood. */
+const MAX_INJECTED_REPLIES = 64;
+/** Shorter values are not redacted: replacing a one-letter "secret" would garble every record. */
+const MIN_SECRET_LENGTH = 3;
 
 /** Longest wait for a TLS 1.3 session ticket before sending the first command (see awaitTicket). */
 const TICKET_WAIT_MS = 20;
@@ -41,6 +46,7 @@ export class SmtpSession {
   private queue: SmtpReply[] = [];
   private waiter: Waiter | null = null;
   private terminal: ProbeError | null = null;
+  private readonly secrets: string[] = [];
   private readonly onAbort = (): void => {
     this.fail(new ProbeError('timeout', this.phase, `run deadline reached during ${this.phase}`));
   };
@@ -83,7 +89,8 @@ export class SmtpSession {
     if (!raw) throw new Error('startTls before open');
     this.checkAlive();
     this.phase = phase;
-    const discardedBytes = this.parser.bufferedBytes + this.queue.length;
+    const queued = this.queue.reduce((n, r) => n + replyLines(r).reduce((m, l) => m + Buffer.byteLength(l) + 2, 0), 0);
+    const discardedBytes = this.parser.bufferedBytes + queued;
     this.detach(raw);
     this.parser.reset();
     this.queue = [];
@@ -235,10 +242,13 @@ export class SmtpSession {
       return;
     }
     for (const r of replies) {
+      r.lines = r.lines.map((l) => this.clean(l));
       for (const l of replyLines(r)) this.opts.transcript?.add('S', l);
       this.queue.push(r);
     }
-    if (this.queue.length > this.outstanding) {
+    // After STARTTLS, replies beyond its 220 are injected input: startTls() discards and reports them (RFC 3207).
+    const slack = this.phase === 'starttls' ? MAX_INJECTED_REPLIES : 0;
+    if (this.queue.length > this.outstanding + slack) {
       this.fail(unsolicited(this.phase, this.queue[this.queue.length - 1]!));
       return;
     }
@@ -248,6 +258,21 @@ export class SmtpSession {
       w.resolve(this.queue.shift()!);
     }
   };
+
+  /**
+   * Values the server must not see echoed into records: a server that repeats the AUTH argument in its reply
+   * (some do, in error messages) would otherwise put the secret into the transcript and failure message.
+   */
+  redact(values: string[]): void {
+    for (const v of values) if (v.length >= MIN_SECRET_LENGTH && !this.secrets.includes(v)) this.secrets.push(v);
+  }
+
+  /** Server text as records may hold it: secrets replaced, control bytes escaped. */
+  private clean(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join('***');
+    return quoteBytes(out, DEFAULT_LIMITS.maxLineBytes);
+  }
 
   private readonly onError = (e: Error): void => {
     const code = (e as NodeJS.ErrnoException).code;
