@@ -1,9 +1,11 @@
 import { isIP } from 'node:net';
 import { EXPECTABLE_PHASES, parseExpectation, type Expectation } from '../core/expect.js';
-import { machineFqdn } from '../core/host.js';
-import { STEP_KINDS, makePlan, makeSend, type AuthPlan, type CheckPlan, type StepKind } from '../core/plan.js';
+import { STEP_KINDS, makeSend, type AuthPlan, type CheckPlan, type SendPlan } from '../core/plan.js';
 import type { Phase } from '../core/result.js';
-import { parseTargetUrl } from '../core/target.js';
+import { parseTargetUrl, type TargetUrl } from '../core/target.js';
+import {
+  DEFAULTS, defaultGlobal, defaultModule, defaultSteps, normalizeSteps, planFor, type LoadedConfig, type ResolvedModule,
+} from '../config/resolve.js';
 import { SASL_MECHANISMS, type SaslMechanism } from '../smtp/sasl.js';
 import { TLS_MODES, type TlsMode } from '../smtp/tls.js';
 import { UsageError, choiceFlag, durationFlag, intFlag, readEnvFlag, readFlagFile } from './args.js';
@@ -53,99 +55,164 @@ export type CheckFlags = {
       : string;
 };
 
-/** Turn the URLs and flags of `check` into one plan per URL; every mistake is a UsageError naming its flag. */
-export function plansFromFlags(urls: string[], f: CheckFlags, env: NodeJS.ProcessEnv): CheckPlan[] {
-  if (urls.length === 0) throw new UsageError('no target: give one or more URLs (smtp://host[:port], smtps://host[:port])');
-  const common = commonSettings(f, env);
-  return urls.map((text) => {
+/** What the flags of `check` say; a field is undefined when its flag was not given (the module's value stands). */
+interface FlagOverrides {
+  tls?: TlsMode;
+  timeoutMs?: number;
+  phaseTimeoutMs?: number;
+  ehlo?: string;
+  auth?: AuthPlan;
+  to?: string[];
+  from?: string;
+  noDeliver: boolean;
+  message: Partial<Pick<SendPlan, 'subject' | 'body' | 'headers' | 'size'>>;
+  ipFamily?: 4 | 6;
+  sourceAddress?: string;
+  steps?: string[];
+  expect: Partial<Record<Phase, Expectation>>;
+  requireCapabilities?: string[];
+  bannerPattern?: RegExp;
+  minCertDays?: number;
+  ca?: string;
+  servername?: string;
+  insecure?: boolean;
+  transcript: boolean;
+}
+
+/**
+ * One plan per target: the config's targets (all, or those named by --target) and the URLs given, each under its
+ * module (URLs under the default module), with the flags applied on top. Every mistake is a UsageError.
+ */
+export function plansFromFlags(urls: string[], f: CheckFlags, env: NodeJS.ProcessEnv, config: LoadedConfig | null = null): CheckPlan[] {
+  const o = overridesFromFlags(f, env);
+  const global = config?.global ?? defaultGlobal();
+  const defaultMod = config?.modules[DEFAULTS.module] ?? defaultModule();
+  const chosen: { name: string; url: TargetUrl; mod: ResolvedModule }[] = [];
+  if (config) {
+    const wanted = f.target ?? [];
+    for (const name of wanted) {
+      if (!config.targets.some((t) => t.name === name)) {
+        throw new UsageError(`--target: "${name}" is not a target in ${config.file} (targets: ${config.targets.map((t) => t.name).join(', ') || 'none'})`);
+      }
+    }
+    for (const t of config.targets) {
+      if (wanted.length > 0 && !wanted.includes(t.name)) continue;
+      chosen.push({ name: t.name, url: parseTargetUrl(t.url) as TargetUrl, mod: config.modules[t.module]! });
+    }
+  } else if (f.target) {
+    throw new UsageError('--target: needs --config');
+  }
+  for (const text of urls) {
     const t = parseTargetUrl(text);
     if (typeof t === 'string') throw new UsageError(t);
     if (t.scheme === 'mx') throw new UsageError(`${t.url}: mx:// targets (MX routing) are not supported yet; name the MX host with smtp://`);
-    const tls: TlsMode = f.tls === undefined ? t.tls : common.tls;
-    if (tls === 'implicit' && t.scheme === 'smtp' && !/:\d+$/.test(text.trim().replace(/\/$/, ''))) {
+    if (o.tls === 'implicit' && t.scheme === 'smtp' && !/:\d+\/?$/.test(text.trim())) {
       throw new UsageError(`${text}: --tls implicit needs an explicit port, or use smtps://${t.host}`);
     }
-    return makePlan({
-      ...common.plan,
-      name: t.url,
-      url: t.url,
-      host: t.host,
-      port: t.port,
-      tls,
-      tlsParams: { ...common.tlsParams, servername: f.servername ?? t.host },
-      steps: common.steps(tls),
-    });
-  });
+    chosen.push({ name: t.url, url: t, mod: defaultMod });
+  }
+  if (chosen.length === 0) {
+    throw new UsageError(config ? `no targets in ${config.file}` : 'no target: give one or more URLs (smtp://host[:port], smtps://host[:port])');
+  }
+  return chosen.map(({ name, url, mod }) => applyOverrides(planFor(name, url, mod, global), mod, o));
 }
 
-function commonSettings(f: CheckFlags, env: NodeJS.ProcessEnv) {
-  const tls = choiceFlag('tls', f.tls, TLS_MODES, 'opportunistic');
-  const timeoutMs = durationFlag('timeout', f.timeout, 10_000);
-  const phaseTimeoutMs = Math.min(durationFlag('phase-timeout', f['phase-timeout'], 5_000), timeoutMs);
-  const fqdn = f.ehlo ?? machineFqdn();
-  const auth = authFromFlags(f, env);
-  const to = f.to ?? [];
-  if (f['no-deliver'] && to.length === 0) throw new UsageError('--no-deliver: needs at least one --to');
-  const size = intFlag('message-size', f['message-size'], 1, 100 * 1024 * 1024);
-  const send =
-    to.length > 0
-      ? makeSend({
-          from: f.from ?? `smtp-probe@${fqdn}`,
-          to,
-          deliver: !f['no-deliver'],
-          size,
-          headers: parseHeaders(f.header ?? []),
-          ...(f.subject ? { subject: f.subject } : {}),
-          ...(f['body-file'] ? { body: readFlagFile('body-file', f['body-file']) } : {}),
-        })
-      : null;
-  if (f.from && !send) throw new UsageError('--from: needs at least one --to (the test message goes to --to)');
-  if (f.from !== undefined) checkAddress('from', f.from, true);
-  for (const addr of to) checkAddress('to', addr, false);
-  const sourceAddress = f['source-address'] ?? null;
-  if (sourceAddress !== null && !isIP(sourceAddress)) {
-    throw new UsageError(`--source-address: "${sourceAddress}" is not an IP address`);
+function applyOverrides(plan: CheckPlan, mod: ResolvedModule, o: FlagOverrides): CheckPlan {
+  const tls = o.tls ?? plan.tls;
+  const timeoutMs = o.timeoutMs ?? plan.timeoutMs;
+  const ehlo = o.ehlo ?? plan.ehlo;
+  const auth = o.auth ?? plan.auth;
+  let send = plan.send;
+  if (o.to) {
+    send = makeSend({ from: o.from ?? plan.send?.from ?? `smtp-probe@${ehlo}`, to: o.to, ...pick(plan.send), ...o.message, deliver: !o.noDeliver });
+  } else if (send) {
+    send = { ...send, ...o.message, ...(o.from !== undefined ? { from: o.from } : {}), ...(o.noDeliver ? { deliver: false } : {}) };
+  } else if (o.from !== undefined || o.noDeliver) {
+    throw new UsageError(`${o.noDeliver ? '--no-deliver' : '--from'}: needs at least one --to (the test message goes to --to)`);
   }
-  const ip = f.ip === undefined ? null : (Number(choiceFlag('ip', f.ip, ['4', '6'], '4')) as 4 | 6);
-  const explicitSteps = f.steps === undefined ? null : parseSteps(f.steps, auth !== null, send !== null);
-  const steps = (mode: TlsMode): StepKind[] =>
-    explicitSteps ??
-    STEP_KINDS.filter(
-      (k) =>
-        (k !== 'starttls' || mode === 'opportunistic' || mode === 'starttls') &&
-        (k !== 'auth' || auth !== null) &&
-        (k !== 'send' || send !== null),
-    );
-  let bannerPattern: RegExp | null = null;
+  let steps = plan.steps;
+  if (o.steps) {
+    const s = normalizeSteps(o.steps, auth !== null, send !== null);
+    if (typeof s === 'string') throw new UsageError(`--steps: ${s}`);
+    steps = s;
+  } else if (!mod.steps) {
+    steps = defaultSteps(tls, auth !== null, send !== null);
+  }
+  return {
+    ...plan,
+    tls,
+    timeoutMs,
+    phaseTimeoutMs: Math.min(o.phaseTimeoutMs ?? plan.phaseTimeoutMs, timeoutMs),
+    ehlo,
+    auth,
+    send,
+    steps,
+    ipFamily: o.ipFamily ?? plan.ipFamily,
+    sourceAddress: o.sourceAddress ?? plan.sourceAddress,
+    expect: { ...plan.expect, ...o.expect },
+    requireCapabilities: o.requireCapabilities ?? plan.requireCapabilities,
+    bannerPattern: o.bannerPattern ?? plan.bannerPattern,
+    minCertDays: o.minCertDays ?? plan.minCertDays,
+    transcript: o.transcript,
+    tlsParams: {
+      ...plan.tlsParams,
+      ...(o.ca !== undefined ? { ca: o.ca } : {}),
+      ...(o.servername !== undefined ? { servername: o.servername } : {}),
+      ...(o.insecure ? { insecure: true } : {}),
+    },
+  };
+}
+
+/** The message settings a module gave, to keep when --to replaces its recipients. */
+function pick(s: SendPlan | null): Partial<SendPlan> {
+  return s ? { subject: s.subject, body: s.body, headers: s.headers, size: s.size } : {};
+}
+
+function overridesFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): FlagOverrides {
+  const o: FlagOverrides = { noDeliver: f['no-deliver'] ?? false, message: {}, expect: parseExpectFlags(f.expect ?? []), transcript: f.transcript ?? false };
+  if (f.tls !== undefined) o.tls = choiceFlag('tls', f.tls, TLS_MODES, 'opportunistic');
+  if (f.timeout !== undefined) o.timeoutMs = durationFlag('timeout', f.timeout, 0);
+  if (f['phase-timeout'] !== undefined) o.phaseTimeoutMs = durationFlag('phase-timeout', f['phase-timeout'], 0);
+  if (f.ehlo !== undefined) o.ehlo = f.ehlo;
+  const auth = authFromFlags(f, env);
+  if (auth) o.auth = auth;
+  if (f.to !== undefined) {
+    for (const addr of f.to) checkAddress('to', addr, false);
+    o.to = f.to;
+  }
+  if (f.from !== undefined) {
+    checkAddress('from', f.from, true);
+    o.from = f.from;
+  }
+  const size = intFlag('message-size', f['message-size'], 1, 100 * 1024 * 1024);
+  if (size !== null) o.message.size = size;
+  if (f.subject !== undefined) o.message.subject = f.subject;
+  if (f['body-file'] !== undefined) o.message.body = readFlagFile('body-file', f['body-file']);
+  if (f.header !== undefined) o.message.headers = parseHeaders(f.header);
+  if (f['source-address'] !== undefined) {
+    if (!isIP(f['source-address'])) throw new UsageError(`--source-address: "${f['source-address']}" is not an IP address`);
+    o.sourceAddress = f['source-address'];
+  }
+  if (f.ip !== undefined) o.ipFamily = Number(choiceFlag('ip', f.ip, ['4', '6'], '4')) as 4 | 6;
+  if (f.steps !== undefined) {
+    o.steps = f.steps.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    const bad = o.steps.find((n) => !(STEP_KINDS as readonly string[]).includes(n));
+    if (bad) throw new UsageError(`--steps: unknown step "${bad}" (steps: ${STEP_KINDS.join(', ')})`);
+  }
+  if (f['require-capability'] !== undefined) o.requireCapabilities = f['require-capability'].map((c) => c.trim());
   if (f['banner-pattern'] !== undefined) {
     try {
-      bannerPattern = new RegExp(f['banner-pattern']);
+      o.bannerPattern = new RegExp(f['banner-pattern']);
     } catch (e) {
       throw new UsageError(`--banner-pattern: ${(e as Error).message}`);
     }
   }
-  return {
-    tls,
-    steps,
-    tlsParams: {
-      ca: f.ca === undefined ? undefined : readFlagFile('ca', f.ca),
-      insecure: f.insecure ?? false,
-    },
-    plan: {
-      ehlo: fqdn,
-      ipFamily: ip,
-      sourceAddress,
-      timeoutMs,
-      phaseTimeoutMs,
-      auth,
-      send,
-      expect: parseExpectFlags(f.expect ?? []),
-      requireCapabilities: (f['require-capability'] ?? []).map((c) => c.trim()),
-      bannerPattern,
-      minCertDays: intFlag('min-cert-days', f['min-cert-days'], 0, 100_000),
-      transcript: f.transcript ?? false,
-    },
-  };
+  const days = intFlag('min-cert-days', f['min-cert-days'], 0, 100_000);
+  if (days !== null) o.minCertDays = days;
+  if (f.ca !== undefined) o.ca = readFlagFile('ca', f.ca);
+  if (f.servername !== undefined) o.servername = f.servername;
+  if (f.insecure) o.insecure = true;
+  return o;
 }
 
 function authFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): AuthPlan | null {
@@ -165,22 +232,6 @@ function authFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): AuthPlan | null {
   const password = passEnv !== undefined ? readEnvFlag('auth-pass-env', passEnv, env) : readFlagFile('auth-pass-file', passFile!, true);
   const mech = f['auth-mech'] === undefined ? null : (choiceFlag('auth-mech', f['auth-mech'].toUpperCase(), SASL_MECHANISMS, 'PLAIN') as SaslMechanism);
   return { username: user, password, mechanism: mech, allowPlaintext: f['auth-allow-plaintext'] ?? false };
-}
-
-function parseSteps(text: string, hasAuth: boolean, hasSend: boolean): StepKind[] {
-  const names = text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-  for (const n of names) {
-    if (!(STEP_KINDS as readonly string[]).includes(n)) {
-      throw new UsageError(`--steps: unknown step "${n}" (steps: ${STEP_KINDS.join(', ')})`);
-    }
-  }
-  if (names.includes('auth') && !hasAuth) throw new UsageError('--steps: auth needs --auth-user and a password flag');
-  if (names.includes('send') && !hasSend) throw new UsageError('--steps: send needs at least one --to');
-  const wanted = new Set(names);
-  // The greeting is always read, and EHLO must come before anything that uses its capabilities.
-  wanted.add('banner');
-  if (['starttls', 'auth', 'send'].some((s) => wanted.has(s))) wanted.add('ehlo');
-  return STEP_KINDS.filter((k) => wanted.has(k));
 }
 
 function parseExpectFlags(items: string[]): Partial<Record<Phase, Expectation>> {

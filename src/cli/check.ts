@@ -1,7 +1,8 @@
 import type { CheckResult } from '../core/result.js';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { runWithRetries, systemDeps } from '../runner/run.js';
-import { UsageError, choiceFlag, intFlag, parseFlags } from './args.js';
+import { choiceFlag, intFlag, parseFlags } from './args.js';
+import { loadOrThrow } from './config-file.js';
 import { CHECK_FLAGS, plansFromFlags, type CheckFlags } from './check-plan.js';
 import { CHECK_HELP } from './help.js';
 import type { CliIo } from './io.js';
@@ -19,12 +20,10 @@ export async function checkCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const format = choiceFlag('format', f.format, FORMATS, 'text');
-  if (f.config !== undefined || f.target !== undefined) {
-    throw new UsageError('--config/--target: config files are not supported yet; give URLs and flags');
-  }
+  const config = f.config === undefined ? null : loadOrThrow(f.config, io.env);
   const level = choiceFlag('log-level', f['log-level'], LOG_LEVELS, 'warn');
   const retries = intFlag('retries', f.retries, 0, 10) ?? 0;
-  const plans = plansFromFlags(positionals, f, io.env);
+  const plans = plansFromFlags(positionals, f, io.env, config);
   const log = createLogger(level);
   const deps = systemDeps(io.signal);
   const results = await mapLimit(plans, CONCURRENCY, async (plan) => {

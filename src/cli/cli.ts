@@ -1,13 +1,20 @@
 import { UsageError } from './args.js';
+import { ConfigError } from './config-file.js';
 import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
+import { schemaCommand, validateCommand } from './validate.js';
 import { MAIN_HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { packageVersion } from './version.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { check: checkCommand, demo: demoCommand };
+const COMMANDS: Record<string, Command> = {
+  check: checkCommand,
+  validate: validateCommand,
+  schema: schemaCommand,
+  demo: demoCommand,
+};
 
 /** The whole CLI as a function: argv in, exit code out. Nothing here prints a stack trace. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -31,6 +38,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`smtp-probe ${name}: ${e.message}\n`);
+      return usageExit;
+    }
+    if (e instanceof ConfigError) {
+      io.stderr(`${e.lines.join('\n')}\n${e.lines.length} problem${e.lines.length === 1 ? '' : 's'} in the config\n`);
       return usageExit;
     }
     io.stderr(`smtp-probe ${name}: internal error: ${e instanceof Error ? e.message : String(e)}\n`);

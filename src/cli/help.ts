@@ -3,6 +3,9 @@ export const MAIN_HELP = `smtp-probe - health checks for mail servers: real SMTP
 
 Usage:
   smtp-probe check [URL ...] [flags]   run checks once and report (CI smoke checks, Nagios)
+  smtp-probe check --config FILE [--target NAME]...   the configured targets, once
+  smtp-probe validate --config FILE    check a config file; exit 2 with file:line:col for each problem
+  smtp-probe schema                    the config file's JSON Schema
   smtp-probe demo                      probe an in-process SMTP server, for a first look
   smtp-probe --version | --help        (every command takes --help)
 
@@ -11,10 +14,14 @@ Exit codes: 0 every check passed, 1 a check failed, 2 usage or config error.
 `;
 
 export const CHECK_HELP = `Usage: smtp-probe check URL... [flags]
+       smtp-probe check --config FILE [--target NAME]... [URL...] [flags]
 
 Runs banner, ehlo, starttls (when the TLS mode calls for it), auth (with --auth-user), send (with --to), noop and
 quit against each URL, timing every phase. Exit 0 when every check passed, 1 when one failed, 2 on a usage error.
 
+Config
+  --config FILE                     run the targets of a config file (flags override their module's settings)
+  --target NAME                     only this configured target (repeatable)
 Output
   --format text|json|junit|nagios   report format on stdout (default text); nagios exits 0/1/2/3 with perfdata
   --transcript                      include the SMTP dialogue (C:/S: lines with timing); AUTH shows as ***
@@ -58,4 +65,17 @@ export const DEMO_HELP = `Usage: smtp-probe demo [--format text|json] [--transcr
 
 Starts an SMTP server inside this process on 127.0.0.1 (STARTTLS, AUTH PLAIN/LOGIN, a demo user) and runs a full
 check against it: banner, EHLO, STARTTLS, AUTH, a test message, NOOP, QUIT. Needs no mail server of your own.
+`;
+
+export const VALIDATE_HELP = `Usage: smtp-probe validate --config FILE
+
+Loads the config file and checks everything that can be checked without running a probe: unknown keys, types,
+durations, URLs, module and receiver names, files it names (password_file, ca_file, ...), \${ENV} variables.
+Exit 0 when valid; exit 2 with one line per problem: file:line:col key.path: message.
+`;
+
+export const SCHEMA_HELP = `Usage: smtp-probe schema > smtp-probe.schema.json
+
+Prints the config file's JSON Schema. Editors with the YAML language server use it through a first line
+  # yaml-language-server: $schema=./smtp-probe.schema.json
 `;

@@ -1,0 +1,31 @@
+import { configJsonSchema } from '../config/schema.js';
+import { UsageError, parseFlags } from './args.js';
+import { loadOrThrow } from './config-file.js';
+import { SCHEMA_HELP, VALIDATE_HELP } from './help.js';
+import type { CliIo } from './io.js';
+
+/** `smtp-probe validate --config FILE`: load and check, run nothing. Exit 0, or 2 with every problem listed. */
+export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags('validate', argv, { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const);
+  if (values.help) {
+    io.stdout(VALIDATE_HELP);
+    return 0;
+  }
+  const file = values.config ?? positionals[0];
+  if (!file) throw new UsageError('--config: which file? (smtp-probe validate --config FILE)');
+  const config = loadOrThrow(file, io.env);
+  const modules = Object.keys(config.modules).length - 1;
+  io.stdout(`${file}: ok (${config.targets.length} targets, ${modules} modules, ${config.alerts.rules?.length ?? 0} alert rules)\n`);
+  return 0;
+}
+
+/** `smtp-probe schema`: the config's JSON Schema, for editors and CI linting. */
+export async function schemaCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags('schema', argv, { help: { type: 'boolean', short: 'h' } } as const);
+  if (values.help) {
+    io.stdout(SCHEMA_HELP);
+    return 0;
+  }
+  io.stdout(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+  return 0;
+}

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml';
+import type { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
+import { configSchema, type RawConfig } from './schema.js';
+import { SourceMap, type ConfigIssue, type ConfigPath } from './issues.js';
+import { referenceIssues, resolveConfig, type LoadedConfig } from './resolve.js';
+
+export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; issues: ConfigIssue[] };
+
+export interface LoadOptions {
+  env: NodeJS.ProcessEnv;
+  /** Reads `*_file` values and the config itself; tests may pass their own. */
+  readFile?: (path: string) => string;
+}
+
+/**
+ * Load and validate a config file: YAML with positions, `${ENV}` expansion inside scalar values, the strict
+ * schema, then the checks that need the whole file. Every problem is reported, each with file:line:col and the
+ * key path; nothing is half-loaded.
+ */
+export function loadConfig(file: string, opts: LoadOptions): LoadResult {
+  const read = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  let text: string;
+  try {
+    text = read(file);
+  } catch (e) {
+    return { ok: false, issues: [new SourceMap(file, null, null).at(1, 1, `cannot read the config: ${errCode(e)}`)] };
+  }
+  return loadConfigText(file, text, { ...opts, readFile: read });
+}
+
+export function loadConfigText(file: string, text: string, opts: LoadOptions): LoadResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const src = new SourceMap(file, doc, lines);
+  const syntax = doc.errors.map((e) => {
+    const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+    return src.at(pos.line, pos.col, `YAML: ${e.message.split('\n')[0]}`);
+  });
+  if (syntax.length > 0) return { ok: false, issues: syntax };
+
+  const issues = expandEnv(doc, src, opts.env);
+  const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    issues.push(...parsed.error.issues.flatMap((i) => schemaIssue(src, i)));
+    // Names that refer to each other are checked too, so one pass reports every problem.
+    issues.push(...referenceIssues(raw, src));
+  }
+  if (issues.length > 0) return { ok: false, issues: sortIssues(dedupe(issues)) };
+
+  const resolved = resolveConfig(parsed.data as RawConfig, src, opts.readFile ?? ((p) => readFileSync(p, 'utf8')));
+  return resolved.issues.length > 0 ? { ok: false, issues: sortIssues(resolved.issues) } : { ok: true, config: resolved.config! };
+}
+
+/** `${VAR}`, `${VAR:-default}` and `$$` inside scalar values (never keys); a missing variable is an issue. */
+function expandEnv(doc: Document, src: SourceMap, env: NodeJS.ProcessEnv): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  visit(doc, {
+    Scalar(key, node, path) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
+      node.value = node.value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (m, name?: string, def?: string) => {
+        if (m === '$$') return '$';
+        const v = env[name!];
+        if (v !== undefined && v !== '') return v;
+        if (def !== undefined) return def;
+        issues.push(src.issue(yamlPath(path, key), `environment variable ${name} is not set (use \${${name}:-default} for a default)`));
+        return '';
+      });
+    },
+  });
+  return issues;
+}
+
+/** The config path of a node from yaml's visitor path (pairs and collections down to the node). */
+function yamlPath(path: readonly unknown[], key: unknown): ConfigPath {
+  const out: (string | number)[] = [];
+  for (let i = 0; i < path.length; i += 1) {
+    const item = path[i] as { items?: unknown[]; key?: unknown };
+    const next = path[i + 1] ?? null;
+    if (item && 'key' in item && isScalar(item.key)) out.push(String(item.key.value));
+    else if (item && Array.isArray(item.items) && next !== null && !('key' in (next as object))) out.push(item.items.indexOf(next));
+  }
+  if (typeof key === 'number') out.push(key);
+  return out;
+}
+
+function schemaIssue(src: SourceMap, i: z.core.$ZodIssue): ConfigIssue[] {
+  const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (i.code === 'unrecognized_keys') {
+    return i.keys.map((k) => src.issue([...path, k], `unknown key "${k}"${suggest(k)}`, true));
+  }
+  return [src.issue(path, friendly(i))];
+}
+
+function friendly(i: z.core.$ZodIssue): string {
+  if (i.code === 'invalid_type' && /received undefined/.test(i.message)) return 'is required';
+  if (i.code === 'invalid_key') return `key ${i.issues.map((k) => k.message).join('; ')}`;
+  if (i.code === 'invalid_union' && 'note' in i && i.note === 'No matching discriminator') {
+    return `unknown ${String(i.discriminator ?? 'kind')}: must be one of ${discriminatorOptions(i)}`;
+  }
+  return i.message.replace(/^Invalid input: /, '');
+}
+
+function discriminatorOptions(i: z.core.$ZodIssue): string {
+  return String((i as { discriminator?: string }).discriminator) === 'type'
+    ? 'webhook, slack, alertmanager, pagerduty'
+    : 'down, slow, certificate, capability';
+}
+
+const KNOWN_KEYS = [
+  'interval', 'timeout', 'phase_timeout', 'concurrency', 'listen', 'phase_histograms', 'state_file', 'ehlo', 'tls', 'tls_config',
+  'ca_file', 'cert_file', 'key_file', 'server_name', 'insecure_skip_verify', 'min_version', 'ip_protocol', 'source_ip_address',
+  'auth', 'mechanism', 'username', 'password', 'password_file', 'allow_plaintext', 'send', 'from', 'to', 'deliver', 'subject',
+  'body', 'headers', 'size', 'expect', 'require_capabilities', 'banner_pattern', 'min_cert_days', 'steps', 'probe_targets',
+  'name', 'url', 'module', 'labels', 'global', 'modules', 'targets', 'alerts', 'defaults', 'rules', 'silences', 'receivers',
+];
+
+/** "did you mean" for a typo'd key: one edit away. */
+function suggest(key: string): string {
+  const near = KNOWN_KEYS.find((k) => k !== key && editDistance(k, key) <= Math.max(1, Math.floor(k.length / 5)));
+  return near ? ` (did you mean "${near}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j += 1) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.line}:${i.col}:${i.message}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+}
+
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  return [...issues].sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+export function errCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message ?? String(e);
+}
+
+export { parseDuration };

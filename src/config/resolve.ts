@@ -1,0 +1,380 @@
+import { createHash } from 'node:crypto';
+import { parseDuration } from '../core/duration.js';
+import { parseExpectation, type Expectation } from '../core/expect.js';
+import { machineFqdn } from '../core/host.js';
+import { STEP_KINDS, makePlan, makeSend, type CheckPlan, type StepKind } from '../core/plan.js';
+import type { Phase } from '../core/result.js';
+import { parseTargetUrl, type TargetUrl } from '../core/target.js';
+import type { TargetMeta } from '../core/target-meta.js';
+import type { TlsMinVersion, TlsMode } from '../smtp/tls.js';
+import type { SaslMechanism } from '../smtp/sasl.js';
+import type { ConfigIssue, SourceMap } from './issues.js';
+import type { RawConfig, RawModule } from './schema.js';
+
+/** Defaults in one place (CONTRACT.md "Config"). */
+export const DEFAULTS = {
+  intervalMs: 60_000,
+  timeoutMs: 10_000,
+  phaseTimeoutMs: 5_000,
+  concurrency: 64,
+  listen: ':9469',
+  phaseHistograms: true,
+  stateFile: '/var/lib/smtp-probe/state.json',
+  module: 'default',
+} as const;
+
+export interface ResolvedGlobal {
+  intervalMs: number;
+  timeoutMs: number;
+  phaseTimeoutMs: number;
+  concurrency: number;
+  listen: { host: string; port: number };
+  phaseHistograms: boolean;
+  stateFile: string;
+  ehlo: string;
+}
+
+/** A module with its files read and its values parsed: everything a plan needs, computed once. */
+export interface ResolvedModule {
+  name: string;
+  tls: TlsMode | null;
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+  serverName?: string | undefined;
+  insecure: boolean;
+  minVersion?: TlsMinVersion | undefined;
+  ehlo: string | null;
+  ipFamily: 4 | 6 | null;
+  sourceAddress: string | null;
+  timeoutMs: number | null;
+  phaseTimeoutMs: number | null;
+  auth: CheckPlan['auth'];
+  send: CheckPlan['send'];
+  expect: Partial<Record<Phase, Expectation>>;
+  requireCapabilities: string[];
+  bannerPattern: RegExp | null;
+  minCertDays: number | null;
+  steps: StepKind[] | null;
+  probeTargets: string[] | null;
+  phaseHistograms: boolean | null;
+  /** True when the module carries credentials: /probe then only answers for its probe_targets. */
+  hasCredentials: boolean;
+}
+
+export interface ConfiguredTarget {
+  name: string;
+  url: string;
+  module: string;
+  intervalMs: number;
+  labels: Record<string, string>;
+  plan: CheckPlan;
+  meta: TargetMeta;
+}
+
+export interface LoadedConfig {
+  file: string;
+  global: ResolvedGlobal;
+  modules: Record<string, ResolvedModule>;
+  targets: ConfiguredTarget[];
+  /** Static label names across all targets, sorted. */
+  staticLabelNames: string[];
+  alerts: NonNullable<RawConfig['alerts']>;
+  /** A digest of the file's meaning, to tell a reload that changes nothing. */
+  digest: string;
+}
+
+const MIN_VERSION: Record<string, TlsMinVersion> = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' };
+
+/** Settings when there is no config file (`check` with URLs only). */
+export function defaultGlobal(): ResolvedGlobal {
+  return {
+    intervalMs: DEFAULTS.intervalMs, timeoutMs: DEFAULTS.timeoutMs, phaseTimeoutMs: DEFAULTS.phaseTimeoutMs,
+    concurrency: DEFAULTS.concurrency, listen: parseListen(DEFAULTS.listen), phaseHistograms: DEFAULTS.phaseHistograms,
+    stateFile: DEFAULTS.stateFile, ehlo: machineFqdn(),
+  };
+}
+
+/** The built-in `default` module: opportunistic TLS, banner, EHLO, STARTTLS when offered, NOOP, QUIT. */
+export function defaultModule(): ResolvedModule {
+  return {
+    name: DEFAULTS.module, tls: null, insecure: false, ehlo: null, ipFamily: null, sourceAddress: null, timeoutMs: null,
+    phaseTimeoutMs: null, auth: null, send: null, expect: {}, requireCapabilities: [], bannerPattern: null, minCertDays: null,
+    steps: null, probeTargets: null, phaseHistograms: null, hasCredentials: false,
+  };
+}
+
+/** Cross-checks that need the whole file, file reading, and the typed config. */
+export function resolveConfig(
+  raw: RawConfig,
+  src: SourceMap,
+  readFile: (path: string) => string,
+): { config: LoadedConfig | null; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const ms = (v: string | undefined, fallback: number): number => (v === undefined ? fallback : (parseDuration(v) as number));
+  const g = raw.global ?? {};
+  const global: ResolvedGlobal = {
+    intervalMs: ms(g.interval, DEFAULTS.intervalMs),
+    timeoutMs: ms(g.timeout, DEFAULTS.timeoutMs),
+    phaseTimeoutMs: ms(g.phase_timeout, DEFAULTS.phaseTimeoutMs),
+    concurrency: g.concurrency ?? DEFAULTS.concurrency,
+    listen: parseListen(g.listen ?? DEFAULTS.listen),
+    phaseHistograms: g.phase_histograms ?? DEFAULTS.phaseHistograms,
+    stateFile: g.state_file ?? DEFAULTS.stateFile,
+    ehlo: g.ehlo ?? machineFqdn(),
+  };
+  const file = (path: (string | number)[], name: string, strip = false): string | undefined => {
+    try {
+      const text = readFile(name);
+      return strip ? text.replace(/\r?\n$/, '') : text;
+    } catch (e) {
+      issues.push(src.issue(path, `cannot read ${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+      return undefined;
+    }
+  };
+
+  const modules: Record<string, ResolvedModule> = { [DEFAULTS.module]: defaultModule() };
+  for (const [name, m] of Object.entries(raw.modules ?? {})) {
+    modules[name] = resolveModule(name, m, ['modules', name], src, issues, file, global);
+  }
+
+  issues.push(...referenceIssues(raw, src));
+  const targets: ConfiguredTarget[] = [];
+  for (const [i, t] of (raw.targets ?? []).entries()) {
+    const path = ['targets', i];
+    const moduleName = t.module ?? DEFAULTS.module;
+    const mod = modules[moduleName];
+    if (!mod) continue;
+    const url = parseTargetUrl(t.url) as TargetUrl;
+    if (url.scheme === 'mx') {
+      issues.push(src.issue([...path, 'url'], 'mx:// targets (MX routing) are not supported yet; name the MX host with smtp://'));
+      continue;
+    }
+    const intervalMs = ms(t.interval, global.intervalMs);
+    const plan = planFor(t.name, url, mod, global);
+    if (intervalMs < plan.timeoutMs) {
+      issues.push(
+        src.issue([...path, t.interval ? 'interval' : 'name'], `interval ${intervalMs} ms is shorter than the run's timeout of ${plan.timeoutMs} ms`),
+      );
+    }
+    const labels = t.labels ?? {};
+    const phaseHistograms = mod.phaseHistograms ?? global.phaseHistograms;
+    targets.push({
+      name: t.name, url: url.url, module: moduleName, intervalMs, labels, plan,
+      meta: { name: t.name, labels, module: moduleName, phaseHistograms, intervalMs },
+    });
+  }
+  if (g.interval && global.intervalMs < global.timeoutMs) {
+    issues.push(src.issue(['global', 'interval'], `interval is shorter than the timeout (${g.timeout ?? '10s'})`));
+  }
+  const staticLabelNames = [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort();
+  const config: LoadedConfig = {
+    file: src.file, global, modules, targets, staticLabelNames, alerts: raw.alerts ?? {},
+    digest: createHash('sha256').update(JSON.stringify(raw)).digest('hex'),
+  };
+  return { config: issues.length > 0 ? null : config, issues };
+}
+
+function resolveModule(
+  name: string,
+  m: RawModule,
+  path: (string | number)[],
+  src: SourceMap,
+  issues: ConfigIssue[],
+  file: (path: (string | number)[], name: string, strip?: boolean) => string | undefined,
+  global: ResolvedGlobal,
+): ResolvedModule {
+  const tc = m.tls_config ?? {};
+  const tp = [...path, 'tls_config'];
+  let auth: CheckPlan['auth'] = null;
+  if (m.auth) {
+    const ap = [...path, 'auth'];
+    if (m.auth.password !== undefined && m.auth.password_file !== undefined) {
+      issues.push(src.issue([...ap, 'password_file'], 'give password or password_file, not both'));
+    }
+    const password = m.auth.password_file !== undefined ? file([...ap, 'password_file'], m.auth.password_file, true) : m.auth.password;
+    if (password === undefined && m.auth.password_file === undefined) {
+      issues.push(src.issue(ap, 'needs password_file (or password: ${ENV_VAR})'));
+    }
+    auth = {
+      username: m.auth.username,
+      password: password ?? '',
+      mechanism: (m.auth.mechanism as SaslMechanism | undefined) ?? null,
+      allowPlaintext: m.auth.allow_plaintext ?? false,
+    };
+  }
+  const send = m.send
+    ? makeSend({
+        from: m.send.from ?? `smtp-probe@${m.ehlo ?? global.ehlo}`,
+        to: m.send.to,
+        deliver: m.send.deliver ?? true,
+        headers: m.send.headers ?? {},
+        size: m.send.size ?? null,
+        ...(m.send.subject !== undefined ? { subject: m.send.subject } : {}),
+        ...(m.send.body !== undefined ? { body: m.send.body } : {}),
+      })
+    : null;
+  const expect: Partial<Record<Phase, Expectation>> = {};
+  for (const [phase, codes] of Object.entries(m.expect ?? {})) {
+    const e = parseExpectation((codes ?? []).map(String).join(','));
+    if (typeof e !== 'string') expect[phase as Phase] = e;
+  }
+  let bannerPattern: RegExp | null = null;
+  if (m.banner_pattern !== undefined) {
+    try {
+      bannerPattern = new RegExp(m.banner_pattern);
+    } catch (e) {
+      issues.push(src.issue([...path, 'banner_pattern'], (e as Error).message));
+    }
+  }
+  const steps = m.steps ? normalizeSteps(m.steps, auth !== null, send !== null) : null;
+  if (typeof steps === 'string') issues.push(src.issue([...path, 'steps'], steps));
+  const ms = (v: string | undefined): number | null => (v === undefined ? null : (parseDuration(v) as number));
+  return {
+    name,
+    tls: (m.tls as TlsMode | undefined) ?? null,
+    ca: tc.ca_file !== undefined ? file([...tp, 'ca_file'], tc.ca_file) : undefined,
+    cert: tc.cert_file !== undefined ? file([...tp, 'cert_file'], tc.cert_file) : undefined,
+    key: tc.key_file !== undefined ? file([...tp, 'key_file'], tc.key_file) : undefined,
+    serverName: tc.server_name,
+    insecure: tc.insecure_skip_verify ?? false,
+    minVersion: tc.min_version ? MIN_VERSION[tc.min_version] : undefined,
+    ehlo: m.ehlo ?? null,
+    ipFamily: m.ip_protocol ?? null,
+    sourceAddress: m.source_ip_address ?? null,
+    timeoutMs: ms(m.timeout),
+    phaseTimeoutMs: ms(m.phase_timeout),
+    auth,
+    send,
+    expect,
+    requireCapabilities: m.require_capabilities ?? [],
+    bannerPattern,
+    minCertDays: m.min_cert_days ?? null,
+    steps: typeof steps === 'string' ? null : steps,
+    probeTargets: m.probe_targets ? m.probe_targets.map((u) => (parseTargetUrl(u) as TargetUrl).url) : null,
+    phaseHistograms: m.phase_histograms ?? null,
+    hasCredentials: auth !== null,
+  };
+}
+
+/** The plan for one URL under one module. The CLI applies its flags on top of this. */
+export function planFor(name: string, url: TargetUrl, mod: ResolvedModule, global: ResolvedGlobal): CheckPlan {
+  const tls = mod.tls ?? url.tls;
+  const timeoutMs = mod.timeoutMs ?? global.timeoutMs;
+  return makePlan({
+    name,
+    url: url.url,
+    host: url.host,
+    port: url.port,
+    tls,
+    tlsParams: {
+      servername: mod.serverName ?? url.host,
+      ca: mod.ca,
+      cert: mod.cert,
+      key: mod.key,
+      minVersion: mod.minVersion,
+      insecure: mod.insecure,
+    },
+    ehlo: mod.ehlo ?? global.ehlo,
+    ipFamily: mod.ipFamily,
+    sourceAddress: mod.sourceAddress,
+    timeoutMs,
+    phaseTimeoutMs: Math.min(mod.phaseTimeoutMs ?? global.phaseTimeoutMs, timeoutMs),
+    steps: mod.steps ?? defaultSteps(tls, mod.auth !== null, mod.send !== null),
+    auth: mod.auth,
+    send: mod.send,
+    expect: mod.expect,
+    requireCapabilities: mod.requireCapabilities,
+    bannerPattern: mod.bannerPattern,
+    minCertDays: mod.minCertDays,
+  });
+}
+
+/** Without `steps`: banner, ehlo, starttls when the TLS mode calls for it, auth with credentials, send with recipients, noop, quit. */
+export function defaultSteps(tls: TlsMode, hasAuth: boolean, hasSend: boolean): StepKind[] {
+  return STEP_KINDS.filter(
+    (k) =>
+      (k !== 'starttls' || tls === 'opportunistic' || tls === 'starttls') && (k !== 'auth' || hasAuth) && (k !== 'send' || hasSend),
+  );
+}
+
+/** Steps in their fixed order; banner always, EHLO where a later step needs it. A message when impossible. */
+export function normalizeSteps(names: readonly string[], hasAuth: boolean, hasSend: boolean): StepKind[] | string {
+  for (const n of names) {
+    if (!(STEP_KINDS as readonly string[]).includes(n)) return `unknown step "${n}" (steps: ${STEP_KINDS.join(', ')})`;
+  }
+  if (names.includes('auth') && !hasAuth) return 'the auth step needs credentials (auth: in the module, or --auth-user)';
+  if (names.includes('send') && !hasSend) return 'the send step needs recipients (send.to in the module, or --to)';
+  const wanted = new Set<string>(names);
+  wanted.add('banner');
+  if (['starttls', 'auth', 'send'].some((s) => wanted.has(s))) wanted.add('ehlo');
+  return STEP_KINDS.filter((k) => wanted.has(k));
+}
+
+function parseListen(s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(s)!;
+  return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
+}
+
+type Loose = Record<string, unknown>;
+const obj = (v: unknown): Loose => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Loose) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/**
+ * Names that refer to each other: duplicate targets, receivers and rules; targets naming a module, rules naming
+ * receivers, targets and modules. Works on the unvalidated file too, so a schema error elsewhere does not hide these.
+ */
+export function referenceIssues(input: unknown, src: SourceMap): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const raw = obj(input);
+  const modules = new Set([DEFAULTS.module, ...Object.keys(obj(raw.modules))]);
+  const targets = new Map<string, number>();
+  for (const [i, t] of arr(raw.targets).entries()) {
+    const name = str(obj(t).name);
+    const module = obj(t).module === undefined ? DEFAULTS.module : str(obj(t).module);
+    if (name !== null) {
+      const first = targets.get(name);
+      if (first !== undefined) issues.push(src.issue(['targets', i, 'name'], `duplicate target name "${name}" (also targets[${first}])`));
+      else targets.set(name, i);
+    }
+    if (module !== null && !modules.has(module)) {
+      const known = [...modules].filter((m) => m !== DEFAULTS.module);
+      issues.push(src.issue(['targets', i, 'module'], `module "${module}" is not defined${known.length ? ` (modules: ${known.join(', ')})` : ''}`));
+    }
+  }
+  const alerts = obj(raw.alerts);
+  const receivers = new Set<string>();
+  for (const [i, r] of arr(alerts.receivers).entries()) {
+    const name = str(obj(r).name);
+    if (name === null) continue;
+    if (receivers.has(name)) issues.push(src.issue(['alerts', 'receivers', i, 'name'], `duplicate receiver name "${name}"`));
+    receivers.add(name);
+  }
+  const rules = new Set<string>();
+  for (const [i, r] of arr(alerts.rules).entries()) {
+    const p = ['alerts', 'rules', i];
+    const name = str(obj(r).name);
+    if (name !== null && rules.has(name)) issues.push(src.issue([...p, 'name'], `duplicate rule name "${name}"`));
+    if (name !== null) rules.add(name);
+    const refs: [string, Set<string> | Map<string, number>, string][] = [
+      ['receivers', receivers, 'receiver "%" is not defined in alerts.receivers'],
+      ['targets', targets, 'target "%" is not defined'],
+      ['modules', modules, 'module "%" is not defined'],
+    ];
+    for (const [key, known, message] of refs) {
+      arr(obj(r)[key]).forEach((v, j) => {
+        const ref = str(v);
+        if (ref !== null && !known.has(ref)) issues.push(src.issue([...p, key, j], message.replace('%', ref)));
+      });
+    }
+  }
+  for (const [i, s] of arr(alerts.silences).entries()) {
+    const starts = Date.parse(String(obj(s).starts));
+    const ends = Date.parse(String(obj(s).ends));
+    if (Number.isFinite(starts) && Number.isFinite(ends) && ends <= starts) {
+      issues.push(src.issue(['alerts', 'silences', i, 'ends'], 'ends before it starts'));
+    }
+  }
+  return issues;
+}
