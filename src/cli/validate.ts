@@ -15,7 +15,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   if (!file) throw new UsageError('--config: which file? (smtp-probe validate --config FILE)');
   const config = loadOrThrow(file, io.env);
   const modules = Object.keys(config.modules).length - 1;
-  io.stdout(`${file}: ok (${config.targets.length} targets, ${modules} modules, ${config.alerts.rules?.length ?? 0} alert rules)\n`);
+  io.stdout(`${file}: ok (${plural(config.targets.length, "target")}, ${plural(modules, "module")}, ${plural(config.alerts.rules?.length ?? 0, "alert rule")})\n`);
   return 0;
 }
 
@@ -28,4 +28,8 @@ export async function schemaCommand(argv: string[], io: CliIo): Promise<number> 
   }
   io.stdout(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
   return 0;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
+import { EXPECTABLE_PHASES } from '../core/expect.js';
 import { configSchema, type RawConfig } from './schema.js';
 import { SourceMap, type ConfigIssue, type ConfigPath } from './issues.js';
+import { FileReader } from './files.js';
 import { referenceIssues, resolveConfig, type LoadedConfig } from './resolve.js';
 
 export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; issues: ConfigIssue[] };
@@ -35,42 +37,54 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions): L
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const src = new SourceMap(file, doc, lines);
   const syntax = doc.errors.map((e) => {
-    const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-    return src.at(pos.line, pos.col, `YAML: ${e.message.split('\n')[0]}`);
+    const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
+    return src.at(pos.line, pos.col, `YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
   });
   if (syntax.length > 0) return { ok: false, issues: syntax };
 
-  const issues = expandEnv(doc, src, opts.env);
+  const expanded = expandEnv(doc, src, opts.env);
+  const issues = expanded.issues;
   const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const files = new FileReader(file, opts.readFile ?? ((p) => readFileSync(p, 'utf8')), src);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    issues.push(...parsed.error.issues.flatMap((i) => schemaIssue(src, i)));
-    // Names that refer to each other are checked too, so one pass reports every problem.
-    issues.push(...referenceIssues(raw, src));
+    // A value emptied by a missing variable already has its issue; the schema's complaint about it is noise.
+    const own = parsed.error.issues.filter((i) => !expanded.paths.has(pathKey(i.path)));
+    issues.push(...own.flatMap((i) => schemaIssue(src, i)));
+    // Names that refer to each other, and the files the config names, are checked too: one pass reports all.
+    issues.push(...referenceIssues(raw, src), ...files.checkAll(raw));
   }
   if (issues.length > 0) return { ok: false, issues: sortIssues(dedupe(issues)) };
 
-  const resolved = resolveConfig(parsed.data as RawConfig, src, opts.readFile ?? ((p) => readFileSync(p, 'utf8')));
-  return resolved.issues.length > 0 ? { ok: false, issues: sortIssues(resolved.issues) } : { ok: true, config: resolved.config! };
+  const resolved = resolveConfig(parsed.data as RawConfig, src, files);
+  return resolved.issues.length > 0 ? { ok: false, issues: sortIssues(dedupe(resolved.issues)) } : { ok: true, config: resolved.config! };
 }
 
 /** `${VAR}`, `${VAR:-default}` and `$$` inside scalar values (never keys); a missing variable is an issue. */
-function expandEnv(doc: Document, src: SourceMap, env: NodeJS.ProcessEnv): ConfigIssue[] {
+function expandEnv(doc: Document, src: SourceMap, env: NodeJS.ProcessEnv): { issues: ConfigIssue[]; paths: Set<string> } {
   const issues: ConfigIssue[] = [];
+  const paths = new Set<string>();
   visit(doc, {
     Scalar(key, node, path) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
       node.value = node.value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (m, name?: string, def?: string) => {
         if (m === '$$') return '$';
         const v = env[name!];
-        if (v !== undefined && v !== '') return v;
-        if (def !== undefined) return def;
-        issues.push(src.issue(yamlPath(path, key), `environment variable ${name} is not set (use \${${name}:-default} for a default)`));
+        // Shell semantics: ${VAR:-default} also replaces an empty value; ${VAR} keeps a set-but-empty one.
+        if (def !== undefined) return v === undefined || v === '' ? def : v;
+        if (v !== undefined) return v;
+        const at = yamlPath(path, key);
+        paths.add(pathKey(at));
+        issues.push(src.issue(at, `environment variable ${name} is not set (use \${${name}:-default} for a default)`));
         return '';
       });
     },
   });
-  return issues;
+  return { issues, paths };
+}
+
+function pathKey(path: readonly PropertyKey[]): string {
+  return path.map(String).join('\u0000');
 }
 
 /** The config path of a node from yaml's visitor path (pairs and collections down to the node). */
@@ -89,7 +103,9 @@ function yamlPath(path: readonly unknown[], key: unknown): ConfigPath {
 function schemaIssue(src: SourceMap, i: z.core.$ZodIssue): ConfigIssue[] {
   const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (i.code === 'unrecognized_keys') {
-    return i.keys.map((k) => src.issue([...path, k], `unknown key "${k}"${suggest(k)}`, true));
+    const hint = (k: string): string =>
+      path.at(-1) === 'expect' ? ` (phases with a reply: ${EXPECTABLE_PHASES.join(', ')})` : suggest(k);
+    return i.keys.map((k) => src.issue([...path, k], `unknown key "${k}"${hint(k)}`, true));
   }
   return [src.issue(path, friendly(i))];
 }
@@ -117,18 +133,26 @@ const KNOWN_KEYS = [
   'name', 'url', 'module', 'labels', 'global', 'modules', 'targets', 'alerts', 'defaults', 'rules', 'silences', 'receivers',
 ];
 
-/** "did you mean" for a typo'd key: one edit away. */
+/** "did you mean" for a typo'd key: the closest known key within a small edit distance. */
 function suggest(key: string): string {
-  const near = KNOWN_KEYS.find((k) => k !== key && editDistance(k, key) <= Math.max(1, Math.floor(k.length / 5)));
-  return near ? ` (did you mean "${near}"?)` : '';
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const k of KNOWN_KEYS) {
+    const d = editDistance(k, key);
+    if (k !== key && d <= Math.max(1, Math.floor(k.length / 4)) && d < bestD) [best, bestD] = [k, d];
+  }
+  return best ? ` (did you mean "${best}"?)` : '';
 }
 
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. */
 function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j += 1) d[0]![j] = j;
   for (let i = 1; i <= a.length; i += 1) {
     for (let j = 1; j <= b.length; j += 1) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
   return d[a.length]![b.length]!;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { parseDuration } from '../core/duration.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
+import type { FileReader } from './files.js';
 import { parseExpectation, type Expectation } from '../core/expect.js';
 import { machineFqdn } from '../core/host.js';
 import { STEP_KINDS, makePlan, makeSend, type CheckPlan, type StepKind } from '../core/plan.js';
@@ -105,11 +106,7 @@ export function defaultModule(): ResolvedModule {
 }
 
 /** Cross-checks that need the whole file, file reading, and the typed config. */
-export function resolveConfig(
-  raw: RawConfig,
-  src: SourceMap,
-  readFile: (path: string) => string,
-): { config: LoadedConfig | null; issues: ConfigIssue[] } {
+export function resolveConfig(raw: RawConfig, src: SourceMap, files: FileReader): { config: LoadedConfig | null; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const ms = (v: string | undefined, fallback: number): number => (v === undefined ? fallback : (parseDuration(v) as number));
   const g = raw.global ?? {};
@@ -123,15 +120,7 @@ export function resolveConfig(
     stateFile: g.state_file ?? DEFAULTS.stateFile,
     ehlo: g.ehlo ?? machineFqdn(),
   };
-  const file = (path: (string | number)[], name: string, strip = false): string | undefined => {
-    try {
-      const text = readFile(name);
-      return strip ? text.replace(/\r?\n$/, '') : text;
-    } catch (e) {
-      issues.push(src.issue(path, `cannot read ${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
-      return undefined;
-    }
-  };
+  const file = (path: (string | number)[], name: string, strip = false): string | undefined => files.read(path, name, strip);
 
   const modules: Record<string, ResolvedModule> = { [DEFAULTS.module]: defaultModule() };
   for (const [name, m] of Object.entries(raw.modules ?? {})) {
@@ -152,10 +141,11 @@ export function resolveConfig(
     }
     const intervalMs = ms(t.interval, global.intervalMs);
     const plan = planFor(t.name, url, mod, global);
-    if (intervalMs < plan.timeoutMs) {
-      issues.push(
-        src.issue([...path, t.interval ? 'interval' : 'name'], `interval ${intervalMs} ms is shorter than the run's timeout of ${plan.timeoutMs} ms`),
-      );
+    // A global interval under the global timeout is reported once, at global.interval (below).
+    const ownTiming = t.interval !== undefined || mod.timeoutMs !== null;
+    if (intervalMs < plan.timeoutMs && ownTiming) {
+      const where = t.interval !== undefined ? [...path, 'interval'] : ['modules', moduleName, 'timeout'];
+      issues.push(src.issue(where, `interval ${formatDuration(intervalMs)} of target "${t.name}" is shorter than its timeout of ${formatDuration(plan.timeoutMs)}`));
     }
     const labels = t.labels ?? {};
     const phaseHistograms = mod.phaseHistograms ?? global.phaseHistograms;
@@ -164,15 +154,26 @@ export function resolveConfig(
       meta: { name: t.name, labels, module: moduleName, phaseHistograms, intervalMs },
     });
   }
-  if (g.interval && global.intervalMs < global.timeoutMs) {
-    issues.push(src.issue(['global', 'interval'], `interval is shorter than the timeout (${g.timeout ?? '10s'})`));
+  if (global.intervalMs < global.timeoutMs) {
+    issues.push(src.issue(['global', g.interval ? 'interval' : 'timeout'], `interval is shorter than the timeout (${formatDuration(global.timeoutMs)})`));
   }
+  receiverSecrets(raw, files);
+  issues.push(...files.issues);
   const staticLabelNames = [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort();
   const config: LoadedConfig = {
     file: src.file, global, modules, targets, staticLabelNames, alerts: raw.alerts ?? {},
-    digest: createHash('sha256').update(JSON.stringify(raw)).digest('hex'),
+    digest: createHash('sha256').update(JSON.stringify(raw)).update(files.digest()).digest('hex'),
   };
   return { config: issues.length > 0 ? null : config, issues };
+}
+
+/** Receivers' secrets from their `*_file` keys, read at load (the alerting layer takes them from `secrets`). */
+function receiverSecrets(raw: RawConfig, files: FileReader): void {
+  for (const [i, r] of (raw.alerts?.receivers ?? []).entries()) {
+    for (const [key, value] of Object.entries(r)) {
+      if (key.endsWith('_file') && typeof value === 'string') files.read(['alerts', 'receivers', i, key], value, true);
+    }
+  }
 }
 
 function resolveModule(
@@ -229,6 +230,12 @@ function resolveModule(
   }
   const steps = m.steps ? normalizeSteps(m.steps, auth !== null, send !== null) : null;
   if (typeof steps === 'string') issues.push(src.issue([...path, 'steps'], steps));
+  const tlsMode = (m.tls as TlsMode | undefined) ?? 'opportunistic';
+  const ran = typeof steps === 'string' || steps === null ? defaultSteps(tlsMode, auth !== null, send !== null) : steps;
+  for (const phase of Object.keys(expect) as Phase[]) {
+    const missing = unreachable(phase, ran, tlsMode);
+    if (missing) issues.push(src.issue([...path, 'expect', phase], `the module never reaches the ${phase} phase (${missing})`));
+  }
   const ms = (v: string | undefined): number | null => (v === undefined ? null : (parseDuration(v) as number));
   return {
     name,
@@ -255,6 +262,22 @@ function resolveModule(
     phaseHistograms: m.phase_histograms ?? null,
     hasCredentials: auth !== null,
   };
+}
+
+/** Why a phase with an expectation would never run under these steps, or null. */
+function unreachable(phase: Phase, steps: StepKind[], tls: TlsMode): string | null {
+  const needs: Partial<Record<Phase, [StepKind, string]>> = {
+    ehlo: ['ehlo', 'it has no ehlo step'], helo: ['ehlo', 'it has no ehlo step'],
+    starttls: ['starttls', 'it has no starttls step'], ehlo_tls: ['starttls', 'it has no starttls step'],
+    auth: ['auth', 'it has no auth step; add auth'], noop: ['noop', 'it has no noop step'],
+    mail: ['send', 'it has no send step; add send.to'], rcpt: ['send', 'it has no send step; add send.to'],
+    data: ['send', 'it has no send step; add send.to'], message: ['send', 'it has no send step; add send.to'],
+    rset: ['send', 'it has no send step; add send.to'],
+  };
+  const need = needs[phase];
+  if (need && !steps.includes(need[0])) return need[1];
+  if ((phase === 'starttls' || phase === 'ehlo_tls') && (tls === 'none' || tls === 'implicit')) return `tls is ${tls}`;
+  return null;
 }
 
 /** The plan for one URL under one module. The CLI applies its flags on top of this. */
@@ -370,6 +393,12 @@ export function referenceIssues(input: unknown, src: SourceMap): ConfigIssue[] {
     }
   }
   for (const [i, s] of arr(alerts.silences).entries()) {
+    for (const [key, known, what] of [['targets', targets, 'target'], ['modules', modules, 'module']] as const) {
+      arr(obj(s)[key]).forEach((v, j) => {
+        const ref = str(v);
+        if (ref !== null && !known.has(ref)) issues.push(src.issue(['alerts', 'silences', i, key, j], `${what} "${ref}" is not defined`));
+      });
+    }
     const starts = Date.parse(String(obj(s).starts));
     const ends = Date.parse(String(obj(s).ends));
     if (Number.isFinite(starts) && Number.isFinite(ends) && ends <= starts) {

@@ -20,10 +20,16 @@ const duration = z
   })
   .meta({ description: 'A duration with units: 500ms, 10s, 5m, 1h' });
 
-const listen = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must be HOST:PORT or :PORT');
+const listen = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must be HOST:PORT or :PORT')
+  .superRefine((s, ctx) => {
+    const port = Number(/:(\d+)$/.exec(s)?.[1]);
+    if (port > 65535) ctx.addIssue({ code: 'custom', message: `port ${port} is out of range` });
+  });
 
 const targetUrl = z.string().superRefine((s, ctx) => {
-  const t = parseTargetUrl(s);
+  const t = parseTargetUrl(s, 'config');
   if (typeof t === 'string') ctx.addIssue({ code: 'custom', message: t });
 });
 
@@ -35,10 +41,10 @@ const codes = z
   .array(z.union([z.string(), z.number().int()]))
   .min(1)
   .superRefine((list, ctx) => {
-    for (const c of list) {
+    list.forEach((c, i) => {
       const e = parseExpectation(String(c));
-      if (typeof e === 'string') ctx.addIssue({ code: 'custom', message: e });
-    }
+      if (typeof e === 'string') ctx.addIssue({ code: 'custom', message: e, path: [i] });
+    });
   });
 
 const tlsConfig = z
@@ -76,7 +82,7 @@ export const moduleSchema = z.strictObject({
   tls: z.enum(TLS_MODES as [string, ...string[]]).optional(),
   tls_config: tlsConfig.optional(),
   ehlo: noNewline('ehlo').optional(),
-  ip_protocol: z.union([z.literal(4), z.literal(6)]).optional(),
+  ip_protocol: z.union([z.literal(4), z.literal(6)], { error: 'must be 4 or 6 (omit it for either)' }).optional(),
   source_ip_address: z.ipv4().or(z.ipv6()).optional(),
   timeout: duration.optional(),
   phase_timeout: duration.optional(),
@@ -204,8 +210,15 @@ export type RawTarget = NonNullable<RawConfig['targets']>[number];
 
 /** The JSON Schema for editors (`# yaml-language-server: $schema=...`). */
 export function configJsonSchema(): unknown {
-  return {
-    ...(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>),
-    title: 'smtp-probe configuration',
-  };
+  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...(allowEnvReferences(schema) as Record<string, unknown>), title: 'smtp-probe configuration' };
+}
+
+/** Any string may be a `${VAR}` reference the loader expands, so a pattern must not flag one in an editor. */
+function allowEnvReferences(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(allowEnvReferences);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = k === 'pattern' && typeof v === 'string' ? `(?:${v})|\\$\\{` : allowEnvReferences(v);
+  return out;
 }

@@ -15,7 +15,12 @@ export interface TargetUrl {
 const DEFAULT_PORT = { smtp: 25, smtps: 465, mx: 25 } as const;
 
 /** `smtp://host[:port]`, `smtps://host[:port]`, `mx://domain[:port]`. Returns a message when it is not one. */
-export function parseTargetUrl(text: string): TargetUrl | string {
+const CREDENTIAL_ADVICE = {
+  cli: 'use --auth-user with --auth-pass-env or --auth-pass-file',
+  config: "put username and password_file in the module's auth:",
+} as const;
+
+export function parseTargetUrl(text: string, context: keyof typeof CREDENTIAL_ADVICE = 'cli'): TargetUrl | string {
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text.trim());
   if (!m) return `"${text}" is not a target URL (smtp://host[:port], smtps://host[:port] or mx://domain[:port])`;
   const scheme = m[1]!.toLowerCase();
@@ -23,7 +28,10 @@ export function parseTargetUrl(text: string): TargetUrl | string {
     return `"${text}": unknown scheme ${scheme}:// (use smtp://, smtps:// or mx://)`;
   }
   let rest = m[2]!;
-  if (rest.includes('@')) return `"${text}": credentials do not belong in a URL; use --auth-user with --auth-pass-env or --auth-pass-file`;
+  if (rest.includes('@')) {
+    const masked = `${scheme}://${rest.replace(/^([^:@/]*)(:[^@]*)?@/, (_m, user: string, pass?: string) => `${user}${pass ? ':***' : ''}@`)}`;
+    return `"${masked}": credentials do not belong in a URL; ${CREDENTIAL_ADVICE[context]}`;
+  }
   if (rest.endsWith('/')) rest = rest.slice(0, -1);
   if (/[/?#]/.test(rest)) return `"${text}": a target URL has no path, query or fragment`;
   const hp = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(rest);
