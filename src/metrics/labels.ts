@@ -5,9 +5,13 @@
  */
 import { FAILURE_REASONS, PHASES, type FailureReason, type Phase } from '../core/result.js';
 
-/** Label names the metrics use themselves; a static label from the config cannot take one of them. */
+/**
+ * Label names the metrics use themselves (`le`: the histograms' bucket label); a static label from the
+ * config cannot take one of them. (`job` and `instance` are allowed: Prometheus keeps such target labels as
+ * `exported_job`/`exported_instance`.)
+ */
 export const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set([
-  'target', 'mx_host', 'phase', 'reason', 'result', 'version', 'le', 'quantile', 'job', 'instance',
+  'target', 'mx_host', 'phase', 'reason', 'result', 'version', 'le',
 ]);
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

@@ -22,9 +22,9 @@ export interface Projection {
   failure: { phase: Phase; reason: FailureReason } | null;
 }
 
-/** Milliseconds → seconds; NaN, infinities and negatives become 0. */
+/** Milliseconds → seconds, to the microsecond (no float noise in the output); NaN, infinities, negatives → 0. */
 export function toSeconds(ms: number): number {
-  return Number.isFinite(ms) && ms > 0 ? ms / 1000 : 0;
+  return Number.isFinite(ms) && ms > 0 ? Math.round(ms * 1000) / 1e6 : 0;
 }
 
 function isReplyCode(code: unknown): code is number {
@@ -38,13 +38,16 @@ function unixSeconds(iso: string | null | undefined): number | null {
 }
 
 export function projectResult(result: CheckResult): Projection {
-  const phaseSeconds = new Map<Phase, number>();
+  const phaseMs = new Map<Phase, number>();
   const replyCodes = new Map<Phase, number>();
   for (const record of result.phases) {
     if (!isPhase(record.phase)) continue;
-    phaseSeconds.set(record.phase, (phaseSeconds.get(record.phase) ?? 0) + toSeconds(record.durationMs));
+    const ms = Number.isFinite(record.durationMs) && record.durationMs > 0 ? record.durationMs : 0;
+    phaseMs.set(record.phase, (phaseMs.get(record.phase) ?? 0) + ms);
     if (isReplyCode(record.code)) replyCodes.set(record.phase, record.code);
   }
+  const phaseSeconds = new Map<Phase, number>();
+  for (const [phase, ms] of phaseMs) phaseSeconds.set(phase, toSeconds(ms));
   const failure = result.failure && isPhase(result.failure.phase)
     ? { phase: result.failure.phase, reason: reasonLabel(result.failure.reason) }
     : null;
