@@ -2,6 +2,7 @@ import { UsageError } from './args.js';
 import { ConfigError } from './config-file.js';
 import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
+import { runCommand } from './run.js';
 import { schemaCommand, validateCommand } from './validate.js';
 import { MAIN_HELP } from './help.js';
 import type { CliIo } from './io.js';
@@ -11,6 +12,7 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   check: checkCommand,
+  run: runCommand,
   validate: validateCommand,
   schema: schemaCommand,
   demo: demoCommand,

@@ -4,6 +4,7 @@ export const MAIN_HELP = `smtp-probe - health checks for mail servers: real SMTP
 Usage:
   smtp-probe check [URL ...] [flags]   run checks once and report (CI smoke checks, Nagios)
   smtp-probe check --config FILE [--target NAME]...   the configured targets, once
+  smtp-probe run --config FILE [--listen HOST:PORT] [--shard K/N]   the daemon: schedule, /metrics, /probe
   smtp-probe validate --config FILE    check a config file; exit 2 with file:line:col for each problem
   smtp-probe schema                    the config file's JSON Schema
   smtp-probe demo                      probe an in-process SMTP server, for a first look
@@ -61,10 +62,14 @@ Examples
   smtp-probe check smtp://mx.example.test --to someone@elsewhere.example --expect rcpt=5xx   # open-relay test
 `;
 
-export const DEMO_HELP = `Usage: smtp-probe demo [--format text|json] [--transcript]
+export const DEMO_HELP = `Usage: smtp-probe demo [--listen 127.0.0.1:9469]
+       smtp-probe demo --once [--format text|json] [--transcript]
 
-Starts an SMTP server inside this process on 127.0.0.1 (STARTTLS, AUTH PLAIN/LOGIN, a demo user) and runs a full
-check against it: banner, EHLO, STARTTLS, AUTH, a test message, NOOP, QUIT. Needs no mail server of your own.
+Starts an SMTP server inside this process on 127.0.0.1 (STARTTLS, AUTH PLAIN/LOGIN, a demo user) and runs the
+daemon against it with a generated config: a submission check (STARTTLS, AUTH, a test message), an open-relay
+check that must be refused, and a target that is down. Metrics are served on --listen (a free port when that one
+is taken); one line per run is printed. Ctrl-C stops. Needs no mail server of your own.
+--once runs a single full check and prints its report instead.
 `;
 
 export const VALIDATE_HELP = `Usage: smtp-probe validate --config FILE
@@ -78,4 +83,17 @@ export const SCHEMA_HELP = `Usage: smtp-probe schema > smtp-probe.schema.json
 
 Prints the config file's JSON Schema. Editors with the YAML language server use it through a first line
   # yaml-language-server: $schema=./smtp-probe.schema.json
+`;
+
+export const RUN_HELP = `Usage: smtp-probe run --config FILE [--listen HOST:PORT] [--shard K/N] [--log-level info]
+
+Runs every target of the config on its interval and serves, on --listen (default global.listen, ":9469"):
+  /metrics                       Prometheus metrics built from each run's result record
+  /probe?target=URL&module=NAME  one run now, blackbox_exporter style (&debug=true for the transcript)
+  /healthz                       200 while the scheduler runs
+  /                              the targets and their last result
+  POST /-/reload                 reload the config (SIGHUP does the same); a bad file keeps the old config
+
+--shard K/N runs only the targets with sha256(name) mod N == K, so N instances cover every target once.
+SIGTERM or SIGINT: no new runs; running checks finish within their timeout; exit 0. Logs (JSON) go to stderr.
 `;

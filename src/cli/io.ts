@@ -5,4 +5,6 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** Aborted on SIGINT/SIGTERM. */
   signal?: AbortSignal;
+  /** Calls `fn` on SIGHUP until the returned function is called. */
+  onHangup?: (fn: () => void) => () => void;
 }

@@ -12,6 +12,10 @@ async function main(): Promise<void> {
     stderr: (t) => process.stderr.write(t),
     env: process.env,
     signal: controller.signal,
+    onHangup: (fn) => {
+      process.on('SIGHUP', fn);
+      return () => process.off('SIGHUP', fn);
+    },
   };
   process.exitCode = await runCli(process.argv.slice(2), io);
   process.off('SIGINT', stop);

@@ -33,6 +33,15 @@ const targetUrl = z.string().superRefine((s, ctx) => {
   if (typeof t === 'string') ctx.addIssue({ code: 'custom', message: t });
 });
 
+/** An http(s) URL; a plain string in the JSON Schema so `${VAR}` references do not look wrong in an editor. */
+const httpUrl = z.string().refine((s) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(s).protocol);
+  } catch {
+    return false;
+  }
+}, 'must be an http:// or https:// URL');
+
 const mailAddress = z.string().regex(/^$|^[^@\s<>]+@[^@\s<>]+$/, 'must be a mail address (local@domain)');
 
 const noNewline = (what: string) => z.string().regex(/^[^\r\n]*$/, `${what} must be one line`);
@@ -98,7 +107,7 @@ export const moduleSchema = z.strictObject({
 });
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name');
-const RESERVED_LABELS = ['target', 'phase', 'reason', 'result', 'version', 'mx_host', 'mx_preference', 'alert', 'receiver', 'module'];
+const RESERVED_LABELS = ['target', 'phase', 'reason', 'result', 'version', 'mx_host', 'mx_preference', 'alert', 'receiver', 'module', 'le'];
 
 const target = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.:@/-]{1,128}$/, 'must be 1-128 characters of letters, digits and _.:@/-'),
@@ -155,20 +164,22 @@ const receiver = z.discriminatedUnion('type', [
   z.strictObject({
     name: z.string(),
     type: z.literal('webhook'),
-    url: z.url(),
+    url: httpUrl,
     secret: z.string().optional(),
     secret_file: z.string().optional(),
     headers: z.record(z.string(), z.string()).optional(),
     timeout: duration.optional(),
   }),
-  z.strictObject({ name: z.string(), type: z.literal('slack'), url: z.url(), url_file: z.string().optional(), timeout: duration.optional() }),
-  z.strictObject({ name: z.string(), type: z.literal('alertmanager'), url: z.url(), timeout: duration.optional() }),
+  z
+    .strictObject({ name: z.string(), type: z.literal('slack'), url: httpUrl.optional(), url_file: z.string().optional(), timeout: duration.optional() })
+    .refine((r) => (r.url === undefined) !== (r.url_file === undefined), { message: 'give url or url_file (the webhook URL is a secret)', path: ['url'] }),
+  z.strictObject({ name: z.string(), type: z.literal('alertmanager'), url: httpUrl, timeout: duration.optional() }),
   z.strictObject({
     name: z.string(),
     type: z.literal('pagerduty'),
     routing_key: z.string().optional(),
     routing_key_file: z.string().optional(),
-    url: z.url().optional(),
+    url: httpUrl.optional(),
     timeout: duration.optional(),
   }),
 ]);

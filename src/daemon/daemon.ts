@@ -1,0 +1,219 @@
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../core/clock.js';
+import type { CheckResult } from '../core/result.js';
+import { parseTargetUrl, type TargetUrl } from '../core/target.js';
+import { formatIssue } from '../config/issues.js';
+import { loadConfig } from '../config/load.js';
+import { planFor, type ConfiguredTarget, type LoadedConfig } from '../config/resolve.js';
+import type { Logger } from '../log.js';
+import { probeRegistry } from '../metrics/probe.js';
+import { TargetMetrics } from '../metrics/record.js';
+import { createRegistry } from '../metrics/registry.js';
+import { runCheck, type Lookup, type RunDeps } from '../runner/run.js';
+import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler.js';
+import { createHttpServer, listen, type HttpHandlers, type HttpReply } from '../server/http.js';
+import { renderIndex } from './index-page.js';
+
+export interface DaemonOptions {
+  configFile: string;
+  env: NodeJS.ProcessEnv;
+  shard: Shard | null;
+  /** Overrides global.listen. */
+  listen: { host: string; port: number } | null;
+  clock: Clock;
+  lookup: Lookup;
+  logger: Logger;
+  version: string;
+  /** Called with every scheduled run's result, after metrics are recorded. */
+  onResult?: (target: ConfiguredTarget, result: CheckResult) => void;
+}
+
+/** blackbox_exporter's --timeout-offset: /probe answers this much before Prometheus gives up on the scrape. */
+const PROBE_TIMEOUT_OFFSET_S = 0.5;
+
+/**
+ * The long-running monitor: the config's targets (this shard's share) on their schedule, each result recorded
+ * as metrics; /probe runs one check on demand. Reload swaps the whole config or keeps the old one.
+ */
+export class Daemon {
+  readonly registry: Registry;
+  private readonly metrics: TargetMetrics;
+  private readonly scheduler: Scheduler;
+  private readonly server: http.Server;
+  private readonly results = new Map<string, CheckResult>();
+  private config: LoadedConfig;
+  private targets: ConfiguredTarget[] = [];
+  private byName = new Map<string, ConfiguredTarget>();
+  private stopping = false;
+  private readonly shutdown = new AbortController();
+
+  constructor(
+    private readonly opts: DaemonOptions,
+    config: LoadedConfig,
+  ) {
+    this.config = config;
+    this.registry = createRegistry();
+    this.metrics = new TargetMetrics(this.registry, { version: opts.version, staticLabelNames: config.staticLabelNames });
+    this.scheduler = new Scheduler({
+      clock: opts.clock,
+      concurrency: config.global.concurrency,
+      onSkipped: (key) => {
+        const t = this.byName.get(key);
+        if (t) this.metrics.skipped(t.meta);
+        opts.logger.warn({ target: key }, 'run skipped: the previous run was still going or still waiting for a free slot');
+      },
+      onLag: (_key, seconds) => this.metrics.observeLag(seconds),
+      onError: (key, e) => opts.logger.error({ target: key, err: e }, 'run failed unexpectedly'),
+    });
+    this.server = createHttpServer(this.handlers(), opts.logger);
+  }
+
+  /** Load the config and build a daemon; the issues when the file does not load. */
+  static create(opts: DaemonOptions): Daemon | string[] {
+    const r = loadConfig(opts.configFile, { env: opts.env });
+    if (!r.ok) return r.issues.map(formatIssue);
+    return new Daemon(opts, r.config);
+  }
+
+  async start(at?: { host: string; port: number }): Promise<AddressInfo> {
+    const where = at ?? this.opts.listen ?? this.config.global.listen;
+    const address = await listen(this.server, where.host, where.port);
+    this.apply(this.config);
+    this.metrics.configReloaded(true, this.opts.clock.wallNow());
+    this.opts.logger.info(
+      { targets: this.targets.length, shard: this.opts.shard, listen: `${address.address}:${address.port}` },
+      'smtp-probe started',
+    );
+    return address;
+  }
+
+  /** Re-read the config file; a bad file is logged and the running config stays. */
+  async reload(): Promise<{ ok: boolean; message: string }> {
+    const r = loadConfig(this.opts.configFile, { env: this.opts.env });
+    if (!r.ok) {
+      const lines = r.issues.map(formatIssue);
+      this.metrics.configReloaded(false, this.opts.clock.wallNow());
+      this.opts.logger.error({ issues: lines }, 'config reload failed; the previous config keeps running');
+      return { ok: false, message: `reload failed, previous config kept:\n${lines.join('\n')}` };
+    }
+    const removed = this.targets.filter((t) => !r.config.targets.some((n) => n.name === t.name));
+    if (r.config.staticLabelNames.join() !== this.config.staticLabelNames.join()) {
+      this.metrics.setStaticLabelNames(r.config.staticLabelNames);
+    }
+    this.config = r.config;
+    this.apply(r.config);
+    for (const t of removed) {
+      this.metrics.forget(t.name);
+      this.results.delete(t.name);
+    }
+    this.metrics.configReloaded(true, this.opts.clock.wallNow());
+    const message = `config reloaded: ${this.targets.length} targets`;
+    this.opts.logger.info({ targets: this.targets.length, removed: removed.length }, message);
+    return { ok: true, message };
+  }
+
+  /** Stop new runs, let running ones finish within `graceMs`, close the HTTP server. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.opts.logger.info({ graceMs }, 'stopping');
+    await this.scheduler.stop(graceMs);
+    this.shutdown.abort();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** The longest a run can take: the grace period for a clean stop. */
+  longestRunMs(): number {
+    return Math.max(1000, ...this.targets.map((t) => t.plan.timeoutMs));
+  }
+
+  private apply(config: LoadedConfig): void {
+    const shard = this.opts.shard;
+    this.targets = config.targets.filter((t) => !shard || inShard(t.name, shard.k, shard.n));
+    this.byName = new Map(this.targets.map((t) => [t.name, t]));
+    this.scheduler.replace(this.targets.map((t) => this.job(t)));
+  }
+
+  private job(t: ConfiguredTarget): Job {
+    const log = this.opts.logger;
+    const transcript = log.isLevelEnabled('debug');
+    const plan = transcript ? { ...t.plan, transcript } : t.plan;
+    return {
+      key: t.name,
+      intervalMs: t.intervalMs,
+      run: async (signal) => {
+        const result = await runCheck(plan, this.deps(signal));
+        this.metrics.record(t.meta, result);
+        this.results.set(t.name, result);
+        logResult(log, result);
+        this.opts.onResult?.(t, result);
+      },
+    };
+  }
+
+  private deps(signal: AbortSignal): RunDeps {
+    const { clock, lookup } = this.opts;
+    return { now: () => clock.now(), wallNow: () => clock.wallNow(), lookup, signal };
+  }
+
+  private handlers(): HttpHandlers {
+    return {
+      metrics: async () => ({ contentType: this.registry.contentType, body: await this.registry.metrics() }),
+      probe: (q, scrapeTimeout, signal) => this.probe(q, scrapeTimeout, signal),
+      healthy: () => !this.stopping,
+      index: () => renderIndex(this.targets, this.results, this.opts.version),
+      reload: () => this.reload(),
+    };
+  }
+
+  /** One run on demand, blackbox_exporter style (`/probe?target=URL&module=NAME[&debug=true]`). */
+  private async probe(q: URLSearchParams, scrapeTimeout: number | null, signal: AbortSignal): Promise<HttpReply> {
+    const bad = (status: number, body: string): HttpReply => ({ status, contentType: 'text/plain; charset=utf-8', body: `${body}\n` });
+    const moduleName = q.get('module') ?? 'default';
+    const mod = this.config.modules[moduleName];
+    if (!mod) return bad(400, `unknown module "${moduleName}" (modules: ${Object.keys(this.config.modules).join(', ')})`);
+    const raw = q.get('target');
+    if (!raw) return bad(400, 'target parameter is missing (e.g. /probe?target=smtp://mx.example.test:25&module=default)');
+    const url = parseTargetUrl(/^[a-z]+:\/\//i.test(raw) ? raw : `smtp://${raw}`);
+    if (typeof url === 'string') return bad(400, url);
+    if (url.scheme === 'mx') return bad(400, 'mx:// targets are not supported yet');
+    if (mod.hasCredentials && !(mod.probeTargets ?? []).includes(url.url)) {
+      return bad(403, `module "${moduleName}" holds credentials and only probes its probe_targets; ${url.url} is not one of them`);
+    }
+    const plan = this.probePlan(url, moduleName, scrapeTimeout, q.get('debug') === 'true');
+    const result = await runCheck(plan, this.deps(AbortSignal.any([signal, this.shutdown.signal])));
+    logResult(this.opts.logger, result);
+    const registry = probeRegistry(result, { timeoutSeconds: plan.timeoutMs / 1000 });
+    const metrics = await registry.metrics();
+    if (q.get('debug') === 'true') {
+      const { transcript, ...record } = result;
+      const lines = (transcript ?? []).map((l) => `${l.t.toFixed(1).padStart(8)} ms ${l.dir}: ${l.line}`);
+      const body = `Transcript:\n${lines.join('\n')}\n\nResult:\n${JSON.stringify(record, null, 2)}\n\nMetrics:\n${metrics}`;
+      return { status: 200, contentType: 'text/plain; charset=utf-8', body };
+    }
+    return { status: 200, contentType: registry.contentType, body: metrics };
+  }
+
+  private probePlan(url: TargetUrl, moduleName: string, scrapeTimeout: number | null, debug: boolean) {
+    const base = planFor(url.url, url, this.config.modules[moduleName]!, this.config.global);
+    const limit = scrapeTimeout === null ? base.timeoutMs : Math.max(100, (scrapeTimeout - PROBE_TIMEOUT_OFFSET_S) * 1000);
+    const timeoutMs = Math.min(base.timeoutMs, limit);
+    return { ...base, timeoutMs, phaseTimeoutMs: Math.min(base.phaseTimeoutMs, timeoutMs), transcript: debug };
+  }
+}
+
+function logResult(log: Logger, r: CheckResult): void {
+  const f = r.failure;
+  const line = { target: r.target, ok: r.ok, durationMs: r.durationMs, ...(f ? { phase: f.phase, reason: f.reason, code: f.code } : {}) };
+  if (r.ok) log.info(line, 'run finished');
+  else if (f?.reason === 'internal') log.error({ ...line, message: f.message }, 'run failed');
+  else log.warn({ ...line, message: f?.message }, 'run failed');
+  if (r.transcript && log.isLevelEnabled('debug')) {
+    log.debug({ target: r.target, transcript: r.transcript.map((l) => `${l.t} ${l.dir}: ${l.line}`) }, 'transcript');
+  }
+}
