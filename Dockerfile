@@ -14,7 +14,12 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# global.state_file defaults to /var/lib/smtp-probe/state.json: writable by the node user (uid 1000).
+RUN mkdir -p /var/lib/smtp-probe && chown node:node /var/lib/smtp-probe
 USER node
 EXPOSE 9469
+# The daemon (`run`) answers /healthz while its scheduler runs; other commands exit before this matters.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9469/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
 CMD ["--help"]

@@ -34,11 +34,13 @@ VMAIL_USER=vmail
 START_TIMEOUT=${MAILSTACK_START_TIMEOUT:-30}
 
 PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd swaks libnet-ssleay-perl
-  monitoring-plugins-basic prometheus-blackbox-exporter openssl ca-certificates)
+  monitoring-plugins-basic prometheus-blackbox-exporter prometheus prometheus-alertmanager time
+  openssl ca-certificates)
 # Binaries whose presence means the packages above are installed.
 REQUIRED_FILES=(/usr/sbin/postfix /usr/sbin/postconf /usr/sbin/smtp-sink /usr/sbin/dovecot
   /usr/bin/doveadm /usr/lib/dovecot/imap /usr/lib/dovecot/pop3 /usr/lib/dovecot/lmtp
   /usr/bin/swaks /usr/lib/nagios/plugins/check_smtp /usr/bin/prometheus-blackbox-exporter
+  /usr/bin/prometheus /usr/bin/promtool /usr/bin/prometheus-alertmanager /usr/bin/time
   /usr/bin/openssl /etc/ssl/certs/ca-certificates.crt)
 
 log() { printf '[mailstack] %s\n' "$*" >&2; }
