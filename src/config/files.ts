@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { ConfigIssue, ConfigPath, SourceMap } from './issues.js';
 
+/** `*_file` keys that name files smtp-probe writes, not reads. */
+const OUTPUT_FILES = new Set(['state_file']);
+
 /**
  * The files a config names (`*_file` keys): read once at load, relative paths from the config file's directory
  * (as Prometheus does), one trailing newline stripped from secrets. An unreadable file is an issue at its key.
@@ -42,7 +45,7 @@ export class FileReader {
       if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...p, i]));
       else if (v && typeof v === 'object') {
         for (const [k, x] of Object.entries(v)) {
-          if (k.endsWith('_file') && typeof x === 'string') this.read([...p, k], x);
+          if (k.endsWith('_file') && typeof x === 'string' && !OUTPUT_FILES.has(k)) this.read([...p, k], x);
           else walk(x, [...p, k]);
         }
       }
