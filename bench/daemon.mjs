@@ -1,0 +1,872 @@
+#!/usr/bin/env node
+// bench/daemon.mjs: the daemon (`smtp-probe run`) at fleet scale. 10,000 targets on a 60 s interval against
+// Postfix's smtp-sink on loopback, once with phase_histograms off (run A) and once on (run B). Reports the share of
+// runs started within 1 s of their slot, p99 start lag, runs/s, failures, skipped runs, CPU, peak RSS, and the
+// /metrics render time and size. See bench/daemon-README.md. Plain ESM, Node 20, no dependencies, installs nothing.
+//
+//   node bench/daemon.mjs                        # both runs, 200 s each (about 7-8 minutes)
+//   node bench/daemon.mjs --duration 20          # a quick smoke run (the "steady" window is then not steady)
+//   node bench/daemon.mjs --only A --targets 2000 --variant send
+//
+// Every process it starts (one smtp-sink, one daemon at a time) is stopped by PID on every exit path: normal end,
+// error, SIGINT/SIGTERM, and a watchdog that ends the whole benchmark if it overruns.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import { join, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+const SMTP_SINK = '/usr/sbin/smtp-sink';
+const MAIN = join(ROOT, 'dist/src/cli/main.js');
+const RECORD_TS = join(ROOT, 'src/metrics/record.ts');
+
+// ------------------------------------------------------------------------------------------- options ---
+
+const HELP = `usage: node bench/daemon.mjs [options]
+  --duration S       seconds each run lasts after the daemon is ready (default 200; env DAEMON_BENCH_DURATION)
+  --steady-from S    start of the steady window, seconds after ready (default 60 = one interval; env DAEMON_BENCH_STEADY_FROM)
+  --targets N        number of targets (default 10000; env DAEMON_BENCH_TARGETS)
+  --interval S       probe interval in seconds (default 60)
+  --concurrency N    global.concurrency (default 256)
+  --only A|B         run only A (phase_histograms off) or B (on)
+  --variant V        light: steps [banner, ehlo, noop, quit] (default); send: [banner, ehlo, send, quit] with a 1 KiB message
+  --scrapes N        timed GET /metrics in the steady window (default 5)
+  --cpu-prof DIR     run the daemon under node --cpu-prof, profiles written to DIR (adds profiler overhead)
+  --keep             keep the temp directory (config, daemon log)`;
+
+function parseOptions(argv) {
+  const env = process.env;
+  const o = {
+    duration: Number(env.DAEMON_BENCH_DURATION ?? 200),
+    steadyFrom: Number(env.DAEMON_BENCH_STEADY_FROM ?? 60),
+    targets: Number(env.DAEMON_BENCH_TARGETS ?? 10_000),
+    interval: 60,
+    concurrency: 256,
+    only: null,
+    variant: 'light',
+    scrapes: 5,
+    cpuProf: null,
+    keep: false,
+  };
+  const num = (name, v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) usage(`${name}: not a positive number: ${v}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => inline ?? argv[++i] ?? usage(`${flag}: missing value`);
+    switch (flag) {
+      case '--duration': o.duration = num(flag, value()); break;
+      case '--steady-from': o.steadyFrom = num(flag, value()); break;
+      case '--targets': o.targets = Math.floor(num(flag, value())); break;
+      case '--interval': o.interval = num(flag, value()); break;
+      case '--concurrency': o.concurrency = Math.floor(num(flag, value())); break;
+      case '--scrapes': o.scrapes = Math.floor(num(flag, value())); break;
+      case '--only': {
+        const v = value().toUpperCase();
+        if (v !== 'A' && v !== 'B') usage(`--only: A or B, not ${v}`);
+        o.only = v;
+        break;
+      }
+      case '--variant': {
+        const v = value();
+        if (v !== 'light' && v !== 'send') usage(`--variant: light or send, not ${v}`);
+        o.variant = v;
+        break;
+      }
+      case '--cpu-prof': o.cpuProf = value(); break;
+      case '--keep': o.keep = true; break;
+      case '-h': case '--help': console.log(HELP); process.exit(0); break;
+      default: usage(`unknown argument ${a}`);
+    }
+  }
+  for (const k of ['duration', 'steadyFrom', 'targets', 'interval', 'concurrency']) {
+    if (!(o[k] > 0)) usage(`${k}: must be a positive number`);
+  }
+  if (o.targets > 100_000) usage('--targets: at most 100000');
+  if (o.duration > 1800) usage('--duration: at most 1800 s');
+  return o;
+}
+
+function usage(msg) {
+  console.error(`bench/daemon.mjs: ${msg}\n${HELP}`);
+  process.exit(2);
+}
+
+// ------------------------------------------------------------------------------- child processes ---
+
+/** pid -> { name, child }: every process we started and have not seen exit. */
+const live = new Map();
+
+function startChild(name, cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  if (!child.pid) throw new Error(`${name}: could not start ${cmd}`);
+  live.set(child.pid, { name, child });
+  child.exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child.pid);
+      resolve({ code, signal });
+    });
+  });
+  child.once('error', (e) => console.error(`${name}: ${e.message}`));
+  return child;
+}
+
+function signalPid(pid, sig) {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false; // already gone
+  }
+}
+
+/** SIGTERM `child` by PID, SIGKILL after `graceMs`; resolves { code, signal, ms, killed } once it has exited. */
+async function stopChild(child, graceMs) {
+  const t0 = performance.now();
+  if (!live.has(child.pid)) {
+    const r = await child.exited;
+    return { ...r, ms: 0, killed: false };
+  }
+  signalPid(child.pid, 'SIGTERM');
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    signalPid(child.pid, 'SIGKILL');
+  }, graceMs);
+  const r = await child.exited;
+  clearTimeout(timer);
+  return { ...r, ms: performance.now() - t0, killed };
+}
+
+function killAllNow() {
+  for (const pid of live.keys()) signalPid(pid, 'SIGKILL');
+}
+process.on('exit', killAllNow);
+
+let interrupted = false;
+const interrupt = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (interrupted) {
+      killAllNow();
+      process.exit(130);
+    }
+    interrupted = true;
+    console.error(`\n${sig}: stopping (again to kill at once)`);
+    interrupt.abort(new Error(`interrupted by ${sig}`));
+  });
+}
+
+/** A sleep that ends early (rejects) on interrupt. */
+function sleep(ms) {
+  return new Promise((resolve, reject) => {
+    if (interrupt.signal.aborted) return reject(interrupt.signal.reason);
+    const t = setTimeout(() => {
+      interrupt.signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(interrupt.signal.reason);
+    };
+    interrupt.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+// ------------------------------------------------------------------------------------- machine ---
+
+function cpuModel() {
+  const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  return m ? m[1].trim() : os.cpus()[0]?.model ?? 'unknown';
+}
+
+function sh(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+function newestMtime(dir, exts) {
+  let newest = 0;
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules') walk(p);
+      } else if (exts.some((x) => e.name.endsWith(x))) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return newest;
+}
+
+/**
+ * Each src/ and checks/ .ts file against its dist/ .js: `stale` if the source is newer than its build output,
+ * `unbuilt` if it has none yet (a new file nothing built imports yet: reported, not fatal).
+ */
+function distStaleness() {
+  const stale = [];
+  const unbuilt = [];
+  for (const top of ['src', 'checks']) {
+    const walk = (d) => {
+      if (!existsSync(d)) return;
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
+          const rel = relative(ROOT, p);
+          const js = join(ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
+          if (!existsSync(js)) unbuilt.push(rel);
+          else if (statSync(p).mtimeMs > statSync(js).mtimeMs) stale.push(rel);
+        }
+      }
+    };
+    walk(join(ROOT, top));
+  }
+  return { stale, unbuilt };
+}
+
+const CLK_TCK = Number(sh('getconf', ['CLK_TCK'])) || 100;
+
+/** utime + stime of a process, in seconds; null if it is gone. */
+function procCpuSeconds(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+/** VmRSS and VmHWM in bytes; null if gone. */
+function procMem(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k) => Number(new RegExp(`^${k}:\\s*(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+/** Machine-wide CPU time from /proc/stat, in seconds: busy (everything but idle and iowait) and total. */
+function machineCpu() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user nice system idle iowait irq softirq steal
+  const idle = f[3] + f[4];
+  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK, steal: (f[7] ?? 0) / CLK_TCK };
+}
+
+// ------------------------------------------------------------------------------------- network ---
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function bannerOf(port, timeoutMs = 3000) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    const done = (v) => {
+      clearTimeout(t);
+      sock.destroy();
+      resolve(v);
+    };
+    const t = setTimeout(() => done(null), timeoutMs);
+    sock.on('data', (b) => {
+      buf += b.toString('latin1');
+      const i = buf.indexOf('\n');
+      if (i >= 0) {
+        sock.write('QUIT\r\n');
+        done(buf.slice(0, i).trim());
+      }
+    });
+    sock.on('error', () => done(null));
+  });
+}
+
+/**
+ * GET http://127.0.0.1:port/path, no compression asked for. Counts bytes and lines as they arrive; keeps the body
+ * only if `keep`. Times: ttfbMs (request sent -> response headers: the daemon renders the whole text before it
+ * answers, so this is the render time plus a loopback round trip) and totalMs (-> last byte).
+ */
+function get(port, path, { keep = false, timeoutMs = 120_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let ttfbMs = NaN;
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
+      ttfbMs = performance.now() - t0;
+      const chunks = [];
+      let bytes = 0;
+      let lines = 0;
+      res.on('data', (c) => {
+        bytes += c.length;
+        for (let i = c.indexOf(10); i !== -1; i = c.indexOf(10, i + 1)) lines++;
+        if (keep) chunks.push(c);
+      });
+      res.on('end', () => {
+        const totalMs = performance.now() - t0;
+        resolve({ status: res.statusCode, ttfbMs, totalMs, bytes, lines, t0, body: keep ? Buffer.concat(chunks).toString('utf8') : null });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+// ------------------------------------------------------------------------------------- metrics ---
+
+const LABEL_RE = /(\w+)="((?:[^"\\]|\\.)*)"/g;
+
+function labelsOf(line) {
+  const open = line.indexOf('{');
+  if (open < 0) return {};
+  const out = {};
+  for (const m of line.slice(open, line.lastIndexOf('}') + 1).matchAll(LABEL_RE)) out[m[1]] = m[2];
+  return out;
+}
+
+/** The figures the benchmark needs from one /metrics text. Skips every line it does not need. */
+function parseMetrics(text) {
+  const r = {
+    runs: { success: 0, failure: 0 },
+    failures: new Map(),
+    skipped: 0,
+    lag: { buckets: new Map(), sum: 0, count: 0 },
+    gauges: {},
+    lines: 0,
+  };
+  const want = ['smtp_probe_runs_total', 'smtp_probe_failures_total', 'smtp_probe_runs_skipped_total', 'smtp_probe_schedule_lag_seconds', 'nodejs_', 'process_'];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    r.lines++;
+    const c = text.charCodeAt(start);
+    // every family we read starts with 'n', 'p' or 's'; the bulk of the text (other smtp_probe_ lines) is skipped
+    // by the startsWith tests below
+    if (c === 110 || c === 112 || c === 115) {
+      const line = text.slice(start, end);
+      if (want.some((w) => line.startsWith(w))) {
+        const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+        if (line.startsWith('smtp_probe_runs_total{')) {
+          const res = labelsOf(line).result;
+          if (res === 'success' || res === 'failure') r.runs[res] += value;
+        } else if (line.startsWith('smtp_probe_failures_total{')) {
+          const l = labelsOf(line);
+          const key = `${l.phase}/${l.reason}`;
+          r.failures.set(key, (r.failures.get(key) ?? 0) + value);
+        } else if (line.startsWith('smtp_probe_runs_skipped_total')) {
+          r.skipped += value;
+        } else if (line.startsWith('smtp_probe_schedule_lag_seconds_bucket')) {
+          const le = labelsOf(line).le;
+          r.lag.buckets.set(le === '+Inf' ? Infinity : Number(le), value);
+        } else if (line.startsWith('smtp_probe_schedule_lag_seconds_sum')) {
+          r.lag.sum = value;
+        } else if (line.startsWith('smtp_probe_schedule_lag_seconds_count')) {
+          r.lag.count = value;
+        } else if (!line.includes('{')) {
+          const name = line.slice(0, line.indexOf(' '));
+          r.gauges[name] = value;
+        }
+      }
+    }
+    start = end + 1;
+  }
+  return r;
+}
+
+/** A histogram's cumulative buckets minus an earlier reading of the same histogram (a window). */
+function lagWindow(later, earlier) {
+  if (!earlier) return later;
+  const buckets = new Map();
+  for (const [le, v] of later.buckets) buckets.set(le, v - (earlier.buckets.get(le) ?? 0));
+  return { buckets, sum: later.sum - earlier.sum, count: later.count - earlier.count };
+}
+
+/** Share of observations <= `bound` (which must be a bucket boundary). */
+function shareWithin(h, bound) {
+  if (!h.buckets.has(bound)) return NaN;
+  return h.count > 0 ? h.buckets.get(bound) / h.count : NaN;
+}
+
+/**
+ * A quantile from cumulative buckets, interpolated linearly inside the bucket it falls in (as PromQL's
+ * histogram_quantile does; the lowest bucket starts at 0). Returns { value, lo, hi } with the bucket's bounds;
+ * value is Infinity if it falls in +Inf.
+ */
+function histogramQuantile(h, q) {
+  if (!(h.count > 0)) return { value: NaN, lo: NaN, hi: NaN };
+  const rank = q * h.count;
+  const bounds = [...h.buckets.keys()].sort((a, b) => a - b);
+  let prevBound = 0;
+  let prevCount = 0;
+  for (const b of bounds) {
+    const c = h.buckets.get(b);
+    if (c >= rank) {
+      if (b === Infinity) return { value: Infinity, lo: prevBound, hi: Infinity };
+      const inBucket = c - prevCount;
+      const value = inBucket > 0 ? prevBound + ((b - prevBound) * (rank - prevCount)) / inBucket : b;
+      return { value, lo: prevBound, hi: b };
+    }
+    prevBound = b;
+    prevCount = c;
+  }
+  return { value: Infinity, lo: prevBound, hi: Infinity };
+}
+
+/** LAG_BUCKETS as written in src/metrics/record.ts (to check that 1 s is a bucket boundary). */
+function lagBucketsFromSource() {
+  try {
+    const m = /LAG_BUCKETS[^=]*=\s*Object\.freeze\(\[([^\]]*)\]/.exec(readFileSync(RECORD_TS, 'utf8'));
+    return m ? m[1].split(',').map((s) => Number(s.trim())).filter((n) => Number.isFinite(n)) : null;
+  } catch {
+    return null;
+  }
+}
+
+// ------------------------------------------------------------------------------------ formatting ---
+
+const MB = 1024 * 1024;
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const f3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+const pct = (x, d = 2) => (Number.isFinite(x) ? `${(x * 100).toFixed(d)}%` : 'n/a');
+const mb = (b) => (Number.isFinite(b) ? `${(b / MB).toFixed(0)} MB` : 'n/a');
+const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const median = (xs) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function table(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i] ?? '').length)));
+  const line = (r) => r.map((c, i) => (i === 0 ? String(c ?? '').padEnd(widths[i]) : String(c ?? '').padStart(widths[i]))).join('  ').trimEnd();
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+const log = (...a) => console.log(...a);
+const note = (msg) => console.log(`  [${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+// ------------------------------------------------------------------------------------- config ---
+
+function configYaml(o, port, histograms) {
+  const mod =
+    o.variant === 'send'
+      ? ['    tls: none', '    ehlo: bench.probe.test', '    steps: [banner, ehlo, send, quit]',
+         '    send: { from: probe@bench.probe.test, to: [sink@bench.probe.test], deliver: true, size: 1024 }']
+      : ['    tls: none', '    ehlo: bench.probe.test', '    steps: [banner, ehlo, noop, quit]'];
+  const lines = [
+    '# generated by bench/daemon.mjs',
+    'global:',
+    `  interval: ${o.interval}s`,
+    '  timeout: 10s',
+    '  phase_timeout: 5s',
+    `  concurrency: ${o.concurrency}`,
+    `  phase_histograms: ${histograms}`,
+    'modules:',
+    '  bench:',
+    ...mod,
+    'targets:',
+  ];
+  const url = `smtp://127.0.0.1:${port}`;
+  for (let i = 0; i < o.targets; i++) lines.push(`  - { name: t${String(i).padStart(5, '0')}, url: "${url}", module: bench }`);
+  return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------- sink ---
+
+/** smtp-sink with -c: its stdout carries "sess=N quit=N mesg=N\r" counters; keep the latest. */
+function startSink(port) {
+  const args = ['-c', '-4', ...(process.getuid?.() === 0 ? ['-u', 'nobody'] : []), '-m', '1000', '-h', 'sink.bench.test', `127.0.0.1:${port}`, '2000'];
+  const child = startChild('smtp-sink', SMTP_SINK, args);
+  const sink = { child, args, sessions: 0, quits: 0, messages: 0, stderr: '' };
+  let tail = '';
+  child.stdout.on('data', (b) => {
+    tail = (tail + b.toString('latin1')).slice(-400);
+    const all = [...tail.matchAll(/sess=(\d+) quit=(\d+) mesg=(\d+)/g)];
+    const last = all[all.length - 1];
+    if (last) [sink.sessions, sink.quits, sink.messages] = [Number(last[1]), Number(last[2]), Number(last[3])];
+  });
+  child.stderr.on('data', (b) => {
+    sink.stderr = (sink.stderr + b.toString('utf8')).slice(-2000);
+  });
+  return sink;
+}
+
+// ----------------------------------------------------------------------------------------- run ---
+
+/**
+ * One daemon run: start, wait for /healthz, scrape at the start of the steady window (baseline), `scrapes` timed
+ * scrapes spread over the steady window, a final scrape at the end, then SIGTERM and wait for the exit.
+ */
+async function runOnce(o, label, histograms, sink, sinkPort, dir) {
+  const configFile = join(dir, `config-${label}.yaml`);
+  writeFileSync(configFile, configYaml(o, sinkPort, histograms));
+  const listenPort = await freePort();
+  const nodeArgs = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [];
+  const args = [...nodeArgs, MAIN, 'run', '--config', configFile, '--listen', `127.0.0.1:${listenPort}`, '--log-level', 'warn'];
+  const out = { label, histograms, listenPort, configFile, scrapes: [], rssSamples: [], stderrLines: 0, stderrTail: [] };
+
+  const validate = spawnSync(process.execPath, [MAIN, 'validate', '--config', configFile], { encoding: 'utf8', timeout: 60_000 });
+  if (validate.status !== 0) throw new Error(`run ${label}: the generated config does not validate:\n${validate.stdout}${validate.stderr}`);
+
+  const sinkAtStart = { sessions: sink.sessions, messages: sink.messages };
+  const cpu0 = machineCpu();
+  const tSpawn = performance.now();
+  const daemon = startChild(`daemon ${label}`, process.execPath, args);
+  out.pid = daemon.pid;
+  let stderrRest = '';
+  daemon.stderr.on('data', (b) => {
+    const text = stderrRest + b.toString('utf8');
+    const parts = text.split('\n');
+    stderrRest = parts.pop();
+    out.stderrLines += parts.length;
+    for (const p of parts) {
+      if (out.stderrTail.length < 5) out.stderrTail.push(p.slice(0, 300));
+    }
+  });
+  daemon.stdout.resume();
+  note(`run ${label}: daemon pid ${daemon.pid} on 127.0.0.1:${listenPort}, phase_histograms ${histograms}, ${o.targets} targets`);
+
+  let sampler = null;
+  try {
+    // ready: /healthz answers 200
+    for (;;) {
+      if (!live.has(daemon.pid)) {
+        const { code, signal } = await daemon.exited;
+        throw new Error(`run ${label}: the daemon exited before it was ready (code ${code}, signal ${signal}); stderr: ${out.stderrTail.join(' | ')}`);
+      }
+      const ok = await get(listenPort, '/healthz', { timeoutMs: 2000 }).then((r) => r.status === 200, () => false);
+      if (ok) break;
+      if (performance.now() - tSpawn > 60_000) throw new Error(`run ${label}: /healthz not answering 60 s after start`);
+      await sleep(100);
+    }
+    const tReady = performance.now();
+    out.readyMs = tReady - tSpawn;
+    const cpuReady = procCpuSeconds(daemon.pid);
+    const sinkCpuReady = procCpuSeconds(sink.child.pid);
+    const machineReady = machineCpu();
+    const selfReady = process.cpuUsage();
+    note(`run ${label}: ready after ${(out.readyMs / 1000).toFixed(2)} s; running ${o.duration} s`);
+
+    const sample = () => {
+      const m = procMem(daemon.pid);
+      if (m) out.rssSamples.push({ t: (performance.now() - tReady) / 1000, rss: m.rss });
+    };
+    sample();
+    sampler = setInterval(sample, 5000);
+
+    const at = (s) => sleep(tReady + s * 1000 - performance.now());
+    const snapshot = () => ({
+      t: (performance.now() - tReady) / 1000,
+      cpu: procCpuSeconds(daemon.pid),
+      sinkCpu: procCpuSeconds(sink.child.pid),
+      machine: machineCpu(),
+      self: process.cpuUsage(),
+    });
+    const scrape = async (kind) => {
+      const snap = snapshot();
+      const r = await get(listenPort, '/metrics', { keep: kind !== 'timed' });
+      if (r.status !== 200) throw new Error(`run ${label}: GET /metrics answered ${r.status}`);
+      // the counters were read while the daemon rendered, between the request and the response headers
+      const tValues = (r.t0 + r.ttfbMs / 2 - tReady) / 1000;
+      const entry = { kind, t: snap.t, tValues, ttfbMs: r.ttfbMs, totalMs: r.totalMs, bytes: r.bytes, lines: r.lines, snap };
+      if (r.body !== null) entry.metrics = parseMetrics(r.body);
+      out.scrapes.push(entry);
+      note(`run ${label}: t=${snap.t.toFixed(0)} s GET /metrics (${kind}) ${(r.ttfbMs / 1000).toFixed(3)} s to headers, ${(r.totalMs / 1000).toFixed(3)} s in all, ${(r.bytes / MB).toFixed(1)} MB, ${r.lines} lines`);
+      return entry;
+    };
+
+    const steadyFrom = Math.min(o.steadyFrom, o.duration / 3);
+    out.steadyFrom = steadyFrom;
+    if (steadyFrom < o.steadyFrom) note(`run ${label}: duration ${o.duration} s is short: the "steady" window starts at ${steadyFrom.toFixed(0)} s, before one interval has passed`);
+    await at(steadyFrom);
+    const base = await scrape('baseline');
+    const window = o.duration - steadyFrom;
+    for (let k = 0; k < o.scrapes; k++) {
+      await at(steadyFrom + ((k + 0.5) * window) / (o.scrapes + 0.5));
+      await scrape('timed');
+    }
+    await at(o.duration);
+    const end = snapshot();
+    const mem = procMem(daemon.pid);
+    const final = await scrape('final');
+    clearInterval(sampler);
+    sampler = null;
+    sample();
+
+    out.sink = { sessions: sink.sessions - sinkAtStart.sessions, messages: sink.messages - sinkAtStart.messages };
+    out.hwm = mem?.hwm ?? NaN;
+    out.rssEnd = mem?.rss ?? NaN;
+    out.elapsed = end.t;
+    out.cpuAll = end.cpu - cpuReady;
+    out.cpuSteady = end.cpu - base.snap.cpu;
+    out.steadySeconds = end.t - base.snap.t;
+    out.sinkCpuSteady = end.sinkCpu - base.snap.sinkCpu;
+    out.sinkCpuAll = end.sinkCpu - sinkCpuReady;
+    out.machineSteady = { busy: end.machine.busy - base.snap.machine.busy, total: end.machine.total - base.snap.machine.total, steal: end.machine.steal - base.snap.machine.steal };
+    out.selfSteady = (end.self.user - base.snap.self.user + end.self.system - base.snap.self.system) / 1e6;
+    out.cpuStartup = cpuReady;
+    out.machineStart = { busy: machineReady.busy - cpu0.busy, total: machineReady.total - cpu0.total };
+    out.selfAll = (end.self.user - selfReady.user + end.self.system - selfReady.system) / 1e6;
+    out.base = base;
+    out.final = final;
+  } finally {
+    if (sampler) clearInterval(sampler);
+    const stopped = await stopChild(daemon, 20_000);
+    out.exit = stopped;
+    note(`run ${label}: SIGTERM -> exit code ${stopped.code}${stopped.signal ? ` signal ${stopped.signal}` : ''} after ${(stopped.ms / 1000).toFixed(2)} s${stopped.killed ? ' (SIGKILLed after 20 s)' : ''}`);
+  }
+  if (stderrRest) out.stderrLines++;
+  return out;
+}
+
+// ------------------------------------------------------------------------------------- report ---
+
+function analyse(o, r) {
+  const base = r.base.metrics;
+  const fin = r.final.metrics;
+  const lagAll = fin.lag;
+  const lagSteady = lagWindow(fin.lag, base.lag);
+  const runsFin = fin.runs.success + fin.runs.failure;
+  const runsBase = base.runs.success + base.runs.failure;
+  const steadyS = r.final.tValues - r.base.tValues;
+  const timed = r.scrapes.filter((s) => s.kind === 'timed');
+  const all = r.scrapes;
+  const rss = r.rssSamples.map((s) => s.rss);
+  const ncpu = os.cpus().length;
+  return {
+    lagAll,
+    lagSteady,
+    within1All: shareWithin(lagAll, 1),
+    within1Steady: shareWithin(lagSteady, 1),
+    p99All: histogramQuantile(lagAll, 0.99),
+    p99Steady: histogramQuantile(lagSteady, 0.99),
+    meanLagAll: lagAll.count > 0 ? lagAll.sum / lagAll.count : NaN,
+    started: lagAll.count,
+    runsFin,
+    runsAll: runsFin / r.final.tValues,
+    runsSteady: (runsFin - runsBase) / steadyS,
+    expectedRate: o.targets / o.interval,
+    failures: fin.runs.failure,
+    failureKinds: [...fin.failures.entries()].filter(([, n]) => n > 0),
+    skipped: fin.skipped,
+    cpuCoreAll: r.cpuAll / r.elapsed,
+    cpuCoreSteady: r.cpuSteady / r.steadySeconds,
+    cpuMachineSteady: r.cpuSteady / r.steadySeconds / ncpu,
+    cpuPerRunMs: (r.cpuSteady / (runsFin - runsBase)) * 1000,
+    sinkCoreSteady: r.sinkCpuSteady / r.steadySeconds,
+    machineBusySteady: r.machineSteady.busy / r.machineSteady.total,
+    otherCoreSteady: (r.machineSteady.busy - r.cpuSteady - r.sinkCpuSteady - r.selfSteady) / r.steadySeconds,
+    selfCoreSteady: r.selfSteady / r.steadySeconds,
+    stealSteady: r.machineSteady.steal / r.machineSteady.total,
+    rssMin: Math.min(...rss),
+    rssMax: Math.max(...rss),
+    hwm: r.hwm,
+    timedTtfb: timed.map((s) => s.ttfbMs),
+    timedTotal: timed.map((s) => s.totalMs),
+    allTotal: all.map((s) => s.totalMs),
+    bytes: r.final.bytes,
+    lines: r.final.lines,
+    timedBytes: timed.map((s) => s.bytes),
+    eventLoop: fin.gauges,
+    ncpu,
+  };
+}
+
+function report(o, results) {
+  const A = results.find((r) => r.label === 'A');
+  const B = results.find((r) => r.label === 'B');
+  const cols = results.map((r) => `run ${r.label} (histograms ${r.histograms ? 'on' : 'off'})`);
+  const an = results.map((r) => analyse(o, r));
+  const lagBounds = (q) => (q.value === Infinity ? `> ${q.lo} s` : `~${f3(q.value)} s (bucket ${q.lo}-${q.hi} s)`);
+  const row = (name, fn) => [name, ...an.map((a, i) => fn(a, results[i]))];
+  const steadyNote = (r) => `${f1(r.steadyFrom)}-${f1(r.elapsed)} s`;
+
+  log(`\n${'='.repeat(100)}\nRESULTS: ${o.targets} targets, interval ${o.interval} s, concurrency ${o.concurrency}, variant ${o.variant}, ${o.duration} s per run\n${'='.repeat(100)}`);
+  const rows = [
+    ['', ...cols],
+    row('steady window (after ready)', (a, r) => steadyNote(r)),
+    row('runs started (lag histogram count)', (a) => int(a.started)),
+    row('started <= 1 s late, whole run', (a) => pct(a.within1All)),
+    row('started <= 1 s late, steady window', (a) => pct(a.within1Steady)),
+    row('p99 start lag, whole run (est.)', (a) => lagBounds(a.p99All)),
+    row('p99 start lag, steady window (est.)', (a) => lagBounds(a.p99Steady)),
+    row('mean start lag, whole run', (a) => `${f3(a.meanLagAll)} s`),
+    row('runs completed', (a) => int(a.runsFin)),
+    row('runs/s, whole run', (a) => f1(a.runsAll)),
+    row('runs/s, steady window', (a) => `${f1(a.runsSteady)} (expected ${f1(a.expectedRate)})`),
+    row('failed runs', (a) => int(a.failures)),
+    row('skipped runs', (a) => int(a.skipped)),
+    row('smtp-sink sessions during the run', (a, r) => int(r.sink.sessions)),
+    row('daemon CPU, whole run (% of 1 core)', (a) => pct(a.cpuCoreAll, 1)),
+    row('daemon CPU, steady (% of 1 core)', (a) => pct(a.cpuCoreSteady, 1)),
+    row(`daemon CPU, steady (% of ${an[0].ncpu} cores)`, (a) => pct(a.cpuMachineSteady, 1)),
+    row('daemon CPU per run, steady', (a) => `${f3(a.cpuPerRunMs)} ms`),
+    row('daemon CPU before ready (startup)', (a, r) => `${f2(r.cpuStartup)} s (ready in ${f2(r.readyMs / 1000)} s)`),
+    row('smtp-sink CPU, steady (% of 1 core)', (a) => pct(a.sinkCoreSteady, 1)),
+    row('this benchmark CPU, steady (% of 1 core)', (a) => pct(a.selfCoreSteady, 1)),
+    row('other processes, steady (% of 1 core)', (a) => pct(a.otherCoreSteady, 1)),
+    row('machine busy, steady (all cores)', (a) => `${pct(a.machineBusySteady, 1)}${a.stealSteady > 0.005 ? ` (steal ${pct(a.stealSteady, 1)})` : ''}`),
+    row('peak RSS (VmHWM at end)', (a) => mb(a.hwm)),
+    row('RSS sampled every 5 s, min-max', (a) => `${mb(a.rssMin)} - ${mb(a.rssMax)}`),
+    row(`GET /metrics x${o.scrapes}, median to headers`, (a) => `${f3(median(a.timedTtfb) / 1000)} s`),
+    row(`GET /metrics x${o.scrapes}, median total`, (a) => `${f3(median(a.timedTotal) / 1000)} s`),
+    row(`GET /metrics x${o.scrapes}, max total`, (a) => `${f3(Math.max(...a.timedTotal) / 1000)} s`),
+    row('GET /metrics, all scrapes (s, total)', (a) => a.allTotal.map((x) => (x / 1000).toFixed(2)).join(' ')),
+    row('/metrics size at end', (a) => `${int(a.bytes)} B (${f1(a.bytes / MB)} MB)`),
+    row('/metrics lines at end', (a) => int(a.lines)),
+    row('event-loop lag p99 / max (last scrape)', (a) => `${f3(a.eventLoop.nodejs_eventloop_lag_p99_seconds)} / ${f3(a.eventLoop.nodejs_eventloop_lag_max_seconds)} s`),
+    row('heap used at end', (a) => mb(a.eventLoop.nodejs_heap_size_used_bytes)),
+    row('SIGTERM -> exit', (a, r) => `code ${r.exit.code}${r.exit.signal ? ` ${r.exit.signal}` : ''} in ${f2(r.exit.ms / 1000)} s${r.exit.killed ? ' (KILLED)' : ''}`),
+    row('daemon stderr lines (warn+)', (a, r) => int(r.stderrLines)),
+  ];
+  log(table(rows));
+
+  log('\nstart-lag histogram (smtp_probe_schedule_lag_seconds, whole run; cumulative share <= le):');
+  const bounds = [...an[0].lagAll.buckets.keys()].sort((a, b) => a - b);
+  log(table([['le (s)', ...results.map((r) => `run ${r.label}`)], ...bounds.map((b) => [String(b), ...an.map((a) => pct(a.lagAll.buckets.get(b) / a.lagAll.count, 3))])]));
+
+  for (const [i, a] of an.entries()) {
+    if (a.failureKinds.length) log(`\nrun ${results[i].label} failures by phase/reason: ${a.failureKinds.map(([k, n]) => `${k}=${n}`).join(', ')}`);
+    if (results[i].stderrLines > 0) log(`run ${results[i].label} first daemon stderr lines:\n    ${results[i].stderrTail.join('\n    ')}`);
+  }
+
+  log('\nTargets (issue: histograms off: >= 99% of runs within 1 s, RSS <= 512 MB, /metrics under 1 s; histograms on: report):');
+  const verdicts = [];
+  for (const [i, r] of results.entries()) {
+    const a = an[i];
+    const checks = [
+      ['>= 99% of runs started within 1 s of their slot (whole run)', a.within1All >= 0.99, pct(a.within1All)],
+      ['peak RSS <= 512 MB', a.hwm <= 512 * MB, mb(a.hwm)],
+      [`every timed GET /metrics under 1 s (max of ${o.scrapes})`, Math.max(...a.timedTotal) < 1000, `${f3(Math.max(...a.timedTotal) / 1000)} s`],
+      ['no failed runs', a.failures === 0, int(a.failures)],
+      ['no skipped runs', a.skipped === 0, int(a.skipped)],
+      ['clean exit on SIGTERM (code 0, within the grace period)', r.exit.code === 0 && !r.exit.killed, `code ${r.exit.code}`],
+    ];
+    for (const [name, met, detail] of checks) {
+      const binding = !r.histograms && i >= 0 && name.match(/99%|RSS|metrics/);
+      const word = met ? 'MET' : 'NOT MET';
+      log(`  run ${r.label} ${binding ? 'TARGET' : 'report'} ${name}: ${word} (${detail})`);
+      if (binding) verdicts.push(met);
+    }
+  }
+  if (!A) log('  (run A not run: the targets are not checked)');
+  if (A && B) {
+    const a = an[0];
+    const b = an[1];
+    log(`\nHistograms on vs off: /metrics ${f1(b.bytes / a.bytes)}x the bytes, ${f1(median(b.timedTotal) / median(a.timedTotal))}x the median scrape time; peak RSS ${mb(b.hwm - a.hwm)} more; CPU per run ${f2(b.cpuPerRunMs / a.cpuPerRunMs)}x.`);
+  }
+  log(`\nNotes: start lag comes from the daemon's own histogram, so p99 is an estimate interpolated linearly inside a bucket (bounds shown); the share within 1 s is exact because 1 s is a bucket boundary. "Steady window" = from the baseline scrape at ${o.steadyFrom} s (one interval: by then every target has had its first run) to the end. CPU is utime+stime from /proc/PID/stat. /metrics "to headers" is render time + one loopback round trip; "total" includes the transfer.`);
+  return verdicts.length === 0 ? null : verdicts.every(Boolean);
+}
+
+// --------------------------------------------------------------------------------------- main ---
+
+async function main() {
+  const o = parseOptions(process.argv.slice(2));
+  const t0 = performance.now();
+
+  // prerequisites
+  const missing = [];
+  if (!existsSync(SMTP_SINK)) missing.push(`${SMTP_SINK} (Debian package: postfix; apt-get install -y --no-install-recommends postfix)`);
+  if (!existsSync(MAIN)) missing.push(`${relative(ROOT, MAIN)} (run: npm run build)`);
+  if (missing.length) {
+    console.error(`bench/daemon.mjs: missing prerequisites:\n  ${missing.join('\n  ')}`);
+    process.exit(1);
+  }
+  const distNewest = newestMtime(join(ROOT, 'dist'), ['.js']);
+  const { stale, unbuilt } = distStaleness();
+  if (stale.length) {
+    console.error(`bench/daemon.mjs: dist/ is stale, these sources changed after their .js was built: ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', ...' : ''}\n  run: npm run build`);
+    process.exit(1);
+  }
+  const lagBuckets = lagBucketsFromSource();
+  if (!lagBuckets || !lagBuckets.includes(1)) {
+    console.error(`bench/daemon.mjs: 1 s is not a boundary of LAG_BUCKETS in ${relative(ROOT, RECORD_TS)} (${lagBuckets}); "within 1 s" cannot be read off the histogram`);
+    process.exit(1);
+  }
+
+  const runs = [
+    ['A', false],
+    ['B', true],
+  ].filter(([l]) => !o.only || o.only === l);
+
+  // watchdog: the whole benchmark, with room for startup, scrapes and shutdown
+  const capMs = (runs.length * (o.duration + 180) + 60) * 1000;
+  const watchdog = setTimeout(() => {
+    console.error(`\nbench/daemon.mjs: watchdog: still running after ${capMs / 1000} s; killing everything`);
+    killAllNow();
+    process.exit(1);
+  }, capMs);
+  watchdog.unref();
+
+  // machine
+  const head = sh('git', ['log', '-1', '--format=%h %s']) || 'unknown';
+  const dirty = sh('git', ['status', '--porcelain', '--', 'src', 'checks']);
+  log(`smtp-probe daemon benchmark (bench/daemon.mjs), ${new Date().toISOString()}`);
+  log(`machine:  ${cpuModel()}, ${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GB RAM, ${os.type()} ${os.release()}`);
+  log(`node:     ${process.version}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  log(`code:     ${head}${dirty ? ' (+ uncommitted changes in src/ or checks/)' : ''}; dist/ built ${new Date(distNewest).toISOString()}`);
+  if (unbuilt.length) log(`          not in dist/ (new, not built, so not part of what runs): ${unbuilt.join(', ')}`);
+  log(`workload: ${o.targets} targets x smtp://127.0.0.1:<sink>, interval ${o.interval} s, timeout 10 s, tls none, steps ${o.variant === 'send' ? '[banner, ehlo, send(1 KiB), quit]' : '[banner, ehlo, noop, quit]'}, concurrency ${o.concurrency}`);
+  log(`          expected rate ${(o.targets / o.interval).toFixed(1)} runs/s; ${runs.map(([l, h]) => `run ${l}: phase_histograms ${h}`).join(', ')}; ${o.duration} s each; LAG_BUCKETS ${lagBuckets.join(' ')}`);
+  if (o.cpuProf) log(`          daemon under node --cpu-prof (profiles to ${o.cpuProf}): figures include profiler overhead`);
+  const others = sh('sh', ['-c', "ps -eo pcpu=,comm= --sort=-pcpu | head -5 | tr -s ' ' | paste -sd ';'"]);
+  if (others) log(`          busiest processes at start (%CPU since their start): ${others}`);
+
+  const dir = mkdtempSync(join(os.tmpdir(), 'smtp-probe-bench-daemon-'));
+  let sink = null;
+  const results = [];
+  let verdict = null;
+  try {
+    const sinkPort = await freePort();
+    sink = startSink(sinkPort);
+    let banner = null;
+    for (let i = 0; i < 30 && !banner; i++) {
+      if (!live.has(sink.child.pid)) throw new Error(`smtp-sink exited at once: ${sink.stderr.trim()}`);
+      banner = await bannerOf(sinkPort, 1000);
+      if (!banner) await sleep(100);
+    }
+    if (!banner) throw new Error(`smtp-sink on 127.0.0.1:${sinkPort} does not answer: ${sink.stderr.trim()}`);
+    log(`sink:     ${SMTP_SINK} ${sink.args.join(' ')} (pid ${sink.child.pid}); banner "${banner}"`);
+    log('');
+
+    for (const [label, histograms] of runs) {
+      results.push(await runOnce(o, label, histograms, sink, sinkPort, dir));
+    }
+    verdict = report(o, results);
+  } catch (e) {
+    console.error(`\nbench/daemon.mjs: ${e.message}`);
+    process.exitCode = 1;
+  } finally {
+    if (sink) {
+      const s = await stopChild(sink.child, 3000);
+      note(`smtp-sink stopped (code ${s.code}${s.signal ? `, signal ${s.signal}` : ''})`);
+    }
+    if (o.keep) note(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+    clearTimeout(watchdog);
+  }
+  log(`\ntotal wall time ${((performance.now() - t0) / 1000).toFixed(0)} s${verdict === null ? '' : `; run A targets ${verdict ? 'all MET' : 'NOT all met'}`}`);
+  if (interrupted) process.exitCode = 130;
+}
+
+await main();

@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+// smtp-probe benchmarks (npm run bench). See bench/README.md.
+//
+//   node bench/run.mjs [transactions] [starttls] [cli]     (no argument: all three)
+//
+// Everything targets 127.0.0.1. Installs nothing: missing tools are named with their Debian package and the
+// sections that need them are skipped. Every process started here is stopped by PID, also on error or Ctrl-C.
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import {
+  ROOT, freePort, heading, killAllTracked, machineInfo, newestMtime, readBanner, startDaemon, stopChild, waitFor,
+} from './lib.mjs';
+
+const SECTIONS = ['transactions', 'starttls', 'cli'];
+const WATCHDOG_MS = 10 * 60_000; // hard stop, whatever happens (normal total is ~3-5 minutes)
+
+const TOOLS = {
+  smtpSink: { path: '/usr/sbin/smtp-sink', pkg: 'postfix' },
+  smtpSource: { path: '/usr/sbin/smtp-source', pkg: 'postfix' },
+  postconf: { path: '/usr/sbin/postconf', pkg: 'postfix' },
+  gnuTime: { path: '/usr/bin/time', pkg: 'time' },
+  blackbox: { path: '/usr/bin/prometheus-blackbox-exporter', pkg: 'prometheus-blackbox-exporter' },
+  checkSmtp: { path: '/usr/lib/nagios/plugins/check_smtp', pkg: 'monitoring-plugins-basic' },
+  swaks: { path: '/usr/bin/swaks', pkg: 'swaks' },
+};
+const NEEDS = {
+  transactions: ['smtpSink', 'smtpSource', 'gnuTime'],
+  starttls: ['blackbox'],
+  cli: ['smtpSink', 'checkSmtp', 'swaks'],
+};
+
+function usage(code) {
+  console.log(`usage: node bench/run.mjs [${SECTIONS.join('] [')}]\n  no argument runs every section; see bench/README.md`);
+  process.exit(code);
+}
+
+function stackSettings() {
+  const vars = {};
+  const script = join(ROOT, 'test/real/mailstack.sh');
+  if (!process.env.MAILSTACK_SMTP_PORT && existsSync(script)) {
+    const r = spawnSync('bash', [script, 'env'], { encoding: 'utf8', timeout: 10_000 });
+    for (const line of (r.stdout ?? '').split('\n')) {
+      const m = /^export (MAILSTACK_[A-Z_]+)=(.*)$/.exec(line.trim());
+      if (m) vars[m[1]] = m[2].replace(/^'(.*)'$/, '$1').replace(/\\(.)/g, '$1');
+    }
+  }
+  const get = (k, d) => process.env[k] ?? vars[k] ?? d;
+  const dir = get('MAILSTACK_DIR', '/tmp/smtp-probe-mailstack');
+  return {
+    dir,
+    smtpPort: Number(get('MAILSTACK_SMTP_PORT', '2525')),
+    submissionPort: Number(get('MAILSTACK_SUBMISSION_PORT', '2587')),
+    ca: get('MAILSTACK_CA', `${dir}/tls/ca.pem`),
+    hostname: get('MAILSTACK_HOSTNAME', 'mail.probe.test'),
+    user: get('MAILSTACK_USER', 'probe@probe.test'),
+    pass: get('MAILSTACK_PASS', 'probe-secret'),
+  };
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  if (args.includes('-h') || args.includes('--help')) usage(0);
+  for (const a of args) if (!SECTIONS.includes(a)) {
+    console.error(`unknown section "${a}"`);
+    usage(2);
+  }
+  const selected = args.length ? SECTIONS.filter((s) => args.includes(s)) : SECTIONS;
+  const t0 = Date.now();
+
+  const m = machineInfo();
+  console.log(heading('smtp-probe benchmarks'));
+  console.log(`machine:  ${m.cpu}, ${m.cores} cores, ${m.mem} RAM; ${m.os}`);
+  console.log(`software: Node ${m.node}, Postfix ${m.postfix}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const head = spawnSync('git', ['-C', ROOT, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
+  const dirty = spawnSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'checks'], { encoding: 'utf8' }).stdout?.trim();
+  console.log(`code:     ${head}${dirty ? ' (+ uncommitted changes in src/ or checks/)' : ''}; dist/ built ${new Date(newestMtime(join(ROOT, 'dist'), ['.js'])).toISOString()}`);
+  console.log(`sections: ${selected.join(', ')}`);
+  console.log('method:   every benchmark runs on loopback (127.0.0.1) on this one machine, so client and server share');
+  console.log('          its cores. smtp-probe load runs happen in a fresh child Node process (bench/probe-worker.mjs):');
+  console.log('          C async workers each call runCheck(plan, systemDeps()) back to back until N runs are done or a');
+  console.log('          time cap passes, after an unmeasured warm-up; the child reports wall time, per-run latency,');
+  console.log('          process.cpuUsage() and process.resourceUsage().maxRSS. Reference tools are measured from');
+  console.log('          outside (GNU time, /proc). Figures are printed with the targets; nothing here passes or fails.');
+
+  // ---- prerequisites
+  const have = {};
+  const missing = [];
+  for (const [k, t] of Object.entries(TOOLS)) {
+    have[k] = existsSync(t.path);
+    if (!have[k] && selected.some((s) => NEEDS[s].includes(k))) missing.push(t);
+  }
+  have.sslPerl = spawnSync('perl', ['-MNet::SSLeay', '-e1']).status === 0;
+  const problems = [];
+  for (const t of missing) problems.push(`missing ${t.path}: install the Debian package "${t.pkg}" (apt-get install -y --no-install-recommends ${t.pkg})`);
+  if (selected.includes('cli') && have.swaks && !have.sslPerl) {
+    problems.push('swaks cannot do STARTTLS without Net::SSLeay: install the Debian package "libnet-ssleay-perl" (cli (b) swaks skipped)');
+  }
+  const distOk = existsSync(join(ROOT, 'dist/src/runner/run.js')) && existsSync(join(ROOT, 'dist/src/cli/main.js'));
+  if (!distOk) problems.push('dist/ is not built: run "npm run build" first (every section needs it)');
+  else {
+    const src = Math.max(newestMtime(join(ROOT, 'src'), ['.ts']), newestMtime(join(ROOT, 'checks'), ['.ts']));
+    const dist = newestMtime(join(ROOT, 'dist'), ['.js']);
+    if (src > dist) console.log('warning:  src/ or checks/ has changes newer than dist/: run "npm run build" to benchmark them');
+  }
+
+  const stack = stackSettings();
+  const banner = await readBanner(stack.smtpPort);
+  const subBanner = await readBanner(stack.submissionPort);
+  const stackUp = Boolean(banner?.startsWith('220') && subBanner?.startsWith('220') && existsSync(stack.ca));
+  if (!stackUp && selected.some((s) => s === 'starttls' || s === 'cli')) {
+    problems.push(
+      `the Postfix+Dovecot test stack is not answering on 127.0.0.1:${stack.smtpPort}/${stack.submissionPort} (or ${stack.ca} is missing): ` +
+        'start it with "bash test/real/mailstack.sh install && bash test/real/mailstack.sh start" (starttls and cli (b) skipped)',
+    );
+  }
+  console.log(`stack:    Postfix ${stackUp ? 'up' : 'DOWN'} (${stack.dir}; SMTP ${stack.smtpPort} "${banner ?? '-'}", submission ${stack.submissionPort}), CA ${stack.ca}`);
+  for (const p of problems) console.log(`PREREQUISITE: ${p}`);
+
+  const ctx = { stack, stackUp, have, targets: [], sinkPort: null, sinkPid: null };
+  const runnable = (s) => distOk && NEEDS[s].every((k) => have[k]) && (s !== 'starttls' || stackUp);
+
+  // ---- smtp-sink, ours: own port, own PID, stopped below whatever happens
+  let sink = null;
+  const sinkDir = mkdtempSync(join(os.tmpdir(), 'smtp-probe-bench-sink-'));
+  let failed = problems.length > 0 && selected.some((s) => !runnable(s));
+  try {
+    if (selected.some((s) => s !== 'starttls' && runnable(s))) {
+      const port = await freePort();
+      const fd = openSync(join(sinkDir, 'sink.log'), 'a');
+      // -u nobody: drop root after bind; -m 500 connections at once; backlog 1000; PIPELINING stays on (no -p).
+      sink = startDaemon(TOOLS.smtpSink.path, ['-4', '-u', 'nobody', '-m', '500', '-h', 'sink.probe.test', `127.0.0.1:${port}`, '1000'], fd);
+      closeSync(fd);
+      const ok = await waitFor(async () => (await readBanner(port, 500))?.startsWith('220') || sink.exitCode !== null, 5000);
+      if (!ok || sink.exitCode !== null) {
+        throw new Error(`smtp-sink did not start: ${readFileSync(join(sinkDir, 'sink.log'), 'utf8').slice(-500)}`);
+      }
+      ctx.sinkPort = port;
+      ctx.sinkPid = sink.pid;
+    }
+
+    for (const s of selected) {
+      if (!runnable(s)) {
+        console.log(heading(`${s}: SKIPPED (prerequisites missing, see above)`));
+        continue;
+      }
+      try {
+        const mod = await import(`./${s}.mjs`);
+        await mod[s](ctx);
+      } catch (e) {
+        failed = true;
+        console.log(`\nERROR in section ${s}: ${e?.stack ?? e}`);
+      }
+    }
+  } finally {
+    await stopChild(sink);
+    rmSync(sinkDir, { recursive: true, force: true });
+  }
+
+  console.log(heading('summary of targets'));
+  for (const t of ctx.targets) console.log(t);
+  if (ctx.targets.length === 0) console.log('  (no target measured)');
+  console.log(`\ntotal bench time ${((Date.now() - t0) / 1000).toFixed(0)} s; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log('(other work on this machine during the run shows in the load averages and in the per-rep ranges)');
+  return failed ? 1 : 0;
+}
+
+const watchdog = setTimeout(() => {
+  console.log(`\nERROR: the benchmark ran for more than ${WATCHDOG_MS / 60_000} minutes: stopping everything`);
+  killAllTracked('SIGKILL');
+  process.exit(1);
+}, WATCHDOG_MS);
+watchdog.unref();
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    console.log(`\n${sig}: stopping every process started by the benchmark`);
+    killAllTracked('SIGTERM');
+    setTimeout(() => {
+      killAllTracked('SIGKILL');
+      process.exit(130);
+    }, 1000).unref();
+  });
+}
+
+process.on('uncaughtException', (e) => {
+  console.log(`\nERROR (uncaught): ${e?.stack ?? e}\nstopping every process started by the benchmark`);
+  killAllTracked('SIGKILL');
+  process.exit(1);
+});
+
+process.exitCode = await main();
