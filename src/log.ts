@@ -14,5 +14,5 @@ export function createLogger(level: LevelWithSilent = 'info', destination: numbe
   );
 }
 
-export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export { LOG_LEVELS } from './log-levels.js';
 export type { Logger };

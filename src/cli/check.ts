@@ -1,8 +1,7 @@
 import type { CheckResult } from '../core/result.js';
-import { createLogger, LOG_LEVELS } from '../log.js';
+import { LOG_LEVELS } from '../log-levels.js';
 import { runWithRetries, systemDeps } from '../runner/run.js';
 import { choiceFlag, intFlag, parseFlags } from './args.js';
-import { loadOrThrow } from './config-file.js';
 import { CHECK_FLAGS, plansFromFlags, type CheckFlags } from './check-plan.js';
 import { CHECK_HELP } from './help.js';
 import type { CliIo } from './io.js';
@@ -20,15 +19,16 @@ export async function checkCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const format = choiceFlag('format', f.format, FORMATS, 'text');
-  const config = f.config === undefined ? null : loadOrThrow(f.config, io.env);
+  // The config loader (yaml, zod) and pino load only when asked for: start-up time is most of a one-shot check.
+  const config = f.config === undefined ? null : (await import('./config-file.js')).loadOrThrow(f.config, io.env);
   const level = choiceFlag('log-level', f['log-level'], LOG_LEVELS, 'warn');
   const retries = intFlag('retries', f.retries, 0, 10) ?? 0;
   const plans = plansFromFlags(positionals, f, io.env, config);
-  const log = createLogger(level);
+  const log = ['info', 'debug', 'trace'].includes(level) ? (await import('../log.js')).createLogger(level) : null;
   const deps = systemDeps(io.signal);
   const results = await mapLimit(plans, CONCURRENCY, async (plan) => {
     const r = await runWithRetries(plan, deps, retries);
-    log.info({ target: r.target, ok: r.ok, phase: r.failure?.phase, reason: r.failure?.reason, durationMs: r.durationMs }, 'check finished');
+    log?.info({ target: r.target, ok: r.ok, phase: r.failure?.phase, reason: r.failure?.reason, durationMs: r.durationMs }, 'check finished');
     return r;
   });
   const report: Report = { ok: results.every((r) => r.ok), results };

@@ -1,21 +1,18 @@
 import { UsageError } from './args.js';
-import { ConfigError } from './config-file.js';
-import { checkCommand } from './check.js';
-import { demoCommand } from './demo.js';
-import { runCommand } from './run.js';
-import { schemaCommand, validateCommand } from './validate.js';
+import { ConfigError } from './config-error.js';
 import { MAIN_HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { packageVersion } from './version.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  check: checkCommand,
-  run: runCommand,
-  validate: validateCommand,
-  schema: schemaCommand,
-  demo: demoCommand,
+/** Each command's module is loaded only when it runs: a one-shot `check` does not pay for the daemon's. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  check: async () => (await import('./check.js')).checkCommand,
+  run: async () => (await import('./run.js')).runCommand,
+  validate: async () => (await import('./validate.js')).validateCommand,
+  schema: async () => (await import('./validate.js')).schemaCommand,
+  demo: async () => (await import('./demo.js')).demoCommand,
 };
 
 /** The whole CLI as a function: argv in, exit code out. Nothing here prints a stack trace. */
@@ -29,14 +26,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`smtp-probe ${packageVersion()}\n`);
     return 0;
   }
-  const command = COMMANDS[name];
+  const load = COMMANDS[name];
   const usageExit = rest.includes('nagios') && rest.some((a) => a === '--format' || a === '--format=nagios') ? 3 : 2;
-  if (!command) {
+  if (!load) {
     io.stderr(`smtp-probe: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}; see --help)\n`);
     return usageExit;
   }
   try {
-    return await command(rest, io);
+    return await (await load())(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`smtp-probe ${name}: ${e.message}\n`);

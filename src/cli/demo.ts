@@ -10,7 +10,7 @@ import { DEMO_DOMAIN, DEMO_PASSWORD, DEMO_USER, startDemoServer, type DemoServer
 import { createLogger } from '../log.js';
 import { runCheck, systemDeps, systemLookup } from '../runner/run.js';
 import { choiceFlag, parseFlags } from './args.js';
-import { ConfigError } from './config-file.js';
+import { ConfigError } from './config-error.js';
 import { DEMO_HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { REPORTERS } from './reporters/index.js';

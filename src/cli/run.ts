@@ -4,7 +4,7 @@ import { createLogger, LOG_LEVELS } from '../log.js';
 import { systemLookup } from '../runner/run.js';
 import { parseShard } from '../scheduler/scheduler.js';
 import { UsageError, choiceFlag, parseFlags } from './args.js';
-import { ConfigError } from './config-file.js';
+import { ConfigError } from './config-error.js';
 import { RUN_HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { packageVersion } from './version.js';

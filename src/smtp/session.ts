@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import type { Phase, TlsInfo } from '../core/result.js';
 import { ProbeError } from '../core/errors.js';
 import { DEFAULT_LIMITS, ReplyParser, ReplyProtocolError, quoteBytes, replyLines, type SmtpReply } from './reply.js';
-import { describeTls, sniFor, type TlsParams } from './tls.js';
+import { describeTls, secureContextFor, sniFor, type TlsParams } from './tls.js';
 import type { Transcript } from './trace.js';
 
 export interface SessionOptions {
@@ -94,14 +94,17 @@ export class SmtpSession {
     this.detach(raw);
     this.parser.reset();
     this.queue = [];
+    let context: tls.SecureContext;
+    try {
+      context = secureContextFor(params);
+    } catch (e) {
+      throw this.fail(new ProbeError('tls', phase, `unusable TLS settings (CA, certificate or key): ${errText(e as Error)}`));
+    }
     const secure = tls.connect({
       socket: raw,
       host: params.servername,
       servername: sniFor(params.servername),
-      ca: params.ca,
-      cert: params.cert,
-      key: params.key,
-      minVersion: params.minVersion,
+      secureContext: context,
       rejectUnauthorized: false,
     });
     secure.setNoDelay(true);
@@ -207,6 +210,9 @@ export class SmtpSession {
     this.opts.signal.removeEventListener('abort', this.onAbort);
     const s = this.socket;
     if (s && !s.destroyed) {
+      // Our own close is not the server closing on us: no failure to record (and no Error to build per run).
+      this.detach(s);
+      s.on('error', () => undefined);
       s.destroy();
     }
   }

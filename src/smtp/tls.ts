@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import type { TlsInfo } from '../core/result.js';
 
 export type TlsMode = 'none' | 'opportunistic' | 'starttls' | 'implicit';
@@ -34,6 +34,22 @@ export function describeVerifyError(code: string, servername: string): string {
   const text = VERIFY_TEXT[code];
   const base = text ? `${code}: ${text}` : code;
   return code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? `${base} "${servername}"` : base;
+}
+
+/**
+ * The TLS context for a plan's settings, built once per settings object: building it (parsing the CA bundle)
+ * costs more CPU than the rest of a STARTTLS probe's client side. A cache keyed by the object, not global state:
+ * plans are immutable, and a dropped plan frees its context.
+ */
+const contexts = new WeakMap<TlsParams, SecureContext>();
+
+export function secureContextFor(params: TlsParams): SecureContext {
+  let ctx = contexts.get(params);
+  if (!ctx) {
+    ctx = createSecureContext({ ca: params.ca, cert: params.cert, key: params.key, minVersion: params.minVersion });
+    contexts.set(params, ctx);
+  }
+  return ctx;
 }
 
 /** SNI may not carry an IP address (RFC 6066 3). */

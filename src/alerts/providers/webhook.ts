@@ -1,0 +1,80 @@
+/**
+ * The generic webhook (CONTRACT.md "Webhook payload"): one JSON POST per notification, optionally signed with
+ * HMAC-SHA256 over "timestamp.body" so the receiver can check origin and freshness.
+ */
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import type { Notification } from '../types.js';
+import { acceptsOnly, endpoint, headerMap, httpUrl, mergeHeaders, USER_AGENT } from './common.js';
+import type { BuildContext, PreparedRequest, ReceiverModule } from './provider.js';
+
+export const webhookOptions = z.strictObject({
+  url: httpUrl,
+  /** The HMAC key (config `secret` or the contents of `secret_file`). */
+  secret: z.string().min(1).optional(),
+  headers: headerMap.optional(),
+});
+export type WebhookOptions = z.infer<typeof webhookOptions>;
+
+export const SIGNATURE_HEADER = 'X-Smtp-Probe-Signature';
+export const TIMESTAMP_HEADER = 'X-Smtp-Probe-Timestamp';
+/** The notification id, stable across retries: receivers may deduplicate on it. */
+export const ID_HEADER = 'X-Smtp-Probe-Notification';
+
+/** The body, key for key as in CONTRACT.md. The result record goes without its transcript. */
+export function webhookPayload(n: Notification): Record<string, unknown> {
+  let result: Record<string, unknown> | null = null;
+  if (n.result) {
+    const { transcript: _transcript, ...rest } = n.result;
+    result = rest;
+  }
+  return {
+    version: 1,
+    status: n.status,
+    alert: n.alert,
+    target: n.target,
+    labels: n.labels,
+    startsAt: n.startsAt,
+    endsAt: n.endsAt,
+    summary: n.summary,
+    failure: n.failure ? { phase: n.failure.phase, reason: n.failure.reason, code: n.failure.code } : null,
+    result,
+  };
+}
+
+/** `sha256=<hex HMAC-SHA256(secret, "timestamp.body")>`; receivers recompute it over the raw body bytes. */
+export function webhookSignature(secret: string, timestamp: number, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+function buildOne(n: Notification, o: WebhookOptions, ctx: BuildContext): PreparedRequest {
+  const ep = endpoint(o.url);
+  const body = JSON.stringify(webhookPayload(n));
+  const signed: Record<string, string> = {};
+  if (o.secret !== undefined) {
+    const ts = Math.floor(ctx.now / 1000);
+    signed[TIMESTAMP_HEADER] = String(ts);
+    signed[SIGNATURE_HEADER] = webhookSignature(o.secret, ts, body);
+  }
+  const headers = mergeHeaders(
+    { 'Content-Type': 'application/json', 'User-Agent': USER_AGENT, [ID_HEADER]: n.id },
+    ep.authorization ? { Authorization: ep.authorization } : undefined,
+    o.headers,
+    signed,
+  );
+  // Configured headers often carry tokens (Authorization: Bearer ...): scrub their values from errors too.
+  const redact = [o.secret, ep.authorization, new URL(o.url).search, ...Object.values(o.headers ?? {})].filter(
+    (s): s is string => s !== undefined && s !== null && s.length >= 6,
+  );
+  return { url: ep.url, method: 'POST', headers, body, ids: [n.id], describe: `webhook ${ep.originAndPath}`, redact };
+}
+
+const accepts = acceptsOnly(['firing', 'reminder', 'resolved']);
+
+export const webhookReceiver: ReceiverModule<WebhookOptions> = {
+  type: 'webhook',
+  options: webhookOptions,
+  accepts,
+  maxBatch: 1,
+  build: (batch, options, ctx) => batch.filter((n) => accepts(n.kind)).map((n) => buildOne(n, options, ctx)),
+};

@@ -1,0 +1,74 @@
+import type { CheckResult, FailureReason, Phase } from '../core/result.js';
+
+/** Rule kinds (CONTRACT.md "Config" alerts.rules), plus the probe's own `isolated` alert for failure storms. */
+export type AlertKind = 'down' | 'slow' | 'certificate' | 'capability' | 'isolated';
+
+/** A rule with every default applied and every duration in milliseconds; built once at config load. */
+export interface AlertRule {
+  name: string;
+  kind: AlertKind;
+  receivers: readonly string[];
+  /** null: every target (unless `modules` selects). */
+  targets: readonly string[] | null;
+  modules: readonly string[] | null;
+  /** Consecutive bad runs before firing (`slow`: its `consecutive`). */
+  failureThreshold: number;
+  /** Consecutive good runs before resolving. */
+  successThreshold: number;
+  /** Repeat a firing notification this often while it lasts; 0: never. */
+  reminderIntervalMs: number;
+  sendResolved: boolean;
+  phase?: Phase;
+  overMs?: number;
+  daysLeftUnder?: number;
+  require?: readonly string[];
+  authBeforeTls?: boolean;
+}
+
+/** One alert instance: a rule applied to one target. Persisted in the state file. */
+export interface AlertState {
+  rule: string;
+  target: string;
+  status: 'ok' | 'firing';
+  /** Consecutive runs the rule judged bad / good. */
+  badStreak: number;
+  goodStreak: number;
+  /** When the current streak of bad runs began (ISO); the alert's startsAt once it fires. */
+  badSince: string | null;
+  /** When the alert fired (ISO); null while ok. */
+  firedAt: string | null;
+  /** The firing notification was queued (not silenced): its resolve is owed. */
+  notified: boolean;
+  /** Last firing or reminder notification queued (ISO). */
+  lastNotifiedAt: string | null;
+}
+
+export type NotificationKind = 'firing' | 'reminder' | 'resolved' | 'refresh';
+
+/**
+ * What the state machine asks to be delivered. Receivers turn it into their own payload (providers/*).
+ * `refresh` is the Alertmanager re-post of a firing alert on every run, which other receivers ignore.
+ */
+export interface Notification {
+  /** Unique and stable across restarts: the delivery queue deduplicates on it. */
+  id: string;
+  receiver: string;
+  kind: NotificationKind;
+  status: 'firing' | 'resolved';
+  alert: string;
+  alertKind: AlertKind;
+  target: string;
+  labels: Readonly<Record<string, string>>;
+  startsAt: string;
+  endsAt: string | null;
+  summary: string;
+  failure: { phase: Phase; reason: FailureReason; code: number | null } | null;
+  /** The result record that caused it (null for `isolated`, which summarises many). */
+  result: CheckResult | null;
+  /** The target's interval: Alertmanager's endsAt for a firing alert is now + 3 intervals. */
+  intervalMs: number;
+  createdAt: string;
+}
+
+/** What a rule says of one result. `unknown`: the run did not get far enough to tell (streaks unchanged). */
+export type Verdict = 'bad' | 'good' | 'unknown';
