@@ -45,9 +45,16 @@ export function parseExpectation(source: string): Expectation | string {
   return { source, patterns, negative };
 }
 
+/** The defaults, parsed once. */
+const DEFAULTS = new Map<Phase, Expectation>();
+
 export function defaultExpectation(phase: Phase): Expectation {
-  const e = parseExpectation(DEFAULT_EXPECT[phase] ?? '2xx');
-  if (typeof e === 'string') throw new Error(`bad default expectation for ${phase}: ${e}`);
+  let e = DEFAULTS.get(phase);
+  if (!e) {
+    const parsed = parseExpectation(DEFAULT_EXPECT[phase] ?? '2xx');
+    if (typeof parsed === 'string') throw new Error(`bad default expectation for ${phase}: ${parsed}`);
+    DEFAULTS.set(phase, (e = parsed));
+  }
   return e;
 }
 

@@ -67,6 +67,7 @@ export function buildMessage(o: MessageOptions): string {
 export function headerLine(name: string, value: string): string {
   const v = oneLine(value);
   if (!isAscii(v)) return `${name}: ${encodedWords(v)}`;
+  if (name.length + 2 + v.length <= FOLD_AT) return `${name}: ${v}`;
   const words = v.split(' ');
   const lines: string[] = [];
   let line = `${name}:`;

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Notification } from '../types.js';
-import { acceptsOnly, endpoint, failureWords, httpUrl, truncate, USER_AGENT } from './common.js';
+import { acceptsOnly, chunk, endpoint, failureWords, httpUrl, truncate, USER_AGENT } from './common.js';
 import type { BuildContext, PreparedRequest, ReceiverModule } from './provider.js';
 
 export const slackOptions = z.strictObject({
@@ -92,10 +92,6 @@ export const slackReceiver: ReceiverModule<SlackOptions> = {
   options: slackOptions,
   accepts,
   maxBatch: SLACK_MAX_BATCH,
-  build(batch, options, ctx) {
-    const wanted = batch.filter((n) => accepts(n.kind));
-    const out: PreparedRequest[] = [];
-    for (let i = 0; i < wanted.length; i += SLACK_MAX_BATCH) out.push(buildOne(wanted.slice(i, i + SLACK_MAX_BATCH), options, ctx));
-    return out;
-  },
+  build: (batch, options, ctx) =>
+    chunk(batch.filter((n) => accepts(n.kind)), SLACK_MAX_BATCH).map((group) => buildOne(group, options, ctx)),
 };
