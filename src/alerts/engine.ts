@@ -54,7 +54,6 @@ export class AlertEngine {
   /** Per target: did its last run fail for a network reason? (storm detection) */
   private readonly networkDown = new Map<string, boolean>();
   private storm = false;
-  private readonly firing?: Gauge<'alert'>;
 
   constructor(private readonly opts: AlertEngineOptions) {
     this.rules = opts.rules;
@@ -62,7 +61,7 @@ export class AlertEngine {
     for (const s of opts.initial ?? []) this.states.set(key(s.rule, s.target), s);
     if (opts.registry) {
       const self = this;
-      this.firing = new Gauge({
+      new Gauge({
         name: 'smtp_probe_alerts_firing',
         help: 'Alert instances (rule x target) firing now, by alert.',
         labelNames: ['alert'],

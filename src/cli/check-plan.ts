@@ -4,8 +4,9 @@ import { STEP_KINDS, makeSend, type AuthPlan, type CheckPlan, type SendPlan } fr
 import type { Phase } from '../core/result.js';
 import { parseTargetUrl, type TargetUrl } from '../core/target.js';
 import {
-  DEFAULTS, defaultGlobal, defaultModule, defaultSteps, normalizeSteps, planFor, type LoadedConfig, type ResolvedModule,
-} from '../config/resolve.js';
+  DEFAULTS, defaultGlobal, defaultModule, defaultSteps, normalizeSteps, planFor, type ResolvedModule,
+} from '../config/model.js';
+import type { LoadedConfig } from '../config/resolve.js';
 import { SASL_MECHANISMS, type SaslMechanism } from '../smtp/sasl.js';
 import { TLS_MODES, type TlsMode } from '../smtp/tls.js';
 import { UsageError, choiceFlag, durationFlag, intFlag, readEnvFlag, readFlagFile } from './args.js';

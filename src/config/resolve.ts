@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
+import {
+  DEFAULTS, defaultGlobal, defaultModule, defaultSteps, normalizeSteps, parseListen, planFor,
+  type ResolvedGlobal, type ResolvedModule,
+} from './model.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import type { FileReader } from './files.js';
+import type { Silence } from '../alerts/engine.js';
+import { bindReceiver, type BoundReceiver, type ReceiverConfig } from '../alerts/providers/index.js';
+import { resolveRules } from '../alerts/rules.js';
+import type { AlertRule } from '../alerts/types.js';
 import { parseExpectation, type Expectation } from '../core/expect.js';
-import { machineFqdn } from '../core/host.js';
-import { STEP_KINDS, makePlan, makeSend, type CheckPlan, type StepKind } from '../core/plan.js';
+import { makeSend, type CheckPlan, type StepKind } from '../core/plan.js';
 import type { Phase } from '../core/result.js';
 import { parseTargetUrl, type TargetUrl } from '../core/target.js';
 import type { TargetMeta } from '../core/target-meta.js';
@@ -11,57 +18,6 @@ import type { TlsMinVersion, TlsMode } from '../smtp/tls.js';
 import type { SaslMechanism } from '../smtp/sasl.js';
 import type { ConfigIssue, SourceMap } from './issues.js';
 import type { RawConfig, RawModule } from './schema.js';
-
-/** Defaults in one place (CONTRACT.md "Config"). */
-export const DEFAULTS = {
-  intervalMs: 60_000,
-  timeoutMs: 10_000,
-  phaseTimeoutMs: 5_000,
-  concurrency: 64,
-  listen: ':9469',
-  phaseHistograms: true,
-  stateFile: '/var/lib/smtp-probe/state.json',
-  module: 'default',
-} as const;
-
-export interface ResolvedGlobal {
-  intervalMs: number;
-  timeoutMs: number;
-  phaseTimeoutMs: number;
-  concurrency: number;
-  listen: { host: string; port: number };
-  phaseHistograms: boolean;
-  stateFile: string;
-  ehlo: string;
-}
-
-/** A module with its files read and its values parsed: everything a plan needs, computed once. */
-export interface ResolvedModule {
-  name: string;
-  tls: TlsMode | null;
-  ca?: string | undefined;
-  cert?: string | undefined;
-  key?: string | undefined;
-  serverName?: string | undefined;
-  insecure: boolean;
-  minVersion?: TlsMinVersion | undefined;
-  ehlo: string | null;
-  ipFamily: 4 | 6 | null;
-  sourceAddress: string | null;
-  timeoutMs: number | null;
-  phaseTimeoutMs: number | null;
-  auth: CheckPlan['auth'];
-  send: CheckPlan['send'];
-  expect: Partial<Record<Phase, Expectation>>;
-  requireCapabilities: string[];
-  bannerPattern: RegExp | null;
-  minCertDays: number | null;
-  steps: StepKind[] | null;
-  probeTargets: string[] | null;
-  phaseHistograms: boolean | null;
-  /** True when the module carries credentials: /probe then only answers for its probe_targets. */
-  hasCredentials: boolean;
-}
 
 export interface ConfiguredTarget {
   name: string;
@@ -81,44 +37,32 @@ export interface LoadedConfig {
   /** Static label names across all targets, sorted. */
   staticLabelNames: string[];
   alerts: NonNullable<RawConfig['alerts']>;
+  /** Alert rules with defaults applied. */
+  alertRules: AlertRule[];
+  /** Receivers bound to their options and secrets, by name. */
+  receivers: BoundReceiver[];
+  silences: Silence[];
   /** A digest of the file's meaning, to tell a reload that changes nothing. */
   digest: string;
 }
 
 const MIN_VERSION: Record<string, TlsMinVersion> = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' };
 
-/** Settings when there is no config file (`check` with URLs only). */
-export function defaultGlobal(): ResolvedGlobal {
-  return {
-    intervalMs: DEFAULTS.intervalMs, timeoutMs: DEFAULTS.timeoutMs, phaseTimeoutMs: DEFAULTS.phaseTimeoutMs,
-    concurrency: DEFAULTS.concurrency, listen: parseListen(DEFAULTS.listen), phaseHistograms: DEFAULTS.phaseHistograms,
-    stateFile: DEFAULTS.stateFile, ehlo: machineFqdn(),
-  };
-}
-
-/** The built-in `default` module: opportunistic TLS, banner, EHLO, STARTTLS when offered, NOOP, QUIT. */
-export function defaultModule(): ResolvedModule {
-  return {
-    name: DEFAULTS.module, tls: null, insecure: false, ehlo: null, ipFamily: null, sourceAddress: null, timeoutMs: null,
-    phaseTimeoutMs: null, auth: null, send: null, expect: {}, requireCapabilities: [], bannerPattern: null, minCertDays: null,
-    steps: null, probeTargets: null, phaseHistograms: null, hasCredentials: false,
-  };
-}
-
 /** Cross-checks that need the whole file, file reading, and the typed config. */
 export function resolveConfig(raw: RawConfig, src: SourceMap, files: FileReader): { config: LoadedConfig | null; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const ms = (v: string | undefined, fallback: number): number => (v === undefined ? fallback : (parseDuration(v) as number));
   const g = raw.global ?? {};
+  const defaults = defaultGlobal();
   const global: ResolvedGlobal = {
-    intervalMs: ms(g.interval, DEFAULTS.intervalMs),
-    timeoutMs: ms(g.timeout, DEFAULTS.timeoutMs),
-    phaseTimeoutMs: ms(g.phase_timeout, DEFAULTS.phaseTimeoutMs),
-    concurrency: g.concurrency ?? DEFAULTS.concurrency,
-    listen: parseListen(g.listen ?? DEFAULTS.listen),
-    phaseHistograms: g.phase_histograms ?? DEFAULTS.phaseHistograms,
-    stateFile: g.state_file ?? DEFAULTS.stateFile,
-    ehlo: g.ehlo ?? machineFqdn(),
+    intervalMs: ms(g.interval, defaults.intervalMs),
+    timeoutMs: ms(g.timeout, defaults.timeoutMs),
+    phaseTimeoutMs: ms(g.phase_timeout, defaults.phaseTimeoutMs),
+    concurrency: g.concurrency ?? defaults.concurrency,
+    listen: g.listen === undefined ? defaults.listen : parseListen(g.listen),
+    phaseHistograms: g.phase_histograms ?? defaults.phaseHistograms,
+    stateFile: g.state_file ?? defaults.stateFile,
+    ehlo: g.ehlo ?? defaults.ehlo,
   };
   const file = (path: (string | number)[], name: string, strip = false): string | undefined => files.read(path, name, strip);
 
@@ -157,23 +101,39 @@ export function resolveConfig(raw: RawConfig, src: SourceMap, files: FileReader)
   if (global.intervalMs < global.timeoutMs) {
     issues.push(src.issue(['global', g.interval ? 'interval' : 'timeout'], `interval is shorter than the timeout (${formatDuration(global.timeoutMs)})`));
   }
-  receiverSecrets(raw, files);
+  const receivers = bindReceivers(raw, files, src, issues);
   issues.push(...files.issues);
   const staticLabelNames = [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort();
   const config: LoadedConfig = {
     file: src.file, global, modules, targets, staticLabelNames, alerts: raw.alerts ?? {},
+    alertRules: resolveRules(raw.alerts ?? {}),
+    receivers,
+    silences: (raw.alerts?.silences ?? []).map((s) => ({
+      targets: s.targets ?? null, modules: s.modules ?? null, startsMs: Date.parse(s.starts), endsMs: Date.parse(s.ends),
+    })),
     digest: createHash('sha256').update(JSON.stringify(raw)).update(files.digest()).digest('hex'),
   };
   return { config: issues.length > 0 ? null : config, issues };
 }
 
-/** Receivers' secrets from their `*_file` keys, read at load (the alerting layer takes them from `secrets`). */
-function receiverSecrets(raw: RawConfig, files: FileReader): void {
+/** Receivers with their `*_file` secrets read at load and their options checked; problems at their keys. */
+function bindReceivers(raw: RawConfig, files: FileReader, src: SourceMap, issues: ConfigIssue[]): BoundReceiver[] {
+  const out: BoundReceiver[] = [];
   for (const [i, r] of (raw.alerts?.receivers ?? []).entries()) {
+    const secrets: Record<string, string> = {};
+    let unread = false;
     for (const [key, value] of Object.entries(r)) {
-      if (key.endsWith('_file') && typeof value === 'string') files.read(['alerts', 'receivers', i, key], value, true);
+      if (!key.endsWith('_file') || typeof value !== 'string') continue;
+      const text = files.read(['alerts', 'receivers', i, key], value, true);
+      if (text !== undefined) secrets[key] = text;
+      else unread = true;
     }
+    if (unread) continue; // already reported where the file is named
+    const bound = bindReceiver(r as ReceiverConfig, secrets);
+    if (bound.ok) out.push(bound.receiver);
+    else for (const issue of bound.issues) issues.push(src.issue(['alerts', 'receivers', i, issue.key], issue.message));
   }
+  return out;
 }
 
 function resolveModule(
@@ -280,65 +240,6 @@ function unreachable(phase: Phase, steps: StepKind[], tls: TlsMode): string | nu
   return null;
 }
 
-/** The plan for one URL under one module. The CLI applies its flags on top of this. */
-export function planFor(name: string, url: TargetUrl, mod: ResolvedModule, global: ResolvedGlobal): CheckPlan {
-  const tls = mod.tls ?? url.tls;
-  const timeoutMs = mod.timeoutMs ?? global.timeoutMs;
-  return makePlan({
-    name,
-    url: url.url,
-    host: url.host,
-    port: url.port,
-    tls,
-    tlsParams: {
-      servername: mod.serverName ?? url.host,
-      ca: mod.ca,
-      cert: mod.cert,
-      key: mod.key,
-      minVersion: mod.minVersion,
-      insecure: mod.insecure,
-    },
-    ehlo: mod.ehlo ?? global.ehlo,
-    ipFamily: mod.ipFamily,
-    sourceAddress: mod.sourceAddress,
-    timeoutMs,
-    phaseTimeoutMs: Math.min(mod.phaseTimeoutMs ?? global.phaseTimeoutMs, timeoutMs),
-    steps: mod.steps ?? defaultSteps(tls, mod.auth !== null, mod.send !== null),
-    auth: mod.auth,
-    send: mod.send,
-    expect: mod.expect,
-    requireCapabilities: mod.requireCapabilities,
-    bannerPattern: mod.bannerPattern,
-    minCertDays: mod.minCertDays,
-  });
-}
-
-/** Without `steps`: banner, ehlo, starttls when the TLS mode calls for it, auth with credentials, send with recipients, noop, quit. */
-export function defaultSteps(tls: TlsMode, hasAuth: boolean, hasSend: boolean): StepKind[] {
-  return STEP_KINDS.filter(
-    (k) =>
-      (k !== 'starttls' || tls === 'opportunistic' || tls === 'starttls') && (k !== 'auth' || hasAuth) && (k !== 'send' || hasSend),
-  );
-}
-
-/** Steps in their fixed order; banner always, EHLO where a later step needs it. A message when impossible. */
-export function normalizeSteps(names: readonly string[], hasAuth: boolean, hasSend: boolean): StepKind[] | string {
-  for (const n of names) {
-    if (!(STEP_KINDS as readonly string[]).includes(n)) return `unknown step "${n}" (steps: ${STEP_KINDS.join(', ')})`;
-  }
-  if (names.includes('auth') && !hasAuth) return 'the auth step needs credentials (auth: in the module, or --auth-user)';
-  if (names.includes('send') && !hasSend) return 'the send step needs recipients (send.to in the module, or --to)';
-  const wanted = new Set<string>(names);
-  wanted.add('banner');
-  if (['starttls', 'auth', 'send'].some((s) => wanted.has(s))) wanted.add('ehlo');
-  return STEP_KINDS.filter((k) => wanted.has(k));
-}
-
-function parseListen(s: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(s)!;
-  return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
-}
-
 type Loose = Record<string, unknown>;
 const obj = (v: unknown): Loose => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Loose) : {});
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
@@ -407,3 +308,7 @@ export function referenceIssues(input: unknown, src: SourceMap): ConfigIssue[] {
   }
   return issues;
 }
+
+export {
+  DEFAULTS, defaultGlobal, defaultModule, defaultSteps, normalizeSteps, planFor, type ResolvedGlobal, type ResolvedModule,
+} from './model.js';

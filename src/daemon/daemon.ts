@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
 import type { CheckResult } from '../core/result.js';
 import { parseTargetUrl, type TargetUrl } from '../core/target.js';
@@ -14,6 +15,7 @@ import { createRegistry } from '../metrics/registry.js';
 import { runCheck, type Lookup, type RunDeps } from '../runner/run.js';
 import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler.js';
 import { createHttpServer, listen, type HttpHandlers, type HttpReply } from '../server/http.js';
+import { Alerting } from './alerting.js';
 import { renderIndex } from './index-page.js';
 
 export interface DaemonOptions {
@@ -26,6 +28,8 @@ export interface DaemonOptions {
   lookup: Lookup;
   logger: Logger;
   version: string;
+  /** HTTP client for alert receivers (tests pass an undici MockAgent or a short-timeout Agent). */
+  dispatcher?: Dispatcher;
   /** Called with every scheduled run's result, after metrics are recorded. */
   onResult?: (target: ConfiguredTarget, result: CheckResult) => void;
 }
@@ -48,6 +52,8 @@ export class Daemon {
   private byName = new Map<string, ConfiguredTarget>();
   private stopping = false;
   private readonly shutdown = new AbortController();
+  private alerting: Alerting | null = null;
+  private externalUrl = '';
 
   constructor(
     private readonly opts: DaemonOptions,
@@ -80,6 +86,9 @@ export class Daemon {
   async start(at?: { host: string; port: number }): Promise<AddressInfo> {
     const where = at ?? this.opts.listen ?? this.config.global.listen;
     const address = await listen(this.server, where.host, where.port);
+    const shown = address.address === '::' || address.address === '0.0.0.0' ? 'localhost' : address.address;
+    this.externalUrl = `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}/`;
+    this.setUpAlerting(this.config);
     this.apply(this.config);
     this.metrics.configReloaded(true, this.opts.clock.wallNow());
     this.opts.logger.info(
@@ -103,6 +112,8 @@ export class Daemon {
       this.metrics.setStaticLabelNames(r.config.staticLabelNames);
     }
     this.config = r.config;
+    if (this.alerting) await this.alerting.reload(r.config);
+    else this.setUpAlerting(r.config);
     this.apply(r.config);
     for (const t of removed) {
       this.metrics.forget(t.name);
@@ -121,6 +132,7 @@ export class Daemon {
     this.opts.logger.info({ graceMs }, 'stopping');
     await this.scheduler.stop(graceMs);
     this.shutdown.abort();
+    await this.alerting?.stop(Math.min(graceMs, 5000));
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -130,6 +142,15 @@ export class Daemon {
   /** The longest a run can take: the grace period for a clean stop. */
   longestRunMs(): number {
     return Math.max(1000, ...this.targets.map((t) => t.plan.timeoutMs));
+  }
+
+  /** Alerting exists once a config has rules; its state file is read once, at that point. */
+  private setUpAlerting(config: LoadedConfig): void {
+    if (this.alerting || config.alertRules.length === 0) return;
+    this.alerting = new Alerting(
+      { clock: this.opts.clock, logger: this.opts.logger, registry: this.registry, externalUrl: this.externalUrl, dispatcher: this.opts.dispatcher },
+      config,
+    );
   }
 
   private apply(config: LoadedConfig): void {
@@ -151,6 +172,7 @@ export class Daemon {
         this.metrics.record(t.meta, result);
         this.results.set(t.name, result);
         logResult(log, result);
+        this.alerting?.observe(t, result);
         this.opts.onResult?.(t, result);
       },
     };

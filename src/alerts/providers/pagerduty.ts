@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Notification } from '../types.js';
-import { acceptsOnly, endpoint, failureWords, httpUrl, severityOf, truncate, USER_AGENT } from './common.js';
+import { acceptsOnly, endpoint, httpUrl, severityOf, truncate, USER_AGENT } from './common.js';
 import type { BuildContext, PreparedRequest, ReceiverModule } from './provider.js';
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
@@ -34,7 +34,6 @@ export function dedupKey(alert: string, target: string): string {
 export function pagerdutyEvent(n: Notification, o: PagerdutyOptions, ctx: BuildContext): Record<string, unknown> {
   const base = { routing_key: o.routingKey, dedup_key: dedupKey(n.alert, n.target) };
   if (n.status === 'resolved') return { ...base, event_action: 'resolve' };
-  const words = failureWords(n);
   const event: Record<string, unknown> = {
     ...base,
     event_action: 'trigger',
@@ -54,7 +53,6 @@ export function pagerdutyEvent(n: Notification, o: PagerdutyOptions, ctx: BuildC
         labels: n.labels,
         startsAt: n.startsAt,
         failure: n.result?.failure ?? n.failure,
-        failed: words,
         summary: n.summary,
       },
     },

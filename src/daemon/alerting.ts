@@ -1,0 +1,97 @@
+import { Agent, type Dispatcher } from 'undici';
+import type { Registry } from 'prom-client';
+import { AlertEngine, type AlertTarget } from '../alerts/engine.js';
+import { DeliveryQueue, createDeliveryMetrics, type DeliveryMetrics } from '../alerts/delivery.js';
+import { sendRequest } from '../alerts/http.js';
+import { StateStore, type StateSnapshot } from '../alerts/store.js';
+import type { Clock } from '../core/clock.js';
+import type { CheckResult } from '../core/result.js';
+import type { ConfiguredTarget, LoadedConfig } from '../config/resolve.js';
+import type { Logger } from '../log.js';
+
+export interface AlertingOptions {
+  clock: Clock;
+  logger: Logger;
+  registry: Registry;
+  /** The daemon's own page, for links in notifications (generatorURL). */
+  externalUrl: string;
+  dispatcher?: Dispatcher | undefined;
+}
+
+const toTarget = (t: ConfiguredTarget): AlertTarget => ({ name: t.name, module: t.module, labels: t.labels, intervalMs: t.intervalMs });
+
+/**
+ * Alerting inside the daemon: the rule engine fed with every result, its notifications in a durable per-receiver
+ * queue, both persisted in global.state_file so a restart neither re-fires nor forgets a resolve.
+ */
+export class Alerting {
+  private readonly store: StateStore;
+  private readonly engine: AlertEngine;
+  private queue: DeliveryQueue;
+  private readonly metrics: DeliveryMetrics;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly snapshot = (): StateSnapshot => ({ alerts: this.engine.snapshot(), pending: this.queue.pending() });
+
+  constructor(
+    private readonly opts: AlertingOptions,
+    config: LoadedConfig,
+  ) {
+    this.store = new StateStore(config.global.stateFile, { clock: opts.clock, logger: opts.logger });
+    const saved = this.store.load();
+    this.ownsDispatcher = !opts.dispatcher;
+    this.dispatcher = opts.dispatcher ?? new Agent({ connections: 16 });
+    this.metrics = createDeliveryMetrics(opts.registry);
+    this.queue = this.makeQueue(config);
+    const restored = this.queue.restore(saved.pending);
+    this.engine = new AlertEngine({
+      rules: config.alertRules,
+      silences: config.silences,
+      now: () => opts.clock.wallNow(),
+      notify: (n) => this.queue.enqueue(n),
+      onChange: () => this.store.scheduleSave(this.snapshot),
+      registry: opts.registry,
+      initial: saved.alerts,
+    });
+    if (saved.alerts.length > 0 || restored > 0) {
+      opts.logger.info({ alerts: saved.alerts.length, pending: restored, file: config.global.stateFile }, 'alert state restored');
+    }
+  }
+
+  observe(target: ConfiguredTarget, result: CheckResult): void {
+    this.engine.observe(toTarget(target), result);
+  }
+
+  /** New rules, silences and receivers; pending notifications move to the new queue. */
+  async reload(config: LoadedConfig): Promise<void> {
+    const old = this.queue;
+    await old.stop();
+    this.queue = this.makeQueue(config);
+    this.queue.restore(old.pending());
+    this.engine.replace(config.alertRules, config.silences, config.targets.map(toTarget));
+    this.store.scheduleSave(this.snapshot);
+  }
+
+  /** Try to deliver what is pending within `graceMs`, then save everything still owed. */
+  async stop(graceMs: number): Promise<void> {
+    const left = await this.queue.flush(graceMs);
+    await this.queue.stop();
+    await this.store.saveNow(this.snapshot());
+    this.store.close();
+    if (left > 0) this.opts.logger.warn({ pending: left }, 'notifications still undelivered at exit are kept in the state file');
+    if (this.ownsDispatcher) await this.dispatcher.close().catch(() => undefined);
+  }
+
+  private makeQueue(config: LoadedConfig): DeliveryQueue {
+    return new DeliveryQueue({
+      clock: this.opts.clock,
+      receivers: config.receivers,
+      send: sendRequest,
+      dispatcher: this.dispatcher,
+      externalUrl: this.opts.externalUrl,
+      metrics: this.metrics,
+      logger: this.opts.logger,
+      onChange: () => this.store.scheduleSave(this.snapshot),
+    });
+  }
+}
