@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { configJsonSchema } from '../../src/config/schema.js';
 import { EXAMPLE_ENV, example, loadExample, problems, readExample } from './support.js';
 
-const CONFIGS = ['full.yaml', 'minimal.yaml', 'starttls-auth.yaml'];
+const CONFIGS = ['full.yaml', 'minimal.yaml', 'starttls-auth.yaml', 'alerts.yaml'];
 
 describe('example configs', () => {
   test.each(CONFIGS)('%s starts with the yaml-language-server schema line', (file) => {
@@ -39,6 +39,14 @@ describe('example configs', () => {
     };
     walk(parse(readExample(file)), '');
     expect(inline).toEqual([]);
+  });
+
+  test('alerts.yaml has one receiver of each kind, bound with its secrets, and every rule kind', () => {
+    const { result } = loadExample('alerts.yaml');
+    if (!result.ok) throw new Error(problems(result).join('\n'));
+    expect(result.config.receivers.map((r) => r.type).sort()).toEqual(['alertmanager', 'pagerduty', 'slack', 'webhook']);
+    expect(new Set(result.config.alertRules.map((r) => r.kind))).toEqual(new Set(['down', 'slow', 'certificate', 'capability']));
+    expect(result.config.silences).toHaveLength(1);
   });
 
   test('minimal.yaml passes the real `smtp-probe validate` command', async () => {
