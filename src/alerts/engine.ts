@@ -97,15 +97,18 @@ export class AlertEngine {
     this.opts.onChange?.();
   }
 
-  /** One result of one target: every rule that selects it takes a step. */
-  observe(target: AlertTarget, result: CheckResult): void {
+  /**
+   * One result of one target: every rule that selects it takes a step. `level`: for mx:// targets the engine sees
+   * each MX host's result (`host`) and the domain's summary (`domain`); other targets are both at once.
+   */
+  observe(target: AlertTarget, result: CheckResult, level: 'host' | 'domain' | 'both' = 'both'): void {
     const now = this.opts.now();
     const silenced = this.silenced(target, now);
     this.networkDown.set(target.name, !result.ok && NETWORK_REASONS.has(result.failure!.reason));
     const stormChanged = this.updateStorm();
     let changed = false;
     for (const rule of this.rules) {
-      if (!selects(rule, target)) continue;
+      if (!selects(rule, target) || (level !== 'both' && rule.scope !== level)) continue;
       const { verdict, summary } = judgeResult(rule, result);
       changed = this.step(rule, target, verdict, { now, silenced, suppressed: this.storm && rule.kind === 'down' }, result, summary) || changed;
     }
@@ -185,7 +188,7 @@ export class AlertEngine {
   private orphan(name: string): AlertRule {
     return {
       name, kind: 'isolated', receivers: [], targets: null, modules: null, failureThreshold: 1, successThreshold: 1,
-      reminderIntervalMs: 0, sendResolved: true,
+      reminderIntervalMs: 0, sendResolved: true, scope: 'host',
     };
   }
 

@@ -25,6 +25,7 @@ export function resolveRules(alerts: RawAlerts): AlertRule[] {
       successThreshold: r.success_threshold ?? d.success_threshold ?? ALERT_DEFAULTS.successThreshold,
       reminderIntervalMs: ms(r.reminder_interval ?? d.reminder_interval, ALERT_DEFAULTS.reminderIntervalMs),
       sendResolved: r.send_resolved ?? d.send_resolved ?? ALERT_DEFAULTS.sendResolved,
+      scope: r.scope ?? 'host',
     };
     switch (r.kind) {
       case 'slow':

@@ -18,6 +18,8 @@ export interface AlertRule {
   /** Repeat a firing notification this often while it lasts; 0: never. */
   reminderIntervalMs: number;
   sendResolved: boolean;
+  /** mx:// targets: each MX host on its own (`host`), or the domain as a whole (`domain`: all MX hosts failing). */
+  scope: 'host' | 'domain';
   phase?: Phase;
   overMs?: number;
   daysLeftUnder?: number;

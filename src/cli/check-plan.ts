@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { EXPECTABLE_PHASES, parseExpectation, type Expectation } from '../core/expect.js';
 import { STEP_KINDS, makeSend, type AuthPlan, type CheckPlan, type SendPlan } from '../core/plan.js';
 import type { Phase } from '../core/result.js';
-import { parseTargetUrl, type TargetUrl } from '../core/target.js';
+import { parseTargetUrl } from '../core/target.js';
 import {
   DEFAULTS, defaultGlobal, defaultModule, defaultSteps, normalizeSteps, planFor, type ResolvedModule,
 } from '../config/model.js';
@@ -45,6 +45,8 @@ export const CHECK_FLAGS = {
   'body-file': { type: 'string' },
   'message-size': { type: 'string' },
   'log-level': { type: 'string' },
+  'dns-server': { type: 'string', multiple: true },
+  'max-mx': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -78,6 +80,8 @@ interface FlagOverrides {
   servername?: string;
   insecure?: boolean;
   transcript: boolean;
+  dnsServers?: string[];
+  maxMx?: number;
 }
 
 /**
@@ -88,7 +92,8 @@ export function plansFromFlags(urls: string[], f: CheckFlags, env: NodeJS.Proces
   const o = overridesFromFlags(f, env);
   const global = config?.global ?? defaultGlobal();
   const defaultMod = config?.modules[DEFAULTS.module] ?? defaultModule();
-  const chosen: { name: string; url: TargetUrl; mod: ResolvedModule }[] = [];
+  const routing = { dnsServers: o.dnsServers ?? null, maxMx: o.maxMx ?? null };
+  const chosen: { plan: CheckPlan; mod: ResolvedModule }[] = [];
   if (config) {
     const wanted = f.target ?? [];
     for (const name of wanted) {
@@ -98,7 +103,8 @@ export function plansFromFlags(urls: string[], f: CheckFlags, env: NodeJS.Proces
     }
     for (const t of config.targets) {
       if (wanted.length > 0 && !wanted.includes(t.name)) continue;
-      chosen.push({ name: t.name, url: parseTargetUrl(t.url) as TargetUrl, mod: config.modules[t.module]! });
+      const plan = o.dnsServers || o.maxMx ? { ...t.plan, dnsServers: o.dnsServers ?? t.plan.dnsServers, mx: t.plan.mx && o.maxMx ? { maxHosts: o.maxMx } : t.plan.mx } : t.plan;
+      chosen.push({ plan, mod: config.modules[t.module]! });
     }
   } else if (f.target) {
     throw new UsageError('--target: needs --config');
@@ -106,16 +112,16 @@ export function plansFromFlags(urls: string[], f: CheckFlags, env: NodeJS.Proces
   for (const text of urls) {
     const t = parseTargetUrl(text);
     if (typeof t === 'string') throw new UsageError(t);
-    if (t.scheme === 'mx') throw new UsageError(`${t.url}: mx:// targets (MX routing) are not supported yet; name the MX host with smtp://`);
     if (o.tls === 'implicit' && t.scheme === 'smtp' && !/:\d+\/?$/.test(text.trim())) {
       throw new UsageError(`${text}: --tls implicit needs an explicit port, or use smtps://${t.host}`);
     }
-    chosen.push({ name: t.url, url: t, mod: defaultMod });
+    chosen.push({ plan: planFor(t.url, t, defaultMod, global, routing), mod: defaultMod });
   }
   if (chosen.length === 0) {
     throw new UsageError(config ? `no targets in ${config.file}` : 'no target: give one or more URLs (smtp://host[:port], smtps://host[:port])');
   }
-  return chosen.map(({ name, url, mod }) => applyOverrides(planFor(name, url, mod, global), mod, o));
+  if (o.maxMx !== undefined && !chosen.some((c) => c.plan.mx)) throw new UsageError('--max-mx: applies to mx:// targets only');
+  return chosen.map(({ plan, mod }) => applyOverrides(plan, mod, o));
 }
 
 function applyOverrides(plan: CheckPlan, mod: ResolvedModule, o: FlagOverrides): CheckPlan {
@@ -213,6 +219,16 @@ function overridesFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): FlagOverride
   if (f.ca !== undefined) o.ca = readFlagFile('ca', f.ca);
   if (f.servername !== undefined) o.servername = f.servername;
   if (f.insecure) o.insecure = true;
+  if (f['dns-server'] !== undefined) {
+    for (const d of f['dns-server']) {
+      if (!/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/.test(d)) {
+        throw new UsageError(`--dns-server: "${d}" is not an IP address with an optional port (127.0.0.1:5353, [::1]:53)`);
+      }
+    }
+    o.dnsServers = f['dns-server'];
+  }
+  const maxMx = intFlag('max-mx', f['max-mx'], 1, 50);
+  if (maxMx !== null) o.maxMx = maxMx;
   return o;
 }
 

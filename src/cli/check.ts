@@ -1,5 +1,6 @@
 import type { CheckResult } from '../core/result.js';
 import { LOG_LEVELS } from '../log-levels.js';
+import { runTarget } from '../runner/mx.js';
 import { runWithRetries, systemDeps } from '../runner/run.js';
 import { choiceFlag, intFlag, parseFlags } from './args.js';
 import { CHECK_FLAGS, plansFromFlags, type CheckFlags } from './check-plan.js';
@@ -26,11 +27,14 @@ export async function checkCommand(argv: string[], io: CliIo): Promise<number> {
   const plans = plansFromFlags(positionals, f, io.env, config);
   const log = ['info', 'debug', 'trace'].includes(level) ? (await import('../log.js')).createLogger(level) : null;
   const deps = systemDeps(io.signal);
-  const results = await mapLimit(plans, CONCURRENCY, async (plan) => {
-    const r = await runWithRetries(plan, deps, retries);
-    log?.info({ target: r.target, ok: r.ok, phase: r.failure?.phase, reason: r.failure?.reason, durationMs: r.durationMs }, 'check finished');
-    return r;
+  const runs = await mapLimit(plans, CONCURRENCY, async (plan) => {
+    const rs = await runTarget(plan, deps, (p, d) => runWithRetries(p, d, retries));
+    for (const r of rs) {
+      log?.info({ target: r.target, mx: r.mx?.host, ok: r.ok, phase: r.failure?.phase, reason: r.failure?.reason, durationMs: r.durationMs }, 'check finished');
+    }
+    return rs;
   });
+  const results = runs.flat();
   const report: Report = { ok: results.every((r) => r.ok), results };
   const options = { transcript: f.transcript ?? false, minCertDays: plans[0]?.minCertDays ?? null };
   const reporter = REPORTERS[format];

@@ -31,6 +31,8 @@ export interface ResolvedGlobal {
   phaseHistograms: boolean;
   stateFile: string;
   ehlo: string;
+  /** DNS servers for every target without its own ("127.0.0.1:5353"); null: the system resolver. */
+  dnsServers: string[] | null;
 }
 
 /** A module with its files read and its values parsed: everything a plan needs, computed once. */
@@ -66,7 +68,7 @@ export function defaultGlobal(): ResolvedGlobal {
   return {
     intervalMs: DEFAULTS.intervalMs, timeoutMs: DEFAULTS.timeoutMs, phaseTimeoutMs: DEFAULTS.phaseTimeoutMs,
     concurrency: DEFAULTS.concurrency, listen: parseListen(DEFAULTS.listen), phaseHistograms: DEFAULTS.phaseHistograms,
-    stateFile: DEFAULTS.stateFile, ehlo: machineFqdn(),
+    stateFile: DEFAULTS.stateFile, ehlo: machineFqdn(), dnsServers: null,
   };
 }
 
@@ -80,7 +82,13 @@ export function defaultModule(): ResolvedModule {
 }
 
 /** The plan for one URL under one module. The CLI applies its flags on top of this. */
-export function planFor(name: string, url: TargetUrl, mod: ResolvedModule, global: ResolvedGlobal): CheckPlan {
+/** Per-target DNS settings: servers (target, else global) and, for mx:// targets, how many MX hosts to probe. */
+export interface Routing {
+  dnsServers: string[] | null;
+  maxMx: number | null;
+}
+
+export function planFor(name: string, url: TargetUrl, mod: ResolvedModule, global: ResolvedGlobal, routing?: Routing): CheckPlan {
   const tls = mod.tls ?? url.tls;
   const timeoutMs = mod.timeoutMs ?? global.timeoutMs;
   return makePlan({
@@ -109,6 +117,8 @@ export function planFor(name: string, url: TargetUrl, mod: ResolvedModule, globa
     requireCapabilities: mod.requireCapabilities,
     bannerPattern: mod.bannerPattern,
     minCertDays: mod.minCertDays,
+    dnsServers: routing?.dnsServers ?? global.dnsServers,
+    mx: url.scheme === 'mx' ? { maxHosts: routing?.maxMx ?? null } : null,
   });
 }
 

@@ -63,6 +63,7 @@ export function resolveConfig(raw: RawConfig, src: SourceMap, files: FileReader)
     phaseHistograms: g.phase_histograms ?? defaults.phaseHistograms,
     stateFile: g.state_file ?? defaults.stateFile,
     ehlo: g.ehlo ?? defaults.ehlo,
+    dnsServers: g.dns_servers ?? null,
   };
   const file = (path: (string | number)[], name: string, strip = false): string | undefined => files.read(path, name, strip);
 
@@ -79,12 +80,9 @@ export function resolveConfig(raw: RawConfig, src: SourceMap, files: FileReader)
     const mod = modules[moduleName];
     if (!mod) continue;
     const url = parseTargetUrl(t.url) as TargetUrl;
-    if (url.scheme === 'mx') {
-      issues.push(src.issue([...path, 'url'], 'mx:// targets (MX routing) are not supported yet; name the MX host with smtp://'));
-      continue;
-    }
+    if (url.scheme !== 'mx' && t.max_mx !== undefined) issues.push(src.issue([...path, 'max_mx'], 'max_mx applies to mx:// targets only'));
     const intervalMs = ms(t.interval, global.intervalMs);
-    const plan = planFor(t.name, url, mod, global);
+    const plan = planFor(t.name, url, mod, global, { dnsServers: t.dns_servers ?? null, maxMx: t.max_mx ?? null });
     // A global interval under the global timeout is reported once, at global.interval (below).
     const ownTiming = t.interval !== undefined || mod.timeoutMs !== null;
     if (intervalMs < plan.timeoutMs && ownTiming) {

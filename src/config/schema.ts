@@ -109,11 +109,16 @@ export const moduleSchema = z.strictObject({
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name');
 const RESERVED_LABELS = ['target', 'phase', 'reason', 'result', 'version', 'mx_host', 'mx_preference', 'alert', 'receiver', 'module', 'le'];
 
+/** A DNS server as node:dns takes it: "127.0.0.1", "127.0.0.1:5353", "[::1]:53". */
+const dnsServer = z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/, 'must be an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53');
+
 const target = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.:@/-]{1,128}$/, 'must be 1-128 characters of letters, digits and _.:@/-'),
   url: targetUrl,
   module: z.string().optional(),
   interval: duration.optional(),
+  dns_servers: z.array(dnsServer).min(1).optional(),
+  max_mx: z.number().int().min(1).max(50).optional(),
   labels: z
     .record(labelName.refine((l) => !RESERVED_LABELS.includes(l) && !l.startsWith('__'), 'is a label smtp-probe sets itself'), z.string())
     .optional(),
@@ -128,6 +133,7 @@ const global = z.strictObject({
   phase_histograms: z.boolean().optional(),
   state_file: z.string().optional(),
   ehlo: noNewline('ehlo').optional(),
+  dns_servers: z.array(dnsServer).min(1).optional(),
 });
 
 const alertSelect = {
@@ -138,6 +144,8 @@ const alertSelect = {
   success_threshold: z.number().int().min(1).optional(),
   reminder_interval: duration.optional(),
   send_resolved: z.boolean().optional(),
+  /** mx:// targets: judge each MX host (host, the default) or the domain as a whole (domain: every MX failing). */
+  scope: z.enum(['host', 'domain']).optional(),
 };
 
 const rule = z.discriminatedUnion('kind', [

@@ -57,6 +57,10 @@ export interface CheckPlan {
   bannerPattern: RegExp | null;
   minCertDays: number | null;
   transcript: boolean;
+  /** DNS servers for this target's lookups ("127.0.0.1:5353"); null: the system resolver. */
+  dnsServers: string[] | null;
+  /** mx:// targets: probe the domain's MX hosts (the first `maxHosts`, or all) instead of `host` itself. */
+  mx: { maxHosts: number | null } | null;
 }
 
 /** Defaults in one place: a plan for `host:port` with every setting not given taken from here. */
@@ -64,7 +68,7 @@ export function makePlan(p: Partial<CheckPlan> & Pick<CheckPlan, 'host' | 'port'
   const tls = p.tls ?? 'opportunistic';
   return {
     name: p.name ?? `${p.host}:${p.port}`,
-    url: p.url ?? `${tls === 'implicit' ? 'smtps' : 'smtp'}://${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`,
+    url: p.url ?? `${p.mx ? 'mx' : tls === 'implicit' ? 'smtps' : 'smtp'}://${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`,
     tls,
     tlsParams: p.tlsParams ?? { servername: p.host, insecure: false },
     ehlo: p.ehlo ?? 'localhost',
@@ -80,6 +84,8 @@ export function makePlan(p: Partial<CheckPlan> & Pick<CheckPlan, 'host' | 'port'
     bannerPattern: p.bannerPattern ?? null,
     minCertDays: p.minCertDays ?? null,
     transcript: p.transcript ?? false,
+    dnsServers: p.dnsServers ?? null,
+    mx: p.mx ?? null,
     host: p.host,
     port: p.port,
   };

@@ -58,8 +58,16 @@ export class Alerting {
     }
   }
 
-  observe(target: ConfiguredTarget, result: CheckResult): void {
-    this.engine.observe(toTarget(target), result);
+  /** A run's results: one, or one per MX host for mx:// targets (judged per host, and as a domain). */
+  observe(target: ConfiguredTarget, results: readonly CheckResult[]): void {
+    const t = toTarget(target);
+    if (!target.plan.mx) {
+      this.engine.observe(t, results[0]!);
+      return;
+    }
+    for (const r of results) this.engine.observe({ ...t, name: r.mx ? `${t.name}/${r.mx.host}` : t.name }, r, 'host');
+    // The domain is down when no MX host passes: its summary is a passing result if any, else the first failure.
+    this.engine.observe(t, results.find((r) => r.ok) ?? results[0]!, 'domain');
   }
 
   /** New rules, silences and receivers; pending notifications move to the new queue. */

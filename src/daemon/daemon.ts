@@ -12,7 +12,9 @@ import type { Logger } from '../log.js';
 import { probeRegistry } from '../metrics/probe.js';
 import { TargetMetrics } from '../metrics/record.js';
 import { createRegistry } from '../metrics/registry.js';
+import { runTarget } from '../runner/mx.js';
 import { runCheck, type Lookup, type RunDeps } from '../runner/run.js';
+import { MxMetrics } from '../metrics/mx.js';
 import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler.js';
 import { createHttpServer, listen, type HttpHandlers, type HttpReply } from '../server/http.js';
 import { Alerting } from './alerting.js';
@@ -46,7 +48,8 @@ export class Daemon {
   private readonly metrics: TargetMetrics;
   private readonly scheduler: Scheduler;
   private readonly server: http.Server;
-  private readonly results = new Map<string, CheckResult>();
+  private readonly results = new Map<string, CheckResult[]>();
+  private readonly mx: MxMetrics;
   private config: LoadedConfig;
   private targets: ConfiguredTarget[] = [];
   private byName = new Map<string, ConfiguredTarget>();
@@ -62,6 +65,7 @@ export class Daemon {
     this.config = config;
     this.registry = createRegistry();
     this.metrics = new TargetMetrics(this.registry, { version: opts.version, staticLabelNames: config.staticLabelNames });
+    this.mx = new MxMetrics(this.registry, config.staticLabelNames);
     this.scheduler = new Scheduler({
       clock: opts.clock,
       concurrency: config.global.concurrency,
@@ -110,6 +114,7 @@ export class Daemon {
     const removed = this.targets.filter((t) => !r.config.targets.some((n) => n.name === t.name));
     if (r.config.staticLabelNames.join() !== this.config.staticLabelNames.join()) {
       this.metrics.setStaticLabelNames(r.config.staticLabelNames);
+      this.mx.setStaticLabelNames(r.config.staticLabelNames);
     }
     this.config = r.config;
     if (this.alerting) await this.alerting.reload(r.config);
@@ -117,6 +122,7 @@ export class Daemon {
     this.apply(r.config);
     for (const t of removed) {
       this.metrics.forget(t.name);
+      this.mx.forget(t.name);
       this.results.delete(t.name);
     }
     this.metrics.configReloaded(true, this.opts.clock.wallNow());
@@ -168,12 +174,17 @@ export class Daemon {
       key: t.name,
       intervalMs: t.intervalMs,
       run: async (signal) => {
-        const result = await runCheck(plan, this.deps(signal));
-        this.metrics.record(t.meta, result);
-        this.results.set(t.name, result);
-        logResult(log, result);
-        this.alerting?.observe(t, result);
-        this.opts.onResult?.(t, result);
+        const results = await runTarget(plan, this.deps(signal));
+        if (plan.mx) {
+          this.metrics.recordRun(t.meta, results);
+          this.mx.record(t.meta, results);
+        } else this.metrics.record(t.meta, results[0]!);
+        this.results.set(t.name, results);
+        for (const r of results) {
+          logResult(log, r);
+          this.opts.onResult?.(t, r);
+        }
+        this.alerting?.observe(t, results);
       },
     };
   }
@@ -203,7 +214,7 @@ export class Daemon {
     if (!raw) return bad(400, 'target parameter is missing (e.g. /probe?target=smtp://mx.example.test:25&module=default)');
     const url = parseTargetUrl(/^[a-z]+:\/\//i.test(raw) ? raw : `smtp://${raw}`);
     if (typeof url === 'string') return bad(400, url);
-    if (url.scheme === 'mx') return bad(400, 'mx:// targets are not supported yet');
+    if (url.scheme === 'mx') return bad(400, 'mx:// targets answer through the configured targets (/metrics), one result per MX host; /probe takes one host');
     if (mod.hasCredentials && !(mod.probeTargets ?? []).includes(url.url)) {
       return bad(403, `module "${moduleName}" holds credentials and only probes its probe_targets; ${url.url} is not one of them`);
     }

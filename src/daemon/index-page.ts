@@ -4,14 +4,20 @@ import type { ConfiguredTarget } from '../config/resolve.js';
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The small status page at `/`: every target with its last result. */
-export function renderIndex(targets: readonly ConfiguredTarget[], results: ReadonlyMap<string, CheckResult>, version: string): string {
-  const rows = targets.map((t) => {
-    const r = results.get(t.name);
-    const state = !r ? 'pending' : r.ok ? 'ok' : 'FAILED';
-    const failure = r?.failure ? `${r.failure.phase}: ${r.failure.reason}${r.failure.code ? ` ${r.failure.code}` : ''} - ${r.failure.message}` : '';
-    return `<tr class="${state}"><td>${esc(t.name)}</td><td>${esc(t.url)}</td><td>${esc(t.module)}</td><td>${state}</td>` +
-      `<td>${r ? r.durationMs.toFixed(1) : ''}</td><td>${r ? esc(r.startedAt) : ''}</td><td>${esc(failure)}</td></tr>`;
-  });
+export function renderIndex(targets: readonly ConfiguredTarget[], results: ReadonlyMap<string, readonly CheckResult[]>, version: string): string {
+  const rows = targets.flatMap((t) => (results.get(t.name) ?? [undefined]).map((r) => row(t, r)));
+  return page(rows, version);
+}
+
+function row(t: ConfiguredTarget, r: CheckResult | undefined): string {
+  const state = !r ? 'pending' : r.ok ? 'ok' : 'FAILED';
+  const failure = r?.failure ? `${r.failure.phase}: ${r.failure.reason}${r.failure.code ? ` ${r.failure.code}` : ''} - ${r.failure.message}` : '';
+  const name = r?.mx ? `${t.name} (MX ${r.mx.host})` : t.name;
+  return `<tr class="${state}"><td>${esc(name)}</td><td>${esc(t.url)}</td><td>${esc(t.module)}</td><td>${state}</td>` +
+    `<td>${r ? r.durationMs.toFixed(1) : ''}</td><td>${r ? esc(r.startedAt) : ''}</td><td>${esc(failure)}</td></tr>`;
+}
+
+function page(rows: string[], version: string): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>smtp-probe</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}

@@ -6,7 +6,7 @@ import type { AlertRule, AlertState, NotificationKind, Verdict } from '../../src
 const MIN = 60_000;
 const rule = (over: Partial<AlertRule> = {}): AlertRule => ({
   name: 'smtp_probe_down', kind: 'down', receivers: ['ops'], targets: null, modules: null,
-  failureThreshold: 3, successThreshold: 2, reminderIntervalMs: 60 * MIN, sendResolved: true, ...over,
+  failureThreshold: 3, successThreshold: 2, reminderIntervalMs: 60 * MIN, sendResolved: true, scope: 'host', ...over,
 });
 
 interface Step {

@@ -35,6 +35,7 @@ describe('valid configs', () => {
       listen: { host: '', port: 9469 },
       phaseHistograms: true,
       stateFile: '/var/lib/smtp-probe/state.json',
+      dnsServers: null,
       ehlo: expect.any(String),
     });
     expect(Object.keys(c.modules)).toEqual(['default']);
@@ -71,6 +72,7 @@ describe('valid configs', () => {
       listen: { host: '', port: 9469 },
       phaseHistograms: true,
       stateFile: '/var/lib/smtp-probe/state.json',
+      dnsServers: null,
       ehlo: expect.any(String),
     });
     expect(Object.keys(c.modules).sort()).toEqual(['default', 'submission']);

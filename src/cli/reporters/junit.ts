@@ -21,7 +21,8 @@ export const junit: Reporter = {
 };
 
 function testcase(r: CheckResult, transcript: boolean): string {
-  const lines = [`    <testcase classname="smtp-probe.${esc(r.url)}" name="${esc(r.target)}" time="${secs(r.durationMs)}">`];
+  const name = r.mx ? `${r.target} (MX ${r.mx.host})` : r.target;
+  const lines = [`    <testcase classname="smtp-probe.${esc(r.url)}" name="${esc(name)}" time="${secs(r.durationMs)}">`];
   if (r.failure) {
     const f = r.failure;
     const head = `${f.phase}: ${f.reason}${f.code === null ? '' : ` ${f.code}`}${f.enhancedCode ? ` ${f.enhancedCode}` : ''}`;

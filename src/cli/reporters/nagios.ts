@@ -10,7 +10,7 @@ export const nagios: Reporter = {
     const worst = Math.max(0, ...states);
     const multi = report.results.length > 1;
     const lines = report.results.map((r, i) => `${STATES[states[i]!]}: ${summary(r, o)}`);
-    const perf = report.results.flatMap((r) => perfdata(r, multi ? `${r.target}_` : '')).join(' ');
+    const perf = report.results.flatMap((r) => perfdata(r, multi ? `${r.target}${r.mx ? `_${r.mx.host}` : ''}_` : '')).join(' ');
     const head = multi
       ? `SMTP ${STATES[worst]} - ${report.results.filter((r) => r.ok).length} of ${report.results.length} targets ok`
       : `SMTP ${lines[0]}`;
@@ -31,12 +31,12 @@ export function stateOf(r: CheckResult, o: ReportOptions): number {
 function summary(r: CheckResult, o: ReportOptions): string {
   if (r.failure) {
     const f = r.failure;
-    return `${r.target} failed at ${f.phase} (${f.reason}${f.code === null ? '' : ` ${f.code}`}): ${f.message.replace(/[|\n]/g, ' ')}`;
+    return `${r.target}${r.mx ? ` MX ${r.mx.host}` : ""} failed at ${f.phase} (${f.reason}${f.code === null ? '' : ` ${f.code}`}): ${f.message.replace(/[|\n]/g, ' ')}`;
   }
   const secs = (r.durationMs / 1000).toFixed(3);
   const cert = r.tls?.daysLeft === null || r.tls === null ? '' : `, certificate expires in ${r.tls.daysLeft} days`;
   const warn = stateOf(r, o) === 1 ? ` (under ${o.minCertDays})` : '';
-  return `${r.target} answered in ${secs}s${cert}${warn}`;
+  return `${r.target}${r.mx ? ` MX ${r.mx.host}` : ""} answered in ${secs}s${cert}${warn}`;
 }
 
 /** `'label'=value[UOM];warn;crit;min;max`, one per phase (several RCPTs summed) and the total. */

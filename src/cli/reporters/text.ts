@@ -18,6 +18,7 @@ function renderResult(r: CheckResult, transcript: boolean): string {
   const attempts = r.attempts > 1 ? `, attempt ${r.attempts}` : '';
   out.push(`${r.target}  ${verdict}  ${ms(r.durationMs)} ms${attempts}`);
   if (r.target !== r.url) out.push(`  url ${r.url}`);
+  if (r.mx) out.push(`  mx  ${r.mx.host} (preference ${r.mx.preference}${r.mx.address ? `, ${r.mx.address}` : ''})`);
   const rows = r.phases.map((p) => [
     p.phase,
     p.ok ? 'ok' : 'FAIL',

@@ -1,0 +1,45 @@
+/** Reading the test message back: one interface over POP3 (our client) and IMAP (imapflow). */
+
+export type MailboxProtocol = 'pop3' | 'pop3s' | 'imap' | 'imaps';
+
+export interface MailboxSettings {
+  protocol: MailboxProtocol;
+  host: string;
+  port: number;
+  username: string;
+  /** Read from an env var or a file; never logged. */
+  password: string;
+  /** pop3/imap: upgrade with STLS/STARTTLS (required unless `allowPlaintext`). */
+  starttls: boolean;
+  allowPlaintext: boolean;
+  ca?: string | undefined;
+  servername: string;
+  insecure: boolean;
+  /** IMAP folders to search, in order (default INBOX then the Junk folder if the server has one). */
+  folders?: readonly string[] | undefined;
+}
+
+export interface FoundMessage {
+  /** The whole message as read (headers and body), CRLF line endings. */
+  raw: string;
+  /** Where it was found: "INBOX", "Junk", ... (POP3: "INBOX"). */
+  folder: string;
+  /** When the mailbox first showed it (ms since the epoch, wall clock): for delivery latency. */
+  seenAt: number;
+}
+
+/** One open mailbox session. Every method rejects only for protocol or connection trouble (caller maps it). */
+export interface MailboxSession {
+  /** The message whose `X-Smtp-Probe-Id` header equals `probeId`, or null when not (yet) there. Deletes it when found. */
+  take(probeId: string): Promise<FoundMessage | null>;
+  /**
+   * Remove earlier probe messages of this target only: `X-Smtp-Probe-Target` equal to `target` and a Date older
+   * than `olderThanMs` (wall clock). Never touches anything else in a shared mailbox. Returns how many went.
+   */
+  cleanup(target: string, olderThanMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface MailboxClient {
+  open(settings: MailboxSettings, signal: AbortSignal): Promise<MailboxSession>;
+}

@@ -1,0 +1,90 @@
+import { resolveMx, systemMxResolver, type MxHost, type MxResolver } from '../dns/mx.js';
+import type { CheckPlan } from '../core/plan.js';
+import type { CheckResult, Failure } from '../core/result.js';
+import { round } from '../smtp/trace.js';
+import { runCheck, type Lookup, type RunDeps } from './run.js';
+
+export interface TargetDeps extends RunDeps {
+  /** DNS for MX routing and for targets with their own dns_servers; tests inject one. */
+  mxResolver?: (servers: readonly string[] | null, timeoutMs: number) => MxResolver;
+}
+
+/** One run of one plan, with retries when asked: a host gives one result. */
+export type RunOne = (plan: CheckPlan, deps: RunDeps) => Promise<CheckResult>;
+
+/**
+ * One run of a target: one result for smtp:// and smtps://, one result per MX host for mx:// (each its own
+ * `mx: { host, preference, address }`, the MX lookup counted in its dns phase).
+ */
+export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOne = runCheck): Promise<CheckResult[]> {
+  const resolver = (): MxResolver => (deps.mxResolver ?? systemMxResolver)(plan.dnsServers, plan.phaseTimeoutMs);
+  if (!plan.mx) {
+    return [await runOne(plan, plan.dnsServers ? { ...deps, lookup: resolverLookup(resolver()) } : deps)];
+  }
+  const startedAt = new Date(deps.wallNow()).toISOString();
+  const found = await resolveMx(plan.host, resolver(), { family: plan.ipFamily, maxHosts: plan.mx.maxHosts, now: deps.now });
+  if (found.kind === 'error') return [dnsOnly(plan, startedAt, found.lookupMs, { reason: 'dns', message: found.message })];
+  if (found.kind === 'null-mx') {
+    return [dnsOnly(plan, startedAt, found.lookupMs, { reason: 'expectation', message: `null MX (RFC 7505): ${plan.host} accepts no mail` })];
+  }
+  return Promise.all(
+    found.hosts.map(async (h) => {
+      const hostPlan: CheckPlan = {
+        ...plan,
+        host: h.host,
+        mx: null,
+        tlsParams: plan.tlsParams.servername === plan.host ? { ...plan.tlsParams, servername: h.host } : plan.tlsParams,
+      };
+      const r = await runOne(hostPlan, { ...deps, lookup: fixedLookup(h) });
+      return withMx(r, h, found.lookupMs, plan);
+    }),
+  );
+}
+
+/** The addresses already resolved for an MX host, as the run's lookup. */
+function fixedLookup(h: MxHost): Lookup {
+  return async () => {
+    if (h.addresses.length === 0) throw Object.assign(new Error(`${h.host} has no address`), { code: 'ENOTFOUND' });
+    return h.addresses;
+  };
+}
+
+/** Names resolved through configured DNS servers (A then AAAA, or one family). */
+function resolverLookup(r: MxResolver): Lookup {
+  return async (host, family) => {
+    const [v4, v6] = await Promise.all([
+      family === 6 ? [] : r.resolve4(host).catch(() => []),
+      family === 4 ? [] : r.resolve6(host).catch(() => []),
+    ]);
+    const all = [...v4, ...v6];
+    if (all.length === 0) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    return all;
+  };
+}
+
+/** Label the result with its MX host, and count the MX lookup in its dns phase (the phases still add up). */
+function withMx(r: CheckResult, h: MxHost, lookupMs: number, plan: CheckPlan): CheckResult {
+  const phases = [...r.phases];
+  const dns = phases.findIndex((p) => p.phase === 'dns');
+  if (dns >= 0) phases[dns] = { ...phases[dns]!, durationMs: round(phases[dns]!.durationMs + lookupMs) };
+  else phases.unshift({ phase: 'dns', ok: true, durationMs: round(lookupMs) });
+  const address = r.phases.find((p) => p.phase === 'connect' && p.ok)?.address ?? null;
+  return {
+    ...r,
+    target: plan.name,
+    url: plan.url,
+    durationMs: round(r.durationMs + lookupMs),
+    phases,
+    mx: { host: h.host, preference: h.preference, address },
+    ...(h.implicit ? { warnings: [`${plan.host} has no MX record: its own address is the mail host (implicit MX)`, ...r.warnings] } : {}),
+  };
+}
+
+function dnsOnly(plan: CheckPlan, startedAt: string, lookupMs: number, f: Pick<Failure, 'reason' | 'message'>): CheckResult {
+  return {
+    target: plan.name, url: plan.url, ok: false, startedAt, durationMs: round(lookupMs), attempts: 1, warnings: [],
+    failure: { phase: 'dns', reason: f.reason, code: null, enhancedCode: null, message: f.message },
+    phases: [{ phase: 'dns', ok: false, durationMs: round(lookupMs) }],
+    banner: null, capabilities: null, capabilitiesBeforeTls: null, tls: null, messageId: null, probeId: '',
+  };
+}
