@@ -14,6 +14,7 @@ interface Pending {
   name: string;
   parts: string[];
   length: number;
+  full: boolean;
 }
 
 /**
@@ -62,15 +63,20 @@ function startField(raw: string, start: number, end: number, maxLength: number):
   if (colon <= 0) return null;
   const name = head.slice(0, colon).replace(/[ \t]+$/, ''); // obs-optional: "Subject : x"
   if (!FIELD_NAME.test(name)) return null;
-  const pending: Pending = { name: name.toLowerCase(), parts: [], length: 0 };
+  const pending: Pending = { name: name.toLowerCase(), parts: [], length: 0, full: false };
   appendPart(pending, raw, start + colon + 1, end, maxLength);
   return pending;
 }
 
 function appendPart(p: Pending, raw: string, start: number, end: number, maxLength: number): void {
-  const room = maxLength - p.length;
-  if (room <= 0) return;
-  const part = raw.slice(start, Math.min(end, start + room));
+  if (p.full) return;
+  let stop = Math.min(end, start + maxLength - p.length);
+  if (stop < end) {
+    p.full = true; // the rest of the field is skipped
+    const last = raw.charCodeAt(stop - 1);
+    if (stop > start && last >= 0xd800 && last <= 0xdbff) stop -= 1; // never keep half of a surrogate pair
+  }
+  const part = raw.slice(start, stop);
   p.parts.push(part);
   p.length += part.length;
 }

@@ -27,12 +27,12 @@ export function truncate(s: string, max: number): string {
 export function cleanField(s: string | null | undefined, max = MAX_FIELD_CHARS): string | null {
   if (s == null) return null;
   // Bound before the regexes run: a field is never longer than a small multiple of `max` worth reading.
-  const bounded = s.length > max * 4 ? s.slice(0, max * 4) : s;
+  const bounded = truncate(s, max * 4);
   const out = truncate(stripControls(bounded).replace(/ {2,}/g, ' ').trim(), max).trimEnd();
   return out === '' ? null : out;
 }
 
-/** A positive integer option, else the default; clamped to [min, max]. */
+/** An integer option (floored), else the default when missing or not finite; clamped to [min, max]. */
 export function intOption(v: number | undefined, fallback: number, min: number, max: number): number {
   if (v === undefined || !Number.isFinite(v)) return fallback;
   return Math.min(max, Math.max(min, Math.floor(v)));

@@ -48,7 +48,10 @@ export interface HeaderAnalysis {
   /** From the message's Date (or the first hop) to the last hop, ms. */
   transitMs: number | null;
   authResults: AuthResults | null;
-  /** Added: Received headers beyond `maxHops` that were not analysed (the bottom-most ones); 0 when none. */
+  /**
+   * Added: Received headers beyond `maxHops` that were not analysed (the bottom-most, oldest ones); 0 when none. Counted
+   * among the fields read, which parseHeaderBlock bounds (1000 by default).
+   */
   omittedHops?: number;
 }
 
