@@ -22,7 +22,7 @@ export const send: CheckModule = {
       ? dotStuff(
           buildMessage({
             from: s.from, to: s.to, subject: s.subject, body: s.body, headers: s.headers, size: s.size,
-            messageId, probeId: state.probeId, date: new Date(ctx.wallNow()),
+            messageId, probeId: state.probeId, target: plan.name, date: new Date(ctx.wallNow()),
           }),
         )
       : '';

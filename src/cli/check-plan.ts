@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { EXPECTABLE_PHASES, parseExpectation, type Expectation } from '../core/expect.js';
-import { STEP_KINDS, makeSend, type AuthPlan, type CheckPlan, type SendPlan } from '../core/plan.js';
+import { STEP_KINDS, makeSend, type AuthPlan, type CheckPlan, type RoundtripPlan, type SendPlan } from '../core/plan.js';
+import { parseMailboxUrl } from '../mailbox/url.js';
 import type { Phase } from '../core/result.js';
 import { parseTargetUrl } from '../core/target.js';
 import {
@@ -46,6 +47,14 @@ export const CHECK_FLAGS = {
   'message-size': { type: 'string' },
   'log-level': { type: 'string' },
   'dns-server': { type: 'string', multiple: true },
+  mailbox: { type: 'string' },
+  'mailbox-user': { type: 'string' },
+  'mailbox-pass-env': { type: 'string' },
+  'mailbox-pass-file': { type: 'string' },
+  'mailbox-ca': { type: 'string' },
+  'mailbox-insecure': { type: 'boolean' },
+  'mailbox-allow-plaintext': { type: 'boolean' },
+  'roundtrip-timeout': { type: 'string' },
   'max-mx': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -82,6 +91,8 @@ interface FlagOverrides {
   transcript: boolean;
   dnsServers?: string[];
   maxMx?: number;
+  roundtrip?: RoundtripPlan;
+  roundtripTimeoutMs?: number;
 }
 
 /**
@@ -161,6 +172,7 @@ function applyOverrides(plan: CheckPlan, mod: ResolvedModule, o: FlagOverrides):
     bannerPattern: o.bannerPattern ?? plan.bannerPattern,
     minCertDays: o.minCertDays ?? plan.minCertDays,
     transcript: o.transcript,
+    roundtrip: o.roundtrip ?? (plan.roundtrip && o.roundtripTimeoutMs ? { ...plan.roundtrip, timeoutMs: o.roundtripTimeoutMs } : plan.roundtrip),
     tlsParams: {
       ...plan.tlsParams,
       ...(o.ca !== undefined ? { ca: o.ca } : {}),
@@ -229,7 +241,40 @@ function overridesFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): FlagOverride
   }
   const maxMx = intFlag('max-mx', f['max-mx'], 1, 50);
   if (maxMx !== null) o.maxMx = maxMx;
+  if (f['roundtrip-timeout'] !== undefined) o.roundtripTimeoutMs = durationFlag('roundtrip-timeout', f['roundtrip-timeout'], 60_000);
+  const rt = roundtripFromFlags(f, env, o.roundtripTimeoutMs ?? 60_000);
+  if (rt) o.roundtrip = rt;
   return o;
+}
+
+/** `--mailbox pop3s://host[:port]` and its credentials: read the test message back after sending it. */
+function roundtripFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv, timeoutMs: number): RoundtripPlan | null {
+  const dependent = ['mailbox-user', 'mailbox-pass-env', 'mailbox-pass-file', 'mailbox-ca', 'mailbox-insecure', 'mailbox-allow-plaintext'] as const;
+  if (f.mailbox === undefined) {
+    const stray = dependent.find((k) => f[k] !== undefined) ?? (f['roundtrip-timeout'] !== undefined ? 'roundtrip-timeout' : undefined);
+    if (stray) throw new UsageError(`--${stray}: needs --mailbox pop3s://host or imaps://host`);
+    return null;
+  }
+  const url = parseMailboxUrl(f.mailbox);
+  if (typeof url === 'string') throw new UsageError(`--mailbox: ${url}`);
+  const user = f['mailbox-user'];
+  if (!user) throw new UsageError('--mailbox: needs --mailbox-user and --mailbox-pass-env or --mailbox-pass-file');
+  const passEnv = f['mailbox-pass-env'];
+  const passFile = f['mailbox-pass-file'];
+  if ((passEnv === undefined) === (passFile === undefined)) throw new UsageError('--mailbox: give one of --mailbox-pass-env or --mailbox-pass-file');
+  const password = passEnv !== undefined ? readEnvFlag('mailbox-pass-env', passEnv, env) : readFlagFile('mailbox-pass-file', passFile!, true);
+  return {
+    mailbox: {
+      ...url, username: user, password,
+      starttls: url.protocol === 'pop3' || url.protocol === 'imap',
+      allowPlaintext: f['mailbox-allow-plaintext'] ?? false,
+      ca: f['mailbox-ca'] === undefined ? undefined : readFlagFile('mailbox-ca', f['mailbox-ca']),
+      servername: url.host,
+      insecure: f['mailbox-insecure'] ?? false,
+    },
+    timeoutMs,
+    pollMs: 500,
+  };
 }
 
 function authFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): AuthPlan | null {

@@ -10,7 +10,8 @@ Usage:
   smtp-probe demo                      probe an in-process SMTP server, for a first look
   smtp-probe --version | --help        (every command takes --help)
 
-URLs: smtp://host[:port] (25, STARTTLS when offered), smtps://host[:port] (465, implicit TLS).
+URLs: smtp://host[:port] (25, STARTTLS when offered), smtps://host[:port] (465, implicit TLS),
+      mx://domain[:port] (every MX host of the domain).
 Exit codes: 0 every check passed, 1 a check failed, 2 usage or config error.
 `;
 
@@ -49,6 +50,14 @@ Test message
   --to ADDR                         recipient; repeat for several (each RCPT must meet its expectation)
   --no-deliver                      check MAIL and RCPT, then RSET instead of DATA
   --subject TEXT, --body-file FILE, --header "Name: value" (repeatable), --message-size BYTES
+MX routing and round trip
+  mx://domain[:port]                probe every MX host of the domain (one result each; exit 1 if any fails)
+  --dns-server HOST:PORT            DNS server for lookups (repeatable; default: the system's)
+  --max-mx N                        only the first N MX hosts by preference
+  --mailbox pop3s://host[:port]     read the test message back (also pop3://, imap://, imaps://)
+  --mailbox-user USER --mailbox-pass-env VAR | --mailbox-pass-file FILE
+  --mailbox-ca FILE, --mailbox-insecure, --mailbox-allow-plaintext
+  --roundtrip-timeout 60s           how long to wait for the message (its own deadline)
 Expectations
   --steps banner,ehlo,starttls,auth,send,noop,quit   which steps to run
   --expect PHASE=CODES              codes a phase must get, e.g. rcpt=5xx (relay must be refused), auth=535

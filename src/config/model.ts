@@ -1,5 +1,5 @@
 import { machineFqdn } from '../core/host.js';
-import { STEP_KINDS, makePlan, type CheckPlan, type StepKind } from '../core/plan.js';
+import { STEP_KINDS, makePlan, type CheckPlan, type RoundtripPlan, type StepKind } from '../core/plan.js';
 import type { Expectation } from '../core/expect.js';
 import type { Phase } from '../core/result.js';
 import type { TargetUrl } from '../core/target.js';
@@ -61,6 +61,7 @@ export interface ResolvedModule {
   phaseHistograms: boolean | null;
   /** True when the module carries credentials: /probe then only answers for its probe_targets. */
   hasCredentials: boolean;
+  roundtrip: RoundtripPlan | null;
 }
 
 /** Settings when there is no config file (`check` with URLs only). */
@@ -77,7 +78,7 @@ export function defaultModule(): ResolvedModule {
   return {
     name: DEFAULTS.module, tls: null, insecure: false, ehlo: null, ipFamily: null, sourceAddress: null, timeoutMs: null,
     phaseTimeoutMs: null, auth: null, send: null, expect: {}, requireCapabilities: [], bannerPattern: null, minCertDays: null,
-    steps: null, probeTargets: null, phaseHistograms: null, hasCredentials: false,
+    steps: null, probeTargets: null, phaseHistograms: null, hasCredentials: false, roundtrip: null,
   };
 }
 
@@ -119,6 +120,7 @@ export function planFor(name: string, url: TargetUrl, mod: ResolvedModule, globa
     minCertDays: mod.minCertDays,
     dnsServers: routing?.dnsServers ?? global.dnsServers,
     mx: url.scheme === 'mx' ? { maxHosts: routing?.maxMx ?? null } : null,
+    roundtrip: mod.roundtrip,
   });
 }
 

@@ -10,7 +10,8 @@ import { bindReceiver, type BoundReceiver, type ReceiverConfig } from '../alerts
 import { resolveRules } from '../alerts/rules.js';
 import type { AlertRule } from '../alerts/types.js';
 import { parseExpectation, type Expectation } from '../core/expect.js';
-import { makeSend, type CheckPlan, type StepKind } from '../core/plan.js';
+import { makeSend, type CheckPlan, type RoundtripPlan, type StepKind } from '../core/plan.js';
+import { parseMailboxUrl } from '../mailbox/url.js';
 import type { Phase } from '../core/result.js';
 import { parseTargetUrl, type TargetUrl } from '../core/target.js';
 import type { TargetMeta } from '../core/target-meta.js';
@@ -84,10 +85,12 @@ export function resolveConfig(raw: RawConfig, src: SourceMap, files: FileReader)
     const intervalMs = ms(t.interval, global.intervalMs);
     const plan = planFor(t.name, url, mod, global, { dnsServers: t.dns_servers ?? null, maxMx: t.max_mx ?? null });
     // A global interval under the global timeout is reported once, at global.interval (below).
-    const ownTiming = t.interval !== undefined || mod.timeoutMs !== null;
-    if (intervalMs < plan.timeoutMs && ownTiming) {
-      const where = t.interval !== undefined ? [...path, 'interval'] : ['modules', moduleName, 'timeout'];
-      issues.push(src.issue(where, `interval ${formatDuration(intervalMs)} of target "${t.name}" is shorter than its timeout of ${formatDuration(plan.timeoutMs)}`));
+    const ownTiming = t.interval !== undefined || mod.timeoutMs !== null || mod.roundtrip !== null;
+    const needed = plan.timeoutMs + (mod.roundtrip?.timeoutMs ?? 0);
+    if (intervalMs < needed && ownTiming) {
+      const where = t.interval !== undefined ? [...path, 'interval'] : ['modules', moduleName, mod.roundtrip ? 'roundtrip' : 'timeout'];
+      const what = mod.roundtrip ? `its timeout plus round-trip timeout (${formatDuration(needed)})` : `its timeout of ${formatDuration(plan.timeoutMs)}`;
+      issues.push(src.issue(where, `interval ${formatDuration(intervalMs)} of target "${t.name}" is shorter than ${what}`));
     }
     const labels = t.labels ?? {};
     const phaseHistograms = mod.phaseHistograms ?? global.phaseHistograms;
@@ -218,7 +221,44 @@ function resolveModule(
     steps: typeof steps === 'string' ? null : steps,
     probeTargets: m.probe_targets ? m.probe_targets.map((u) => (parseTargetUrl(u) as TargetUrl).url) : null,
     phaseHistograms: m.phase_histograms ?? null,
-    hasCredentials: auth !== null,
+    hasCredentials: auth !== null || m.roundtrip !== undefined,
+    roundtrip: resolveRoundtrip(m, [...path, 'roundtrip'], src, issues, file),
+  };
+}
+
+function resolveRoundtrip(
+  m: RawModule,
+  path: (string | number)[],
+  src: SourceMap,
+  issues: ConfigIssue[],
+  file: (path: (string | number)[], name: string, strip?: boolean) => string | undefined,
+): RoundtripPlan | null {
+  const r = m.roundtrip;
+  if (!r) return null;
+  if (!m.send) issues.push(src.issue(path, 'a round trip reads back the test message: the module needs send.to'));
+  if (m.send?.deliver === false) issues.push(src.issue(path, 'a round trip needs send.deliver: true'));
+  const url = parseMailboxUrl(r.mailbox);
+  if (typeof url === 'string') {
+    issues.push(src.issue([...path, 'mailbox'], url));
+    return null;
+  }
+  if (r.password !== undefined && r.password_file !== undefined) issues.push(src.issue([...path, 'password_file'], 'give password or password_file, not both'));
+  if (r.password === undefined && r.password_file === undefined) issues.push(src.issue(path, 'needs password_file (or password: ${ENV_VAR})'));
+  const password = r.password_file !== undefined ? file([...path, 'password_file'], r.password_file, true) : r.password;
+  return {
+    mailbox: {
+      ...url,
+      username: r.username,
+      password: password ?? '',
+      starttls: url.protocol === 'pop3' || url.protocol === 'imap',
+      allowPlaintext: r.allow_plaintext ?? false,
+      ca: r.ca_file !== undefined ? file([...path, 'ca_file'], r.ca_file) : undefined,
+      servername: r.server_name ?? url.host,
+      insecure: r.insecure_skip_verify ?? false,
+      folders: r.folders,
+    },
+    timeoutMs: r.timeout === undefined ? 60_000 : (parseDuration(r.timeout) as number),
+    pollMs: r.poll_interval === undefined ? 1000 : (parseDuration(r.poll_interval) as number),
   };
 }
 

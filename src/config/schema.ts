@@ -87,6 +87,20 @@ const send = z.strictObject({
 
 const expect = z.partialRecord(z.enum(EXPECTABLE_PHASES as [string, ...string[]]), codes);
 
+const roundtrip = z.strictObject({
+  mailbox: z.string().regex(/^(pop3s?|imaps?):\/\/[^@\s]+$/i, 'must be pop3s://host[:port], pop3://, imaps:// or imap:// (no credentials)'),
+  username: noNewline('username'),
+  password: z.string().optional().meta({ description: 'Use ${ENV_VAR} expansion; never write a password inline' }),
+  password_file: z.string().optional(),
+  ca_file: z.string().optional(),
+  server_name: noNewline('server_name').optional(),
+  insecure_skip_verify: z.boolean().optional(),
+  allow_plaintext: z.boolean().optional(),
+  timeout: duration.optional(),
+  poll_interval: duration.optional(),
+  folders: z.array(z.string()).min(1).optional(),
+});
+
 export const moduleSchema = z.strictObject({
   tls: z.enum(TLS_MODES as [string, ...string[]]).optional(),
   tls_config: tlsConfig.optional(),
@@ -104,6 +118,7 @@ export const moduleSchema = z.strictObject({
   steps: z.array(z.enum(STEP_KINDS)).min(1).optional(),
   probe_targets: z.array(targetUrl).optional(),
   phase_histograms: z.boolean().optional(),
+  roundtrip: roundtrip.optional(),
 });
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name');

@@ -2,6 +2,15 @@ import type { Expectation } from './expect.js';
 import type { Phase } from './result.js';
 import type { SaslMechanism } from '../smtp/sasl.js';
 import type { TlsMinVersion, TlsMode } from '../smtp/tls.js';
+import type { MailboxSettings } from '../mailbox/types.js';
+
+export interface RoundtripPlan {
+  mailbox: MailboxSettings;
+  /** The round trip's own deadline, outside the SMTP run's. */
+  timeoutMs: number;
+  /** Between mailbox polls. */
+  pollMs: number;
+}
 
 /** Step kinds a check can run, in the order they run (checks/index.ts holds one module per kind). */
 export const STEP_KINDS = ['banner', 'ehlo', 'starttls', 'auth', 'send', 'noop', 'quit'] as const;
@@ -61,6 +70,8 @@ export interface CheckPlan {
   dnsServers: string[] | null;
   /** mx:// targets: probe the domain's MX hosts (the first `maxHosts`, or all) instead of `host` itself. */
   mx: { maxHosts: number | null } | null;
+  /** Read the test message back from a mailbox after a successful send. */
+  roundtrip: RoundtripPlan | null;
 }
 
 /** Defaults in one place: a plan for `host:port` with every setting not given taken from here. */
@@ -86,6 +97,7 @@ export function makePlan(p: Partial<CheckPlan> & Pick<CheckPlan, 'host' | 'port'
     transcript: p.transcript ?? false,
     dnsServers: p.dnsServers ?? null,
     mx: p.mx ?? null,
+    roundtrip: p.roundtrip ?? null,
     host: p.host,
     port: p.port,
   };

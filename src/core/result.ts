@@ -1,3 +1,5 @@
+import type { AuthResults, Hop } from '../headers/types.js';
+
 /**
  * The result record: one per run of one target. Everything downstream (reporters, metrics, alerts) reads
  * this record and nothing else. Field names follow CONTRACT.md "Result record".
@@ -63,6 +65,18 @@ export interface TranscriptLine {
   line: string;
 }
 
+/** The message read back from the mailbox (mx/roundtrip capability). */
+export interface RoundtripInfo {
+  /** From the end of the SMTP run to the message showing in the mailbox; null when it did not arrive. */
+  deliveredMs: number | null;
+  /** Where it landed: INBOX, Junk, ... */
+  folder: string | null;
+  /** The Received chain in transit order. */
+  hops: Hop[];
+  transitMs: number | null;
+  authResults: AuthResults | null;
+}
+
 export interface CheckResult {
   target: string;
   url: string;
@@ -81,4 +95,5 @@ export interface CheckResult {
   probeId: string;
   transcript?: TranscriptLine[];
   mx?: { host: string; preference: number; address: string | null };
+  roundtrip?: RoundtripInfo;
 }

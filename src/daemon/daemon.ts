@@ -15,6 +15,8 @@ import { createRegistry } from '../metrics/registry.js';
 import { runTarget } from '../runner/mx.js';
 import { runCheck, type Lookup, type RunDeps } from '../runner/run.js';
 import { MxMetrics } from '../metrics/mx.js';
+import { RoundtripMetrics } from '../metrics/roundtrip.js';
+import { RoundtripTracker } from '../runner/roundtrip.js';
 import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler.js';
 import { createHttpServer, listen, type HttpHandlers, type HttpReply } from '../server/http.js';
 import { Alerting } from './alerting.js';
@@ -50,6 +52,8 @@ export class Daemon {
   private readonly server: http.Server;
   private readonly results = new Map<string, CheckResult[]>();
   private readonly mx: MxMetrics;
+  private readonly roundtrip: RoundtripMetrics;
+  private readonly trackers = new Map<string, RoundtripTracker>();
   private config: LoadedConfig;
   private targets: ConfiguredTarget[] = [];
   private byName = new Map<string, ConfiguredTarget>();
@@ -66,6 +70,7 @@ export class Daemon {
     this.registry = createRegistry();
     this.metrics = new TargetMetrics(this.registry, { version: opts.version, staticLabelNames: config.staticLabelNames });
     this.mx = new MxMetrics(this.registry, config.staticLabelNames);
+    this.roundtrip = new RoundtripMetrics(this.registry, config.staticLabelNames);
     this.scheduler = new Scheduler({
       clock: opts.clock,
       concurrency: config.global.concurrency,
@@ -115,6 +120,7 @@ export class Daemon {
     if (r.config.staticLabelNames.join() !== this.config.staticLabelNames.join()) {
       this.metrics.setStaticLabelNames(r.config.staticLabelNames);
       this.mx.setStaticLabelNames(r.config.staticLabelNames);
+      this.roundtrip.setStaticLabelNames(r.config.staticLabelNames);
     }
     this.config = r.config;
     if (this.alerting) await this.alerting.reload(r.config);
@@ -123,6 +129,8 @@ export class Daemon {
     for (const t of removed) {
       this.metrics.forget(t.name);
       this.mx.forget(t.name);
+      this.roundtrip.forget(t.name);
+      this.trackers.delete(t.name);
       this.results.delete(t.name);
     }
     this.metrics.configReloaded(true, this.opts.clock.wallNow());
@@ -174,7 +182,9 @@ export class Daemon {
       key: t.name,
       intervalMs: t.intervalMs,
       run: async (signal) => {
-        const results = await runTarget(plan, this.deps(signal));
+        const tracker = plan.roundtrip ? this.trackerFor(t.name) : undefined;
+        const results = await runTarget(plan, { ...this.deps(signal), ...(tracker ? { roundtripTracker: tracker } : {}) });
+        if (tracker) this.roundtrip.record(t.meta, results[0]!, tracker);
         if (plan.mx) {
           this.metrics.recordRun(t.meta, results);
           this.mx.record(t.meta, results);
@@ -187,6 +197,12 @@ export class Daemon {
         this.alerting?.observe(t, results);
       },
     };
+  }
+
+  private trackerFor(name: string): RoundtripTracker {
+    let t = this.trackers.get(name);
+    if (!t) this.trackers.set(name, (t = new RoundtripTracker()));
+    return t;
   }
 
   private deps(signal: AbortSignal): RunDeps {

@@ -1,5 +1,7 @@
 import { resolveMx, systemMxResolver, type MxHost, type MxResolver } from '../dns/mx.js';
-import type { CheckPlan } from '../core/plan.js';
+import type { CheckPlan, RoundtripPlan } from '../core/plan.js';
+import type { MailboxClient } from '../mailbox/types.js';
+import { RoundtripTracker, runRoundtrip } from './roundtrip.js';
 import type { CheckResult, Failure } from '../core/result.js';
 import { round } from '../smtp/trace.js';
 import { runCheck, type Lookup, type RunDeps } from './run.js';
@@ -7,6 +9,10 @@ import { runCheck, type Lookup, type RunDeps } from './run.js';
 export interface TargetDeps extends RunDeps {
   /** DNS for MX routing and for targets with their own dns_servers; tests inject one. */
   mxResolver?: (servers: readonly string[] | null, timeoutMs: number) => MxResolver;
+  /** Reads the test message back (round trip); default: POP3/IMAP clients of src/mailbox. */
+  mailbox?: MailboxClient;
+  /** Late and never-delivered messages across runs of this target (the daemon keeps one per target). */
+  roundtripTracker?: RoundtripTracker;
 }
 
 /** One run of one plan, with retries when asked: a host gives one result. */
@@ -19,7 +25,8 @@ export type RunOne = (plan: CheckPlan, deps: RunDeps) => Promise<CheckResult>;
 export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOne = runCheck): Promise<CheckResult[]> {
   const resolver = (): MxResolver => (deps.mxResolver ?? systemMxResolver)(plan.dnsServers, plan.phaseTimeoutMs);
   if (!plan.mx) {
-    return [await runOne(plan, plan.dnsServers ? { ...deps, lookup: resolverLookup(resolver()) } : deps)];
+    const r = await runOne(plan, plan.dnsServers ? { ...deps, lookup: resolverLookup(resolver()) } : deps);
+    return [plan.roundtrip ? await roundtrip(plan, plan.roundtrip, r, deps) : r];
   }
   const startedAt = new Date(deps.wallNow()).toISOString();
   const found = await resolveMx(plan.host, resolver(), { family: plan.ipFamily, maxHosts: plan.mx.maxHosts, now: deps.now });
@@ -39,6 +46,12 @@ export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOn
       return withMx(r, h, found.lookupMs, plan);
     }),
   );
+}
+
+/** The mailbox clients load only when a plan reads mail back (imapflow is not small). */
+async function roundtrip(plan: CheckPlan, rt: RoundtripPlan, r: CheckResult, deps: TargetDeps): Promise<CheckResult> {
+  const mailbox = deps.mailbox ?? { open: (await import('../mailbox/index.js')).openMailbox };
+  return runRoundtrip(plan, rt, r, { ...deps, mailbox, ...(deps.roundtripTracker ? { tracker: deps.roundtripTracker } : {}) });
 }
 
 /** The addresses already resolved for an MX host, as the run's lookup. */

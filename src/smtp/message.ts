@@ -13,6 +13,8 @@ export interface MessageOptions {
   size: number | null;
   messageId: string;
   probeId: string;
+  /** The target's name: cleanup of earlier probe messages touches only this target's. */
+  target?: string;
   date: Date;
 }
 
@@ -42,6 +44,7 @@ export function buildMessage(o: MessageOptions): string {
     ['Subject', o.subject],
     ['Message-ID', `<${o.messageId}>`],
     ['X-Smtp-Probe-Id', o.probeId],
+    ...(o.target ? ([['X-Smtp-Probe-Target', o.target]] as [string, string][]) : []),
     ['Auto-Submitted', 'auto-generated'],
     ...Object.entries(o.headers),
   ];

@@ -1,4 +1,4 @@
-import type { CheckResult, TlsInfo } from '../../core/result.js';
+import type { CheckResult, RoundtripInfo, TlsInfo } from '../../core/result.js';
 import { ms, standardExit, type Reporter } from './reporter.js';
 
 /** A readable phase table per target, for people at a terminal. */
@@ -31,6 +31,7 @@ function renderResult(r: CheckResult, transcript: boolean): string {
   if (r.banner !== null) out.push(`  banner   ${r.banner.split('\n')[0]}`);
   if (r.capabilities) out.push(`  ehlo     ${Object.keys(r.capabilities).join(' ') || '(none)'}`);
   if (r.tls) out.push(`  tls      ${describeTls(r.tls)}`);
+  if (r.roundtrip) out.push(...renderRoundtrip(r.roundtrip));
   for (const w of r.warnings) out.push(`  warning  ${w}`);
   if (r.failure) {
     const f = r.failure;
@@ -43,13 +44,27 @@ function renderResult(r: CheckResult, transcript: boolean): string {
   return out.join('\n');
 }
 
+function renderRoundtrip(rt: RoundtripInfo): string[] {
+  if (rt.deliveredMs === null) return ['  roundtrip  not delivered in time'];
+  const transit = rt.transitMs === null ? '' : `; transit per Received headers ${ms(rt.transitMs)} ms`;
+  const out = [`  roundtrip  delivered in ${ms(rt.deliveredMs)} ms to ${rt.folder ?? '?'}${transit}`];
+  if (rt.hops.length > 0) {
+    const rows = rt.hops.map((h) => [String(h.index), h.from ?? '', h.by ?? '', h.with ?? '', h.delayMs === null ? '' : ms(h.delayMs), h.date ?? '']);
+    out.push(...table([['hop', 'from', 'by', 'with', 'delay ms', 'date'], ...rows], 4).map((l) => `    ${l}`));
+  }
+  const a = rt.authResults;
+  if (a) out.push(`  auth       spf=${a.spf ?? '-'} dkim=${a.dkim ?? '-'} dmarc=${a.dmarc ?? '-'}${a.authservId ? ` (by ${a.authservId})` : ''}`);
+  return out;
+}
+
 function describeTls(t: TlsInfo): string {
   const trust = t.verified ? 'verified' : t.verificationSkipped ? `NOT verified (skipped: ${t.verifyError})` : `NOT verified (${t.verifyError})`;
   const days = t.daysLeft === null ? '' : `, expires ${t.validTo?.slice(0, 10)} (${t.daysLeft} days)`;
   return `${t.version} ${t.cipher}, certificate ${t.subject ?? '?'} ${trust}${days}`;
 }
 
-function table(rows: string[][]): string[] {
+/** Columns padded to their widest cell; column `right` is right-aligned (durations). */
+function table(rows: string[][], right = 4): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map((r) => r.map((c, i) => (i === right ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd());
 }
