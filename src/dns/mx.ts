@@ -12,7 +12,8 @@ export interface MxResolver {
  * "127.0.0.1:5353" or "[::1]:53") for split-horizon setups, with a per-query timeout.
  */
 export function systemMxResolver(servers: readonly string[] | null, timeoutMs = 5000): MxResolver {
-  const r = new dns.promises.Resolver({ timeout: timeoutMs, tries: 2 });
+  // One try: a retry waits longer than the first, and the caller bounds the whole lookup by its phase timeout.
+  const r = new dns.promises.Resolver({ timeout: timeoutMs, tries: 1 });
   if (servers && servers.length > 0) r.setServers([...servers]);
   return r;
 }
@@ -60,11 +61,13 @@ export async function resolveMx(domain: string, resolver: MxResolver, o: MxOptio
   const exchanges = records.map((r) => ({ host: r.exchange.replace(/\.$/, '').toLowerCase(), preference: r.priority }));
   if (exchanges.length === 1 && exchanges[0]!.host === '') return { kind: 'null-mx', lookupMs: elapsed() };
   const implicit = exchanges.length === 0;
+  // By preference, ties by name (plain code order: the same on every machine); a host listed twice keeps its best.
   const unique = implicit
     ? [{ host: domain.toLowerCase(), preference: 0 }]
-    : [...new Map(exchanges.filter((x) => x.host !== '').map((x) => [x.host, x])).values()].sort(
-        (a, b) => a.preference - b.preference || a.host.localeCompare(b.host),
-      );
+    : exchanges
+        .filter((x) => x.host !== '')
+        .sort((a, b) => a.preference - b.preference || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0))
+        .filter((x, i, all) => all.findIndex((y) => y.host === x.host) === i);
   const chosen = o.maxHosts === null ? unique : unique.slice(0, o.maxHosts);
   const hosts = await Promise.all(
     chosen.map(async (x) => ({ ...x, implicit, addresses: await addressesOf(x.host, resolver, o.family) })),

@@ -29,7 +29,16 @@ export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOn
     return [plan.roundtrip ? await roundtrip(plan, plan.roundtrip, r, deps) : r];
   }
   const startedAt = new Date(deps.wallNow()).toISOString();
-  const found = await resolveMx(plan.host, resolver(), { family: plan.ipFamily, maxHosts: plan.mx.maxHosts, now: deps.now });
+  const started = deps.now();
+  const found = await bounded(
+    resolveMx(plan.host, resolver(), { family: plan.ipFamily, maxHosts: plan.mx.maxHosts, now: deps.now }),
+    plan.phaseTimeoutMs,
+    deps.signal,
+  );
+  if (found === null) {
+    const lookupMs = deps.now() - started;
+    return [dnsOnly(plan, startedAt, lookupMs, { reason: 'timeout', message: `MX lookup for ${plan.host} took longer than ${plan.phaseTimeoutMs} ms` })];
+  }
   if (found.kind === 'error') return [dnsOnly(plan, startedAt, found.lookupMs, { reason: 'dns', message: found.message })];
   if (found.kind === 'null-mx') {
     return [dnsOnly(plan, startedAt, found.lookupMs, { reason: 'expectation', message: `null MX (RFC 7505): ${plan.host} accepts no mail` })];
@@ -40,12 +49,33 @@ export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOn
         ...plan,
         host: h.host,
         mx: null,
+        // The MX lookup spent part of the run's budget.
+        timeoutMs: Math.max(100, plan.timeoutMs - found.lookupMs),
         tlsParams: plan.tlsParams.servername === plan.host ? { ...plan.tlsParams, servername: h.host } : plan.tlsParams,
       };
       const r = await runOne(hostPlan, { ...deps, lookup: fixedLookup(h) });
       return withMx(r, h, found.lookupMs, plan);
     }),
   );
+}
+
+/** A promise abandoned (null) after `ms` or when the signal aborts; lookups cannot be cancelled mid-flight. */
+function bounded<T>(p: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | null> {
+  return new Promise((resolve, reject) => {
+    const done = (v: T | null): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(v);
+    };
+    const onAbort = (): void => done(null);
+    const timer = setTimeout(() => done(null), ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(done, (e: unknown) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      reject(e);
+    });
+  });
 }
 
 /** The mailbox clients load only when a plan reads mail back (imapflow is not small). */
