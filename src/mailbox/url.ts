@@ -4,7 +4,7 @@ const DEFAULT_PORTS: Record<MailboxProtocol, number> = { pop3: 110, pop3s: 995, 
 
 /** `pop3s://host[:port]`, `pop3://`, `imap://`, `imaps://` → protocol, host, port; or what is wrong with it. */
 export function parseMailboxUrl(text: string): { protocol: MailboxProtocol; host: string; port: number } | string {
-  const m = /^(pop3s?|imaps?):\/\/(?:\[([0-9a-fA-F:.]+)\]|([^:/@[\]]+))(?::(\d{1,5}))?\/?$/i.exec(text.trim());
+  const m = /^(pop3s?|imaps?):\/\/(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9_.-]+))(?::(\d{1,5}))?\/?$/i.exec(text.trim());
   if (!m) {
     return text.includes('@')
       ? `"${text.replace(/\/\/[^@]*@/, '//***@')}": credentials do not belong in a URL`

@@ -1,5 +1,6 @@
 import type { CheckPlan, RoundtripPlan } from '../core/plan.js';
 import type { CheckResult, FailureReason, RoundtripInfo } from '../core/result.js';
+import { isProbeError } from '../core/errors.js';
 import { analyzeHeaders } from '../headers/analyze.js';
 import type { MailboxClient, MailboxSession } from '../mailbox/types.js';
 import { round } from '../smtp/trace.js';
@@ -91,7 +92,7 @@ export async function runRoundtrip(plan: CheckPlan, rt: RoundtripPlan, result: C
       deps.tracker?.gaveUp(result.probeId, deps.wallNow());
       return fail('timeout', `mailbox ${rt.mailbox.protocol}://${rt.mailbox.host} did not answer within the round-trip timeout of ${rt.timeoutMs} ms`);
     }
-    return fail(mailboxReason(e), `mailbox ${rt.mailbox.protocol}://${rt.mailbox.host}: ${(e as Error).message ?? String(e)}`);
+    return fail(isProbeError(e) ? e.reason : mailboxReason(e), `mailbox ${rt.mailbox.protocol}://${rt.mailbox.host}: ${(e as Error).message ?? String(e)}`);
   } finally {
     await session?.close().catch(() => undefined);
   }

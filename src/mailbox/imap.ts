@@ -1,0 +1,295 @@
+/**
+ * IMAP through imapflow (nodemailer's author's IMAP client: SELECT/SEARCH/FETCH/EXPUNGE, STARTTLS with injection
+ * guard, literal and line size limits), wrapped so that it behaves like our POP3 client: TLS verified against
+ * settings.servername, no password over plaintext unless allowed, every wait ended by the AbortSignal (imapflow
+ * knows no signal: the connection is closed when it fires), expected failures as ProbeError at `roundtrip`, no
+ * logging at all (logger: false), the password never in an error.
+ *
+ * A session stays logged in: each `take()` looks again (NOOP on an already selected folder makes the server
+ * announce new mail), in settings.folders or else INBOX then the Junk folder (special-use \Junk, or one of the
+ * localized names imapflow knows). Deletion is \Deleted + UID EXPUNGE of exactly our UIDs (UIDPLUS). Without
+ * UIDPLUS a plain EXPUNGE would also remove messages someone else marked \Deleted: then ours are only marked,
+ * and searches skip \Deleted messages.
+ */
+import tls from 'node:tls';
+import { ImapFlow, type FetchMessageObject, type ImapFlowOptions, type SearchObject } from 'imapflow';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ProbeError } from '../core/errors.js';
+import type { FailureReason } from '../core/result.js';
+import { quoteBytes } from '../smtp/reply.js';
+import { describeVerifyError, sniFor } from '../smtp/tls.js';
+import { MAILBOX_LIMITS, isStaleProbe, plaintextRefusal, probeFieldsOf, type MailboxDeps, type MailboxLimits } from './pop3.js';
+import type { FoundMessage, MailboxClient, MailboxSession, MailboxSettings } from './types.js';
+
+const PHASE = 'roundtrip';
+/** Messages matching the header search that are looked at in one folder (the id is unique: one, normally). */
+const MAX_CANDIDATES = 10;
+/** UIDs per FETCH during cleanup. */
+const FETCH_BATCH = 200;
+const DAY_MS = 86_400_000;
+
+/** What imapflow puts on its errors, beyond message and code. */
+interface ImapError extends Error {
+  code?: string;
+  authenticationFailed?: boolean;
+  tlsFailed?: boolean;
+  response?: string;
+  responseText?: string;
+  responseStatus?: string;
+}
+
+export class ImapClient implements MailboxClient {
+  private readonly clock: Pick<Clock, 'wallNow'>;
+  private readonly limits: MailboxLimits;
+
+  constructor(deps: MailboxDeps = {}) {
+    this.clock = deps.clock ?? systemClock;
+    this.limits = deps.limits ?? MAILBOX_LIMITS;
+  }
+
+  async open(settings: MailboxSettings, signal: AbortSignal): Promise<MailboxSession> {
+    // imapflow logs in inside connect(): refuse plaintext before there is a connection at all.
+    const refused = plaintextRefusal(settings);
+    if (refused) throw refused;
+    const session = new ImapSession(new ImapFlow(imapOptions(settings, this.limits)), settings, signal, this.clock, this.limits);
+    await session.connect();
+    return session;
+  }
+}
+
+/** imapflow options for our settings: TLS policy, verification, limits, silence. */
+export function imapOptions(settings: MailboxSettings, limits: MailboxLimits): ImapFlowOptions {
+  const secure = settings.protocol === 'imaps';
+  const name = settings.servername;
+  return {
+    host: settings.host,
+    port: settings.port,
+    secure,
+    // STARTTLS required unless plaintext is allowed (then opportunistic); plain imap:// without starttls: none.
+    doSTARTTLS: secure ? undefined : settings.starttls ? (settings.allowPlaintext ? undefined : true) : false,
+    servername: sniFor(name),
+    tls: {
+      ca: settings.ca,
+      rejectUnauthorized: !settings.insecure,
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
+    },
+    auth: { user: settings.username.replace(/[\r\n\0]+/g, ''), pass: settings.password },
+    logger: false,
+    emitLogs: false,
+    logRaw: false,
+    disableAutoIdle: true,
+    maxLineLength: limits.maxLineBytes + 2,
+    maxLiteralSize: limits.maxMessageBytes,
+    maxResponseSize: limits.maxMessageBytes + limits.maxLineBytes + 2,
+  };
+}
+
+class ImapSession implements MailboxSession {
+  /** The first thing that ended the connection (deadline, server, error): every later call rejects with it. */
+  private failure: ProbeError | null = null;
+  private closed = false;
+  /** The Junk folder's path: undefined until looked up, null when there is none. */
+  private junk: string | null | undefined;
+
+  constructor(
+    private readonly client: ImapFlow,
+    private readonly settings: MailboxSettings,
+    private readonly signal: AbortSignal,
+    private readonly clock: Pick<Clock, 'wallNow'>,
+    private readonly limits: MailboxLimits,
+  ) {
+    // Without a listener an 'error' event would throw out of the socket callback.
+    client.on('error', (e: Error) => {
+      this.failure ??= this.describe(e, 'the connection');
+    });
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.step('connect and login', () => this.client.connect());
+    } catch (e) {
+      this.client.close();
+      throw e;
+    }
+  }
+
+  async take(probeId: string): Promise<FoundMessage | null> {
+    this.checkOpen();
+    for (const folder of await this.folders()) {
+      const found = await this.inFolder(folder, () => this.takeFrom(folder, probeId));
+      if (found) return found;
+    }
+    return null;
+  }
+
+  async cleanup(target: string, olderThanMs: number): Promise<number> {
+    this.checkOpen();
+    let removed = 0;
+    for (const folder of await this.folders()) removed += await this.inFolder(folder, () => this.cleanupIn(folder, target, olderThanMs));
+    return removed;
+  }
+
+  /** LOGOUT (bounded by the deadline), then the socket goes. Deletions are already expunged: never rejects. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (!this.failure && this.client.usable) await this.step('LOGOUT', () => this.client.logout());
+    } catch {
+      // Nothing was pending: a lost LOGOUT changes nothing.
+    } finally {
+      this.client.close();
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('IMAP session used after close()');
+  }
+
+  private async takeFrom(folder: string, probeId: string): Promise<FoundMessage | null> {
+    const uids = await this.search({ header: { 'X-Smtp-Probe-Id': probeId } }, folder);
+    const seenAt = this.clock.wallNow();
+    for (const uid of uids.slice(0, MAX_CANDIDATES)) {
+      const head = await this.fetchOne(uid, { uid: true, size: true, headers: ['x-smtp-probe-id'] });
+      // SEARCH HEADER matches substrings, case-insensitively: the header must equal the id.
+      if (!head || !probeFieldsOf(head.headers?.toString('utf8') ?? '').ids.includes(probeId)) continue;
+      if ((head.size ?? 0) > this.limits.maxMessageBytes) {
+        throw new ProbeError('protocol', PHASE, `message ${uid} in ${folder} is ${head.size} bytes, over the ${this.limits.maxMessageBytes}-byte limit`);
+      }
+      const full = await this.fetchOne(uid, { uid: true, source: true });
+      if (!full || !full.source) continue;
+      await this.remove([uid], folder);
+      return { raw: full.source.toString('utf8'), folder, seenAt };
+    }
+    return null;
+  }
+
+  /** SENTBEFORE narrows by day (ignoring time and zone, so two days of margin); each Date is then checked exactly. */
+  private async cleanupIn(folder: string, target: string, cutoffMs: number): Promise<number> {
+    const sentBefore = new Date(cutoffMs + 2 * DAY_MS);
+    const uids = await this.search({ header: { 'X-Smtp-Probe-Target': target }, sentBefore }, folder);
+    const stale: number[] = [];
+    for (let i = 0; i < uids.length; i += FETCH_BATCH) {
+      const batch = uids.slice(i, i + FETCH_BATCH).join(',');
+      const msgs = await this.step(`FETCH in ${folder}`, () =>
+        this.client.fetchAll(batch, { uid: true, headers: ['x-smtp-probe-target', 'date'] }, { uid: true }),
+      );
+      for (const m of msgs) if (isStaleProbe(probeFieldsOf(m.headers?.toString('utf8') ?? ''), target, cutoffMs)) stale.push(m.uid);
+    }
+    if (stale.length > 0) await this.remove(stale, folder);
+    return stale.length;
+  }
+
+  /** Folders to look in: settings.folders, else INBOX and the Junk folder when there is one. */
+  private async folders(): Promise<readonly string[]> {
+    if (this.settings.folders && this.settings.folders.length > 0) return this.settings.folders;
+    if (this.junk === undefined) {
+      const list = await this.step('LIST', () => this.client.list());
+      this.junk = list.find((m) => m.specialUse === '\\Junk')?.path ?? null;
+    }
+    return this.junk ? ['INBOX', this.junk] : ['INBOX'];
+  }
+
+  /** SELECT the folder (NOOP when it already is, so that new mail shows) and run `work` under imapflow's lock. */
+  private async inFolder<T>(folder: string, work: () => Promise<T>): Promise<T> {
+    const current = this.client.mailbox;
+    const wasSelected = current !== false && current.path === folder;
+    const lock = await this.step(`SELECT ${folder}`, () => this.client.getMailboxLock(folder));
+    try {
+      if (wasSelected) await this.step(`NOOP in ${folder}`, () => this.client.noop());
+      return await work();
+    } finally {
+      lock.release();
+    }
+  }
+
+  private async search(query: SearchObject, folder: string): Promise<number[]> {
+    const r = await this.step(`SEARCH in ${folder}`, () => this.client.search({ ...query, deleted: false }, { uid: true }));
+    if (r === false || r === undefined) throw new ProbeError('reply', PHASE, `SEARCH in ${folder} refused by the server`);
+    return r;
+  }
+
+  private fetchOne(uid: number, query: Parameters<ImapFlow['fetchOne']>[1]): Promise<FetchMessageObject | false> {
+    return this.step(`FETCH ${uid}`, () => this.client.fetchOne(String(uid), query, { uid: true }));
+  }
+
+  /** \Deleted and UID EXPUNGE of exactly these UIDs; only \Deleted when EXPUNGE would take others' messages too. */
+  private async remove(uids: number[], folder: string): Promise<void> {
+    const set = uids.join(',');
+    if (!this.client.capabilities.has('UIDPLUS')) {
+      const marked = await this.step(`SEARCH in ${folder}`, () => this.client.search({ deleted: true }, { uid: true }));
+      if (marked && marked.some((u) => !uids.includes(u))) {
+        const ok = await this.step(`STORE in ${folder}`, () => this.client.messageFlagsAdd(set, ['\\Deleted'], { uid: true }));
+        if (!ok) throw new ProbeError('reply', PHASE, `could not mark message(s) ${set} in ${folder} \\Deleted`);
+        return;
+      }
+    }
+    const ok = await this.step(`EXPUNGE in ${folder}`, () => this.client.messageDelete(set, { uid: true }));
+    if (!ok) throw new ProbeError('reply', PHASE, `could not delete message(s) ${set} in ${folder}`);
+  }
+
+  /**
+   * Run one imapflow call under the deadline: when the signal fires the connection is closed and the call
+   * rejects with a timeout naming `what`. imapflow errors become ProbeErrors.
+   */
+  private async step<T>(what: string, work: () => Promise<T>): Promise<T> {
+    if (this.failure) throw this.failure;
+    if (this.signal.aborted) throw this.abort(what);
+    let onAbort = (): void => undefined;
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(this.abort(what));
+      this.signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const running = work();
+    running.catch(() => undefined); // rejects again after an abort closed the connection: already reported
+    try {
+      return await Promise.race([running, aborted]);
+    } catch (e) {
+      throw this.failure ?? this.describe(e, what);
+    } finally {
+      this.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private abort(what: string): ProbeError {
+    this.failure ??= new ProbeError('timeout', PHASE, `mailbox deadline reached during ${what}`);
+    this.client.close();
+    return this.failure;
+  }
+
+  /** An imapflow (or socket, or TLS) error as a ProbeError; server text cleaned and the password removed. */
+  private describe(e: unknown, what: string): ProbeError {
+    if (e instanceof ProbeError) return e;
+    const err = e as ImapError;
+    const code = err.code ?? '';
+    const text = this.clean(err.responseText || err.response || err.message || String(e));
+    const where = `${this.settings.host}:${this.settings.port}`;
+    const make = (reason: FailureReason, message: string): ProbeError => new ProbeError(reason, PHASE, message);
+    if (err.authenticationFailed) return make('auth', `authentication failed: ${text}`);
+    if (code === 'ECONNREFUSED') return make('connect', `connection refused by ${where}`);
+    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return make('connect', `${where} unreachable (${code})`);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return make('dns', `cannot resolve ${this.settings.host} (${code})`);
+    if (/TIMEOUT$/.test(code)) return make('timeout', `${what}: ${text} (${code})`);
+    if (/does not support STARTTLS|STARTTLS is not possible/i.test(err.message ?? '')) {
+      return make('expectation', `STARTTLS required but ${text}`);
+    }
+    if (code === 'STARTTLS_INJECTION') return make('tls', `STARTTLS: ${text}`);
+    const verify = code ? describeVerifyError(code, this.settings.servername) : code;
+    if (err.tlsFailed || verify !== code || /^ERR_(TLS|SSL)/.test(code)) {
+      return make('tls', `TLS failed: ${verify !== code ? verify : text}`);
+    }
+    if (['LineTooLarge', 'LiteralTooLarge', 'ResponseTooLarge', 'TooManyTokens'].includes(code)) {
+      return make('protocol', `${what}: server answer over the limits (${code}; messages up to ${this.limits.maxMessageBytes} bytes)`);
+    }
+    if (/^(NoConnection|EConnectionClosed|ClosedAfterConnect|StateLogout|ECONNRESET|EPIPE)/.test(code)) {
+      return make('closed', `connection closed during ${what}${text ? `: ${text}` : ''}`);
+    }
+    if (err.responseStatus === 'NO' || err.responseStatus === 'BAD') return make('reply', `${what} refused: ${err.responseStatus} ${text}`);
+    return make('protocol', `${what} failed: ${text}${code ? ` (${code})` : ''}`);
+  }
+
+  private clean(text: string): string {
+    const pass = this.settings.password;
+    return quoteBytes(pass.length > 0 ? text.split(pass).join('***') : text, 200);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Reading the test message back: `openMailbox` picks the client for settings.protocol. The IMAP client (and
+ * imapflow with it) is loaded only when an IMAP mailbox is opened.
+ */
+import { Pop3Client, type MailboxDeps } from './pop3.js';
+import type { MailboxClient, MailboxProtocol, MailboxSession, MailboxSettings } from './types.js';
+
+export { parseMailboxUrl } from './url.js';
+export type { MailboxDeps, MailboxLimits } from './pop3.js';
+export { MAILBOX_LIMITS } from './pop3.js';
+export type { FoundMessage, MailboxClient, MailboxProtocol, MailboxSession, MailboxSettings } from './types.js';
+
+/** Open a session on the mailbox the settings name (POP3 for pop3/pop3s, IMAP for imap/imaps). */
+export async function openMailbox(settings: MailboxSettings, signal: AbortSignal, deps: MailboxDeps = {}): Promise<MailboxSession> {
+  const client = await createMailboxClient(settings.protocol, deps);
+  return client.open(settings, signal);
+}
+
+/**
+ * A client to keep across polls of one mailbox: the POP3 client remembers the probe headers of messages it has
+ * read (by UIDL), so later sessions read only new messages' headers.
+ */
+export async function createMailboxClient(protocol: MailboxProtocol, deps: MailboxDeps = {}): Promise<MailboxClient> {
+  if (protocol === 'pop3' || protocol === 'pop3s') return new Pop3Client(deps);
+  const { ImapClient } = await import('./imap.js');
+  return new ImapClient(deps);
+}
