@@ -168,3 +168,22 @@ describe('reload and restart', () => {
     expect(second.kinds()).toEqual(['refresh:d:mx1:ops', 'refresh:d:mx1:ops', 'resolved:d:mx1:ops']);
   });
 });
+
+describe('mx:// scope', () => {
+  test('host rules see each MX host; domain rules only the domain summary', () => {
+    const { engine, kinds } = setup(
+      rules([
+        { name: 'mx_host_down', kind: 'down', receivers: ['ops'], failure_threshold: 1, scope: 'host' },
+        { name: 'domain_down', kind: 'down', receivers: ['ops'], failure_threshold: 1, scope: 'domain' },
+      ]),
+    );
+    // One MX of two fails: a degraded domain. The host rule fires for that host; the domain rule does not.
+    engine.observe(target('example.test/mx2.example.test'), authFailure('example.test'), 'host');
+    engine.observe(target('example.test/mx1.example.test'), fullSuccess('example.test'), 'host');
+    engine.observe(target('example.test'), fullSuccess('example.test'), 'domain');
+    expect(kinds()).toEqual(['firing:mx_host_down:example.test/mx2.example.test:ops']);
+    // Both fail: the domain is down.
+    engine.observe(target('example.test'), authFailure('example.test'), 'domain');
+    expect(kinds()).toContain('firing:domain_down:example.test:ops');
+  });
+});
