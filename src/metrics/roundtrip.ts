@@ -7,7 +7,7 @@ export const MAX_HOP_SERIES = 10;
 const ROUNDTRIP_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
 const NAMES = [
   'smtp_probe_roundtrip_seconds', 'smtp_probe_roundtrip_late_total', 'smtp_probe_roundtrip_never_total',
-  'smtp_probe_hop_count', 'smtp_probe_hop_delay_seconds',
+  'smtp_probe_received_hops', 'smtp_probe_hop_delay_seconds',
 ];
 
 /**
@@ -81,7 +81,8 @@ export class RoundtripMetrics {
     });
     this.late = new Counter({ name: NAMES[1]!, help: 'Test messages found after their run gave up on them.', labelNames, registers });
     this.never = new Counter({ name: NAMES[2]!, help: 'Test messages never found (ten round-trip timeouts later).', labelNames, registers });
-    this.hopCount = new Gauge({ name: NAMES[3]!, help: 'Received headers of the last test message read back.', labelNames, registers });
+    // Issue 5 called this smtp_probe_hop_count; promtool rejects a gauge ending in _count, so it is named for what it holds.
+    this.hopCount = new Gauge({ name: NAMES[3]!, help: 'Received headers (hops) of the last test message read back.', labelNames, registers });
     this.hopDelay = new Gauge({
       name: NAMES[4]!, help: `Delay at each hop of the last test message (hop 1 = first relay; ${MAX_HOP_SERIES} sums the rest).`,
       labelNames: [...labelNames, 'hop'], registers,

@@ -81,10 +81,22 @@ modules:
     tls_config: { ca_file: ${env.MAILSTACK_CA}, server_name: mail.probe.test }
     send: { to: [someone@example.com] }
     expect: { rcpt: [5xx] }
+  roundtrip:
+    tls_config: { ca_file: ${env.MAILSTACK_CA}, server_name: mail.probe.test }
+    send: { from: ${env.MAILSTACK_USER}, to: [${env.MAILSTACK_USER}] }
+    roundtrip:
+      mailbox: "pop3s://${host}:${env.MAILSTACK_POP3S_PORT}"
+      username: ${env.MAILSTACK_USER}
+      password_file: ${join(dir, 'pass')}
+      ca_file: ${env.MAILSTACK_CA}
+      server_name: mail.probe.test
+      timeout: 3s
+      poll_interval: 200ms
 targets:
   - { name: submission, url: "${submission}", module: submission, labels: { env: ci } }
   - { name: mx, url: "${smtp}", module: mx, labels: { env: ci } }
   - { name: open-relay, url: "${smtp}", module: relay, labels: { env: ci } }
+  - { name: roundtrip, url: "${smtp}", module: roundtrip, interval: 5s, labels: { env: roundtrip } }
 `,
   );
   writeFileSync(
@@ -126,9 +138,9 @@ describe('Prometheus scraping smtp-probe', () => {
   });
 
   test('smtp_probe_success arrives for every target, with static labels', async () => {
-    await eventually('smtp_probe_success{env="ci"}', (v) => v.length === 3 && v.every((x) => x === 1));
+    await eventually('smtp_probe_success{env=~"ci|roundtrip"}', (v) => v.length === 4 && v.every((x) => x === 1));
     const series = await query('smtp_probe_success');
-    expect(series.map((s) => s.metric.target).sort()).toEqual(['mx', 'open-relay', 'submission']);
+    expect(series.map((s) => s.metric.target).sort()).toEqual(['mx', 'open-relay', 'roundtrip', 'submission']);
   });
 
   test('phase series arrive: per-phase durations, reply codes, TLS', async () => {
@@ -148,6 +160,16 @@ describe('Prometheus scraping smtp-probe', () => {
     const phases = await eventually('probe_smtp_phase_duration_seconds{job="smtp-probe-probe"}', (v) => v.length >= 5);
     expect(phases.length).toBeGreaterThanOrEqual(5);
     await eventually('probe_ssl_earliest_cert_expiry{job="smtp-probe-probe"} - time() > 86400', (v) => v.length === 1);
+  });
+});
+
+describe('round-trip series', () => {
+  test('delivery latency, hop count and per-hop delays from the message read back over POP3S', async () => {
+    await eventually('smtp_probe_roundtrip_seconds_count{target="roundtrip"}', (v) => v[0]! >= 1);
+    expect(await eventually('smtp_probe_received_hops{target="roundtrip"}', (v) => v.length === 1)).toEqual([2]);
+    await eventually('smtp_probe_hop_delay_seconds{target="roundtrip",hop="2"}', (v) => v.length === 1);
+    await eventually('smtp_probe_phase_last_duration_seconds{target="roundtrip",phase="roundtrip"}', (v) => v[0]! > 0);
+    expect(await eventually('smtp_probe_roundtrip_never_total{target="roundtrip"}', (v) => v.length === 1)).toEqual([0]);
   });
 });
 
