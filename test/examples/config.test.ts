@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { configJsonSchema } from '../../src/config/schema.js';
 import { EXAMPLE_ENV, example, loadExample, problems, readExample } from './support.js';
 
-const CONFIGS = ['full.yaml', 'minimal.yaml', 'starttls-auth.yaml', 'alerts.yaml'];
+const CONFIGS = ['full.yaml', 'minimal.yaml', 'starttls-auth.yaml', 'alerts.yaml', 'mx-roundtrip.yaml'];
 
 describe('example configs', () => {
   test.each(CONFIGS)('%s starts with the yaml-language-server schema line', (file) => {
@@ -47,6 +47,16 @@ describe('example configs', () => {
     expect(result.config.receivers.map((r) => r.type).sort()).toEqual(['alertmanager', 'pagerduty', 'slack', 'webhook']);
     expect(new Set(result.config.alertRules.map((r) => r.kind))).toEqual(new Set(['down', 'slow', 'certificate', 'capability']));
     expect(result.config.silences).toHaveLength(1);
+  });
+
+  test('mx-roundtrip.yaml: an mx:// target with max_mx and DNS servers, a round trip over IMAPS', () => {
+    const { result } = loadExample('mx-roundtrip.yaml');
+    if (!result.ok) throw new Error(problems(result).join('\n'));
+    const [mx, delivery] = result.config.targets;
+    expect(mx!.plan).toMatchObject({ mx: { maxHosts: 3 }, dnsServers: ['192.0.2.53:53'], host: 'example.test', port: 25 });
+    expect(delivery!.plan.dnsServers).toEqual(['192.0.2.53:53', '192.0.2.54:53']);
+    expect(delivery!.plan.roundtrip).toMatchObject({ timeoutMs: 60_000, pollMs: 2000, mailbox: { protocol: 'imaps', port: 993, folders: ['INBOX', 'Junk'] } });
+    expect(result.config.alertRules.map((r) => r.scope)).toEqual(['host', 'domain', 'host']);
   });
 
   test('minimal.yaml passes the real `smtp-probe validate` command', async () => {

@@ -29,6 +29,7 @@ export const PLACEHOLDER_FILES: Readonly<Record<string, string>> = {
   '/run/secrets/smtp-probe/password': 'placeholder-password\n',
   '/run/secrets/smtp_probe_hook_secret': 'placeholder-hmac-secret\n',
   '/run/secrets/pagerduty_routing_key': 'placeholder-routing-key\n',
+  '/run/secrets/mailbox_password': 'placeholder-password\n',
   '/run/secrets/slack_webhook_url': 'https://hooks.slack.example/services/T000/B000/placeholder\n',
 };
 
