@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
+import { deadline } from '../core/deadline.js';
 import type { CheckResult } from '../core/result.js';
 import { parseTargetUrl, type TargetUrl } from '../core/target.js';
 import { formatIssue } from '../config/issues.js';
@@ -235,7 +236,8 @@ export class Daemon {
       return bad(403, `module "${moduleName}" holds credentials and only probes its probe_targets; ${url.url} is not one of them`);
     }
     const plan = this.probePlan(url, moduleName, scrapeTimeout, q.get('debug') === 'true');
-    const result = await runCheck(plan, this.deps(AbortSignal.any([signal, this.shutdown.signal])));
+    const bound = deadline(null, [signal, this.shutdown.signal]);
+    const result = await runCheck(plan, this.deps(bound.signal)).finally(() => bound.dispose());
     logResult(this.opts.logger, result);
     const registry = probeRegistry(result, { timeoutSeconds: plan.timeoutMs / 1000 });
     const metrics = await registry.metrics();

@@ -16,7 +16,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ProbeError } from '../core/errors.js';
-import type { FailureReason } from '../core/result.js';
+import type { FailureReason, Phase } from '../core/result.js';
+import { Wire, errText } from '../net/wire.js';
 import { quoteBytes } from '../smtp/reply.js';
 import { describeVerifyError, sniFor } from '../smtp/tls.js';
 import type { FoundMessage, MailboxClient, MailboxSession, MailboxSettings } from './types.js';
@@ -43,8 +44,6 @@ const MAX_REMEMBERED = 20_000;
 const MAX_UIDL = 70;
 /** Server text quoted in an error message is cut here. */
 const MAX_QUOTED = 200;
-
-type Sock = net.Socket | tls.TLSSocket;
 
 // ------------------------------------------------------------------------------------------------ framing ---
 
@@ -122,57 +121,53 @@ interface Pending {
 
 // ---------------------------------------------------------------------------------------------- the wire ---
 
-/** One POP3 connection: socket, TLS, framing, one outstanding command at a time, the deadline. */
-class Pop3Wire {
+/** One POP3 connection: framing, one outstanding command at a time (socket, TLS and deadline: Wire). */
+class Pop3Wire extends Wire {
   /** What is in progress, named by failures: "connect", "greeting", "TOP 3 0", "PASS ***". */
   step = 'connect';
-  private socket: Sock | null = null;
   private framer: LineFramer;
   private pending: Pending | null = null;
-  /** Whatever is waiting for a socket event (connect, handshake): failed by fail(). */
-  private settling: ((e: ProbeError) => void) | null = null;
   /** Lines nobody asked for; discarded at STLS (RFC 2595 4), a protocol error otherwise. */
   private early: Buffer[] = [];
   private earlyBytes = 0;
-  private terminal: ProbeError | null = null;
-  private readonly secrets: string[] = [];
-  private readonly onAbort = (): void => {
-    this.fail(new ProbeError('timeout', PHASE, `mailbox deadline reached during ${this.step}`));
-  };
 
   constructor(
-    private readonly signal: AbortSignal,
+    signal: AbortSignal,
     private readonly limits: MailboxLimits,
   ) {
+    super(signal);
     this.framer = new LineFramer(limits.maxLineBytes);
-    signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  get encrypted(): boolean {
-    return this.socket instanceof tls.TLSSocket;
+  protected get failurePhase(): Phase {
+    return PHASE;
+  }
+
+  protected get doing(): string {
+    return this.step;
+  }
+
+  protected deadlineError(): ProbeError {
+    return new ProbeError('timeout', PHASE, `mailbox deadline reached during ${this.step}`);
+  }
+
+  protected wake(e: ProbeError): void {
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(e);
   }
 
   get alive(): boolean {
-    return this.socket !== null && this.terminal === null && !this.socket.destroyed;
-  }
-
-  /** Values replaced by *** in any server text that reaches an error message. */
-  redact(values: string[]): void {
-    for (const v of values) if (v.length > 0 && !this.secrets.includes(v)) this.secrets.push(v);
+    return this.isOpen;
   }
 
   /** Server text as an error message may hold it: secrets replaced, control bytes escaped, length capped. */
-  clean(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('***');
-    return quoteBytes(out, MAX_QUOTED);
+  cleanText(text: string): string {
+    return this.clean(text, MAX_QUOTED);
   }
 
   async connect(host: string, port: number): Promise<void> {
-    this.checkAlive();
-    const socket = net.connect({ host, port, noDelay: true });
-    await this.settle(socket, 'connect', (e) => new ProbeError(connectReason(e), PHASE, connectMessage(e, host, port)));
-    this.attach(socket);
+    await this.openSocket(host, port, undefined, (e) => new ProbeError(connectReason(e), PHASE, connectMessage(e, host, port)));
   }
 
   /**
@@ -180,23 +175,12 @@ class Pop3Wire {
    * handshake is discarded (RFC 2595 4, as RFC 3207 6 for SMTP); returns how many bytes that was.
    */
   async startTls(settings: MailboxSettings): Promise<number> {
-    const raw = this.socket;
-    if (!raw) throw new Error('startTls before connect');
     this.checkAlive();
     this.step = 'TLS handshake';
-    this.detach(raw);
     const discarded = this.framer.reset() + this.earlyBytes;
     this.early = [];
     this.earlyBytes = 0;
-    let secure: tls.TLSSocket;
-    try {
-      secure = tls.connect({ socket: raw, ...tlsOptions(settings) });
-    } catch (e) {
-      throw this.fail(new ProbeError('tls', PHASE, `unusable TLS settings (CA): ${errText(e as Error)}`));
-    }
-    secure.setNoDelay(true);
-    await this.settle(secure, 'secureConnect', (e) => new ProbeError('tls', PHASE, tlsMessage(e, settings)));
-    this.attach(secure);
+    await this.upgrade(tlsOptions(settings), (e) => new ProbeError('tls', PHASE, tlsMessage(e, settings)));
     return discarded;
   }
 
@@ -215,21 +199,10 @@ class Pop3Wire {
     if (this.pending) throw new Error(`POP3 command ${shown} while ${this.step} is outstanding`);
     this.step = shown;
     if (this.early.length > 0) {
-      throw this.fail(new ProbeError('protocol', PHASE, `server sent a line nobody asked for: "${this.clean(this.early[0]!.toString('utf8'))}"`));
+      throw this.fail(new ProbeError('protocol', PHASE, `server sent a line nobody asked for: "${this.cleanText(this.early[0]!.toString('utf8'))}"`));
     }
     this.socket!.write(`${line}\r\n`);
     return this.await(multi, limit);
-  }
-
-  /** Tear down; idempotent. */
-  close(): void {
-    this.signal.removeEventListener('abort', this.onAbort);
-    const s = this.socket;
-    if (s && !s.destroyed) {
-      this.detach(s);
-      s.on('error', () => undefined);
-      s.destroy();
-    }
   }
 
   private await(multi: boolean, limit: number): Promise<Pop3Reply> {
@@ -238,25 +211,7 @@ class Pop3Wire {
     });
   }
 
-  private checkAlive(): void {
-    if (!this.terminal && this.signal.aborted) this.onAbort();
-    if (this.terminal) throw this.terminal;
-  }
-
-  /** Record a terminal error, wake whoever waits and drop the socket. Returns the error for throwing. */
-  private fail(e: ProbeError): ProbeError {
-    if (!this.terminal) this.terminal = e;
-    const p = this.pending;
-    this.pending = null;
-    p?.reject(this.terminal);
-    const s = this.settling;
-    this.settling = null;
-    s?.(this.terminal);
-    this.socket?.destroy();
-    return this.terminal;
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
+  protected handleData(chunk: Buffer): void {
     let lines: Buffer[];
     try {
       lines = this.framer.push(chunk);
@@ -268,7 +223,7 @@ class Pop3Wire {
       if (this.terminal) return;
       this.onLine(line);
     }
-  };
+  }
 
   private onLine(line: Buffer): void {
     const p = this.pending;
@@ -283,7 +238,7 @@ class Pop3Wire {
     if (p.status === null) {
       const status = parseStatus(line);
       if (!status) {
-        this.fail(new ProbeError('protocol', PHASE, `not a POP3 answer to ${this.step}: "${this.clean(line.toString('utf8'))}"`));
+        this.fail(new ProbeError('protocol', PHASE, `not a POP3 answer to ${this.step}: "${this.cleanText(line.toString('utf8'))}"`));
         return;
       }
       p.status = status;
@@ -306,53 +261,6 @@ class Pop3Wire {
   private complete(p: Pending): void {
     this.pending = null;
     p.resolve({ ok: p.status!.ok, text: p.status!.text, lines: p.lines });
-  }
-
-  private readonly onError = (e: Error): void => {
-    const code = (e as NodeJS.ErrnoException).code;
-    const text = code === 'ECONNRESET' ? 'connection reset by the server' : `socket error: ${errText(e)}`;
-    this.fail(new ProbeError('closed', PHASE, `${text} during ${this.step}`));
-  };
-
-  private readonly onClose = (): void => {
-    this.fail(new ProbeError('closed', PHASE, `server closed the connection during ${this.step}`));
-  };
-
-  private attach(s: Sock): void {
-    this.socket = s;
-    s.on('data', this.onData);
-    s.on('error', this.onError);
-    s.on('close', this.onClose);
-  }
-
-  private detach(s: Sock): void {
-    s.off('data', this.onData);
-    s.off('error', this.onError);
-    s.off('close', this.onClose);
-  }
-
-  /** Wait for a socket event under the deadline. */
-  private settle(s: Sock, event: string, onError: (e: Error) => ProbeError): Promise<void> {
-    this.socket = s;
-    return new Promise<void>((resolve, reject) => {
-      const done = (err: ProbeError | null): void => {
-        s.off(event, onOk);
-        s.off('error', onErr);
-        s.off('close', onClosed);
-        this.settling = null;
-        if (!err) return resolve();
-        s.destroy();
-        if (!this.terminal) this.terminal = err;
-        reject(this.terminal);
-      };
-      const onOk = (): void => done(null);
-      const onErr = (e: Error): void => done(onError(e));
-      const onClosed = (): void => done(onError(new Error('connection closed')));
-      this.settling = (e) => done(e);
-      s.once(event, onOk);
-      s.once('error', onErr);
-      s.once('close', onClosed);
-    });
   }
 }
 
@@ -381,11 +289,6 @@ function tlsMessage(e: Error, settings: MailboxSettings): string {
   const code = (e as NodeJS.ErrnoException).code;
   const known = code ? describeVerifyError(code, settings.servername) : null;
   return `TLS handshake failed: ${known && known !== code ? known : errText(e)}`;
-}
-
-function errText(e: Error): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code && !e.message.includes(code) ? `${code} ${e.message}` : e.message;
 }
 
 function connectReason(e: Error): FailureReason {
@@ -463,7 +366,7 @@ async function openWire(
     await wire.connect(settings.host, settings.port);
     if (settings.protocol === 'pop3s') await wire.startTls(settings);
     const hello = await wire.greeting();
-    if (!hello.ok) throw new ProbeError('reply', PHASE, `server refused the session: -ERR ${wire.clean(hello.text)}`);
+    if (!hello.ok) throw new ProbeError('reply', PHASE, `server refused the session: -ERR ${wire.cleanText(hello.text)}`);
     let caps = await capabilities(wire);
     if (settings.protocol === 'pop3' && settings.starttls) caps = await upgrade(wire, settings, caps);
     if (!wire.encrypted && !settings.allowPlaintext) throw plaintextRefusal({ ...settings, starttls: false })!;
@@ -490,7 +393,7 @@ async function upgrade(wire: Pop3Wire, settings: MailboxSettings, caps: Set<stri
   };
   if (caps && !caps.has('STLS')) return missing('the server does not offer it (CAPA)');
   const r = await wire.request('STLS', false);
-  if (!r.ok) return missing(`refused: -ERR ${wire.clean(r.text)}`);
+  if (!r.ok) return missing(`refused: -ERR ${wire.cleanText(r.text)}`);
   await wire.startTls(settings);
   // RFC 2595 4: capabilities may differ after the upgrade.
   return capabilities(wire);
@@ -498,9 +401,9 @@ async function upgrade(wire: Pop3Wire, settings: MailboxSettings, caps: Set<stri
 
 async function login(wire: Pop3Wire, settings: MailboxSettings): Promise<void> {
   const user = await wire.request(`USER ${oneLine(settings.username)}`, false);
-  if (!user.ok) throw new ProbeError('auth', PHASE, `authentication failed (USER): -ERR ${wire.clean(user.text)}`);
+  if (!user.ok) throw new ProbeError('auth', PHASE, `authentication failed (USER): -ERR ${wire.cleanText(user.text)}`);
   const pass = await wire.request(`PASS ${oneLine(settings.password)}`, false, 'PASS ***');
-  if (!pass.ok) throw new ProbeError('auth', PHASE, `authentication failed (PASS): -ERR ${wire.clean(pass.text)}`);
+  if (!pass.ok) throw new ProbeError('auth', PHASE, `authentication failed (PASS): -ERR ${wire.cleanText(pass.text)}`);
 }
 
 // --------------------------------------------------------------------------------------------- session ---
@@ -595,7 +498,7 @@ class Pop3Session implements MailboxSession {
       }
       const r = await wire.request('QUIT', false);
       if (!r.ok && deleted.size > 0) {
-        throw new ProbeError('reply', PHASE, `QUIT refused, deletions not committed: -ERR ${wire.clean(r.text)}`);
+        throw new ProbeError('reply', PHASE, `QUIT refused, deletions not committed: -ERR ${wire.cleanText(r.text)}`);
       }
     } catch (e) {
       if (deleted.size > 0) throw e;
@@ -609,7 +512,7 @@ class Pop3Session implements MailboxSession {
     const v = this.view;
     if (!v.listing) {
       const list = await v.wire.request('LIST', true);
-      if (!list.ok) throw new ProbeError('reply', PHASE, `LIST refused: -ERR ${v.wire.clean(list.text)}`);
+      if (!list.ok) throw new ProbeError('reply', PHASE, `LIST refused: -ERR ${v.wire.cleanText(list.text)}`);
       const sizes = numberedLines(list.lines, 'LIST', v.wire);
       const uids = new Map<number, string>();
       const uidl = await v.wire.request('UIDL', true);
@@ -668,14 +571,14 @@ class Pop3Session implements MailboxSession {
       throw new ProbeError('protocol', PHASE, `message ${m.n} is ${m.size} bytes, over the ${this.limits.maxMessageBytes}-byte limit`);
     }
     const r = await wire.request(`RETR ${m.n}`, true);
-    if (!r.ok) throw new ProbeError('reply', PHASE, `RETR ${m.n} refused: -ERR ${wire.clean(r.text)}`);
+    if (!r.ok) throw new ProbeError('reply', PHASE, `RETR ${m.n} refused: -ERR ${wire.cleanText(r.text)}`);
     return joinLines(r.lines);
   }
 
   private async dele(m: Listed): Promise<void> {
     const { wire, deleted } = this.view;
     const r = await wire.request(`DELE ${m.n}`, false);
-    if (!r.ok) throw new ProbeError('reply', PHASE, `DELE ${m.n} refused: -ERR ${wire.clean(r.text)}`);
+    if (!r.ok) throw new ProbeError('reply', PHASE, `DELE ${m.n} refused: -ERR ${wire.cleanText(r.text)}`);
     deleted.add(m.n);
   }
 }
@@ -687,7 +590,7 @@ function numberedLines(lines: Buffer[], command: string, wire: Pop3Wire): Map<nu
     const text = line.toString('latin1');
     const m = /^\s*(\d{1,9})\s+(\S+)/.exec(text);
     if (!m || (command === 'LIST' && !/^\d{1,12}$/.test(m[2]!))) {
-      throw new ProbeError('protocol', PHASE, `unreadable ${command} line: "${wire.clean(text)}"`);
+      throw new ProbeError('protocol', PHASE, `unreadable ${command} line: "${wire.cleanText(text)}"`);
     }
     out.set(Number(m[1]), m[2]!);
   }

@@ -1,5 +1,6 @@
 import type { CheckPlan, RoundtripPlan } from '../core/plan.js';
 import type { CheckResult, FailureReason, RoundtripInfo } from '../core/result.js';
+import { deadline as makeDeadline } from '../core/deadline.js';
 import { isProbeError } from '../core/errors.js';
 import { analyzeHeaders } from '../headers/analyze.js';
 import type { MailboxClient, MailboxSession } from '../mailbox/types.js';
@@ -54,7 +55,8 @@ export async function runRoundtrip(plan: CheckPlan, rt: RoundtripPlan, result: C
   if (!result.ok || result.messageId === null || !plan.send?.deliver) return result;
   const started = deps.now();
   const sentWall = Date.parse(result.startedAt) + result.durationMs;
-  const deadline = AbortSignal.any([AbortSignal.timeout(rt.timeoutMs), ...(deps.signal ? [deps.signal] : [])]);
+  const bound = makeDeadline(rt.timeoutMs, [deps.signal]);
+  const deadline = bound.signal;
   const fail = (reason: FailureReason, message: string, extra: Partial<RoundtripInfo> = {}): CheckResult => ({
     ...result,
     ok: false,
@@ -95,6 +97,7 @@ export async function runRoundtrip(plan: CheckPlan, rt: RoundtripPlan, result: C
     return fail(isProbeError(e) ? e.reason : mailboxReason(e), `mailbox ${rt.mailbox.protocol}://${rt.mailbox.host}: ${(e as Error).message ?? String(e)}`);
   } finally {
     await session?.close().catch(() => undefined);
+    bound.dispose();
   }
 }
 

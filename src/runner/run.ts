@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { CHECKS } from '../../checks/index.js';
 import { sendQuit } from '../../checks/quit.js';
 import { acceptTls, type RunState, type StepContext } from '../../checks/step.js';
+import { deadline as makeDeadline } from '../core/deadline.js';
 import { ProbeError, isProbeError } from '../core/errors.js';
 import type { CheckPlan } from '../core/plan.js';
 import type { CheckResult, Failure } from '../core/result.js';
@@ -44,11 +45,7 @@ export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckRes
   const startedAt = new Date(deps.wallNow()).toISOString();
   const trace = new Trace(() => deps.now());
   const transcript = plan.transcript ? new Transcript(() => trace.elapsed()) : null;
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), plan.timeoutMs);
-  const onParentAbort = (): void => deadline.abort();
-  deps.signal?.addEventListener('abort', onParentAbort, { once: true });
-  if (deps.signal?.aborted) deadline.abort();
+  const deadline = makeDeadline(plan.timeoutMs, [deps.signal]);
   const session = new SmtpSession({
     signal: deadline.signal,
     phaseTimeoutMs: plan.phaseTimeoutMs,
@@ -67,8 +64,7 @@ export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckRes
     await windDown(ctx, failure);
   } finally {
     session.close();
-    clearTimeout(timer);
-    deps.signal?.removeEventListener('abort', onParentAbort);
+    deadline.dispose();
   }
   if (session.sawBareLf) state.warnings.push('server ended lines with a bare LF instead of CRLF');
   const result: CheckResult = {

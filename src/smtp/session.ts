@@ -1,7 +1,8 @@
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { Phase, TlsInfo } from '../core/result.js';
 import { ProbeError } from '../core/errors.js';
+import { Wire, errText } from '../net/wire.js';
 import { DEFAULT_LIMITS, ReplyParser, ReplyProtocolError, quoteBytes, replyLines, type SmtpReply } from './reply.js';
 import { describeTls, secureContextFor, sniFor, type TlsParams } from './tls.js';
 import type { Transcript } from './trace.js';
@@ -16,12 +17,8 @@ export interface SessionOptions {
   transcript?: Transcript | null;
 }
 
-type Sock = net.Socket | tls.TLSSocket;
-
 /** Replies tolerated after the STARTTLS 220 before the handshake (then discarded); more is a flood. */
 const MAX_INJECTED_REPLIES = 64;
-/** Shorter values are not redacted: replacing a one-letter "secret" would garble every record. */
-const MIN_SECRET_LENGTH = 3;
 
 /** Longest wait for a TLS 1.3 session ticket before sending the first command (see awaitTicket). */
 const TICKET_WAIT_MS = 20;
@@ -36,35 +33,39 @@ interface Waiter {
  * framed by ReplyParser and handed out in order. A reply nobody asked for, bytes that are not SMTP, a closed or
  * reset connection, a phase timeout or the run's deadline all become a ProbeError naming the phase.
  */
-export class SmtpSession {
+export class SmtpSession extends Wire {
   /** The phase in progress: named by timeouts and by closed-connection failures. */
   phase: Phase = 'connect';
   /** Replies the server still owes (greeting + commands written). Anything beyond is unsolicited. */
   private outstanding = 0;
-  private socket: Sock | null = null;
   private parser = new ReplyParser();
   private queue: SmtpReply[] = [];
   private waiter: Waiter | null = null;
-  private terminal: ProbeError | null = null;
-  private readonly secrets: string[] = [];
-  private readonly onAbort = (): void => {
-    this.fail(new ProbeError('timeout', this.phase, `run deadline reached during ${this.phase}`));
-  };
 
   constructor(private readonly opts: SessionOptions) {
-    opts.signal.addEventListener('abort', this.onAbort, { once: true });
+    super(opts.signal);
   }
 
-  get encrypted(): boolean {
-    return this.socket instanceof tls.TLSSocket;
+  protected get failurePhase(): Phase {
+    return this.phase;
+  }
+
+  protected get doing(): string {
+    return this.phase;
+  }
+
+  protected deadlineError(): ProbeError {
+    return new ProbeError('timeout', this.phase, `run deadline reached during ${this.phase}`);
+  }
+
+  protected wake(e: ProbeError): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.reject(e);
   }
 
   get sawBareLf(): boolean {
     return this.parser.sawBareLf;
-  }
-
-  get isOpen(): boolean {
-    return this.socket !== null && this.terminal === null && !this.socket.destroyed;
   }
 
   /** Open a TCP connection to one address. Rejects with reason `connect` or `timeout`. */
@@ -73,10 +74,14 @@ export class SmtpSession {
     this.terminal = null;
     this.queue = [];
     this.parser = new ReplyParser();
-    this.checkAlive();
-    const socket = net.connect({ host: address, port, localAddress, noDelay: true });
-    await this.settle(socket, 'connect', 'connect', (e) => new ProbeError('connect', 'connect', connectMessage(e, address, port)));
-    this.attach(socket);
+    this.phase = 'connect';
+    await this.openSocket(
+      address,
+      port,
+      localAddress,
+      (e) => new ProbeError('connect', 'connect', connectMessage(e, address, port)),
+      this.opts.phaseTimeoutMs,
+    );
     this.outstanding = 1; // the greeting
   }
 
@@ -85,13 +90,10 @@ export class SmtpSession {
    * server sent before the handshake is discarded (RFC 3207 section 6); the number of bytes is returned.
    */
   async startTls(params: TlsParams, phase: 'tls' | 'tls_upgrade'): Promise<{ info: TlsInfo; discardedBytes: number }> {
-    const raw = this.socket;
-    if (!raw) throw new Error('startTls before open');
     this.checkAlive();
     this.phase = phase;
     const queued = this.queue.reduce((n, r) => n + replyLines(r).reduce((m, l) => m + Buffer.byteLength(l) + 2, 0), 0);
     const discardedBytes = this.parser.bufferedBytes + queued;
-    this.detach(raw);
     this.parser.reset();
     this.queue = [];
     let context: tls.SecureContext;
@@ -100,21 +102,15 @@ export class SmtpSession {
     } catch (e) {
       throw this.fail(new ProbeError('tls', phase, `unusable TLS settings (CA, certificate or key): ${errText(e as Error)}`));
     }
-    const secure = tls.connect({
-      socket: raw,
-      host: params.servername,
-      servername: sniFor(params.servername),
-      secureContext: context,
-      rejectUnauthorized: false,
-    });
-    secure.setNoDelay(true);
     let ticketArrived = (): void => undefined;
     const ticket = new Promise<void>((resolve) => (ticketArrived = resolve));
-    // Resolve on the next turn: the event fires inside OpenSSL's read, and a write from there is lost.
-    secure.once('session', () => setImmediate(ticketArrived));
-    this.socket = secure;
-    await this.settle(secure, 'secureConnect', phase, (e) => new ProbeError('tls', phase, `TLS handshake failed: ${errText(e)}`));
-    this.attach(secure);
+    const secure = await this.upgrade(
+      { host: params.servername, servername: sniFor(params.servername), secureContext: context, rejectUnauthorized: false },
+      (e) => new ProbeError('tls', phase, `TLS handshake failed: ${errText(e)}`),
+      this.opts.phaseTimeoutMs,
+      // Resolve on the next turn: the event fires inside OpenSSL's read, and a write from there is lost.
+      (s) => s.once('session', () => setImmediate(ticketArrived)),
+    );
     if (secure.getProtocol() === 'TLSv1.3') await this.awaitTicket(ticket);
     return { info: describeTls(secure, params, this.opts.wallNow()), discardedBytes };
   }
@@ -205,22 +201,9 @@ export class SmtpSession {
     this.outstanding += 1;
   }
 
-  /** Tear down; idempotent. */
-  close(): void {
-    this.opts.signal.removeEventListener('abort', this.onAbort);
-    const s = this.socket;
-    if (s && !s.destroyed) {
-      // Our own close is not the server closing on us: no failure to record (and no Error to build per run).
-      this.detach(s);
-      s.on('error', () => undefined);
-      s.destroy();
-    }
-  }
-
-  private checkAlive(): void {
+  protected override checkAlive(): void {
     if (this.terminal) throw this.retag(this.terminal, this.phase);
-    if (this.opts.signal.aborted) this.onAbort();
-    if (this.terminal) throw this.terminal;
+    super.checkAlive();
   }
 
   /** Keep the reason and message of a stored terminal error but name the phase now asking. */
@@ -228,17 +211,7 @@ export class SmtpSession {
     return e.phase === phase || e.reason !== 'closed' ? e : new ProbeError(e.reason, phase, e.message, e.reply);
   }
 
-  /** Record a terminal error, wake the waiter and drop the socket. Returns the error for throwing. */
-  private fail(e: ProbeError): ProbeError {
-    if (!this.terminal) this.terminal = e;
-    const w = this.waiter;
-    this.waiter = null;
-    w?.reject(this.terminal);
-    this.socket?.destroy();
-    return this.terminal;
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
+  protected handleData(chunk: Buffer): void {
     let replies: SmtpReply[];
     try {
       replies = this.parser.push(chunk);
@@ -248,7 +221,7 @@ export class SmtpSession {
       return;
     }
     for (const r of replies) {
-      r.lines = r.lines.map((l) => this.clean(l));
+      r.lines = r.lines.map((l) => this.clean(l, DEFAULT_LIMITS.maxLineBytes));
       for (const l of replyLines(r)) this.opts.transcript?.add('S', l);
       this.queue.push(r);
     }
@@ -263,86 +236,11 @@ export class SmtpSession {
       this.waiter = null;
       w.resolve(this.queue.shift()!);
     }
-  };
-
-  /**
-   * Values the server must not see echoed into records: a server that repeats the AUTH argument in its reply
-   * (some do, in error messages) would otherwise put the secret into the transcript and failure message.
-   */
-  redact(values: string[]): void {
-    for (const v of values) if (v.length >= MIN_SECRET_LENGTH && !this.secrets.includes(v)) this.secrets.push(v);
-  }
-
-  /** Server text as records may hold it: secrets replaced, control bytes escaped. */
-  private clean(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join('***');
-    return quoteBytes(out, DEFAULT_LIMITS.maxLineBytes);
-  }
-
-  private readonly onError = (e: Error): void => {
-    const code = (e as NodeJS.ErrnoException).code;
-    const text = code === 'ECONNRESET' ? 'connection reset by the server' : `socket error: ${errText(e)}`;
-    this.fail(new ProbeError('closed', this.phase, text));
-  };
-
-  private readonly onClose = (): void => {
-    this.fail(new ProbeError('closed', this.phase, `server closed the connection during ${this.phase}`));
-  };
-
-  private attach(s: Sock): void {
-    this.socket = s;
-    s.on('data', this.onData);
-    s.on('error', this.onError);
-    s.on('close', this.onClose);
-  }
-
-  private detach(s: Sock): void {
-    s.off('data', this.onData);
-    s.off('error', this.onError);
-    s.off('close', this.onClose);
-  }
-
-  /** Wait for a socket event under the phase timeout and the run deadline. */
-  private settle(s: Sock, event: string, phase: Phase, onError: (e: Error) => ProbeError): Promise<void> {
-    this.phase = phase;
-    this.socket = s;
-    return new Promise<void>((resolve, reject) => {
-      const done = (err: ProbeError | null): void => {
-        clearTimeout(timer);
-        s.off(event, onOk);
-        s.off('error', onErr);
-        s.off('close', onClosed);
-        this.waiter = null;
-        if (err) {
-          s.destroy();
-          if (!this.terminal) this.terminal = err;
-          reject(err);
-        } else resolve();
-      };
-      const onOk = (): void => done(null);
-      const onErr = (e: Error): void => done(onError(e));
-      const onClosed = (): void => done(onError(new Error('connection closed')));
-      const timer = setTimeout(
-        () => done(new ProbeError('timeout', phase, `${phase} did not complete within ${this.opts.phaseTimeoutMs} ms`)),
-        this.opts.phaseTimeoutMs,
-      );
-      // The run deadline reaches us through fail() → waiter.reject.
-      this.waiter = { resolve: () => undefined, reject: (e) => done(e) };
-      s.once(event, onOk);
-      s.once('error', onErr);
-      s.once('close', onClosed);
-    });
   }
 }
 
 function unsolicited(phase: Phase, r: SmtpReply): ProbeError {
   return new ProbeError('protocol', phase, `server sent a reply nobody asked for: "${quoteBytes(replyLines(r)[0] ?? '')}"`, r);
-}
-
-function errText(e: Error): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code && !e.message.includes(code) ? `${code} ${e.message}` : e.message;
 }
 
 function connectMessage(e: Error, address: string, port: number): string {
