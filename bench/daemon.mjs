@@ -11,7 +11,7 @@
 // Every process it starts (one smtp-sink, one daemon at a time) is stopped by PID on every exit path: normal end,
 // error, SIGINT/SIGTERM, and a watchdog that ends the whole benchmark if it overruns.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -36,7 +36,10 @@ const HELP = `usage: node bench/daemon.mjs [options]
   --variant V        light: steps [banner, ehlo, noop, quit] (default); send: [banner, ehlo, send, quit] with a 1 KiB message
   --scrapes N        timed GET /metrics in the steady window (default 5)
   --cpu-prof DIR     run the daemon under node --cpu-prof, profiles written to DIR (adds profiler overhead)
-  --keep             keep the temp directory (config, daemon log)`;
+  --node-opt OPT     an extra node option for the daemon, repeatable (e.g. --node-opt=--trace-gc,
+                     --node-opt=--max-old-space-size=256); the daemon's stdout then goes to a file that is kept
+  --keep             keep the temp directory (generated configs)
+  --allow-stale      run even if src/ changed after dist/ was built (says so in the header)`;
 
 function parseOptions(argv) {
   const env = process.env;
@@ -50,7 +53,9 @@ function parseOptions(argv) {
     variant: 'light',
     scrapes: 5,
     cpuProf: null,
+    nodeOpts: [],
     keep: false,
+    allowStale: false,
   };
   const num = (name, v) => {
     const n = Number(v);
@@ -81,7 +86,9 @@ function parseOptions(argv) {
         break;
       }
       case '--cpu-prof': o.cpuProf = value(); break;
+      case '--node-opt': o.nodeOpts.push(value()); o.keep = true; break;
       case '--keep': o.keep = true; break;
+      case '--allow-stale': o.allowStale = true; break;
       case '-h': case '--help': console.log(HELP); process.exit(0); break;
       default: usage(`unknown argument ${a}`);
     }
@@ -236,13 +243,74 @@ const CLK_TCK = Number(sh('getconf', ['CLK_TCK'])) || 100;
 
 /** utime + stime of a process, in seconds; null if it is gone. */
 function procCpuSeconds(pid) {
+  return procCpuSplit(pid)?.total ?? null;
+}
+
+/** { user, system, total } CPU seconds of a process; null if it is gone. */
+function procCpuSplit(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    const user = Number(f[11]) / CLK_TCK;
+    const system = Number(f[12]) / CLK_TCK;
+    return { user, system, total: user + system };
   } catch {
     return null;
   }
+}
+
+/**
+ * On-CPU time of a process from the scheduler (sum over its threads of the first field of
+ * /proc/PID/task/TID/schedstat, in ns): exact, where utime/stime are sampled at each timer tick. Null if unavailable.
+ */
+function schedCpuSeconds(pid) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // thread gone
+      }
+    }
+    return ns > 0 ? ns / 1e9 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** utime + stime per thread of a process, in seconds: Map tid -> { comm, cpu }. */
+function threadCpu(pid) {
+  const out = new Map();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const comm = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
+        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+        out.set(Number(tid), { comm, cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK });
+      } catch {
+        // thread gone
+      }
+    }
+  } catch {
+    // process gone
+  }
+  return out;
+}
+
+/** CPU seconds per thread group between two threadCpu() readings: the main thread, then by thread name. */
+function threadGroups(pid, later, earlier) {
+  const groups = new Map();
+  for (const [tid, { comm, cpu }] of later) {
+    const name = tid === pid ? 'main thread' : comm.replace(/\d+$/, '');
+    const d = cpu - (earlier.get(tid)?.cpu ?? 0);
+    const g = groups.get(name) ?? { cpu: 0, threads: 0 };
+    g.cpu += d;
+    g.threads += 1;
+    groups.set(name, g);
+  }
+  return groups;
 }
 
 /** VmRSS and VmHWM in bytes; null if gone. */
@@ -261,7 +329,7 @@ function machineCpu() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user nice system idle iowait irq softirq steal
   const idle = f[3] + f[4];
-  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK, steal: (f[7] ?? 0) / CLK_TCK };
+  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK, system: f[2] / CLK_TCK, softirq: f[6] / CLK_TCK, steal: (f[7] ?? 0) / CLK_TCK };
 }
 
 // ------------------------------------------------------------------------------------- network ---
@@ -434,7 +502,7 @@ function histogramQuantile(h, q) {
 function lagBucketsFromSource() {
   try {
     const m = /LAG_BUCKETS[^=]*=\s*Object\.freeze\(\[([^\]]*)\]/.exec(readFileSync(RECORD_TS, 'utf8'));
-    return m ? m[1].split(',').map((s) => Number(s.trim())).filter((n) => Number.isFinite(n)) : null;
+    return m ? m[1].split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number).filter((n) => Number.isFinite(n)) : null;
   } catch {
     return null;
   }
@@ -520,7 +588,7 @@ async function runOnce(o, label, histograms, sink, sinkPort, dir) {
   const configFile = join(dir, `config-${label}.yaml`);
   writeFileSync(configFile, configYaml(o, sinkPort, histograms));
   const listenPort = await freePort();
-  const nodeArgs = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [];
+  const nodeArgs = [...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : []), ...o.nodeOpts];
   const args = [...nodeArgs, MAIN, 'run', '--config', configFile, '--listen', `127.0.0.1:${listenPort}`, '--log-level', 'warn'];
   const out = { label, histograms, listenPort, configFile, scrapes: [], rssSamples: [], stderrLines: 0, stderrTail: [] };
 
@@ -528,7 +596,6 @@ async function runOnce(o, label, histograms, sink, sinkPort, dir) {
   if (validate.status !== 0) throw new Error(`run ${label}: the generated config does not validate:\n${validate.stdout}${validate.stderr}`);
 
   const sinkAtStart = { sessions: sink.sessions, messages: sink.messages };
-  const cpu0 = machineCpu();
   const tSpawn = performance.now();
   const daemon = startChild(`daemon ${label}`, process.execPath, args);
   out.pid = daemon.pid;
@@ -542,7 +609,13 @@ async function runOnce(o, label, histograms, sink, sinkPort, dir) {
       if (out.stderrTail.length < 5) out.stderrTail.push(p.slice(0, 300));
     }
   });
-  daemon.stdout.resume();
+  if (o.nodeOpts.length) {
+    const outFile = join(dir, `daemon-${label}.stdout`);
+    const fd = openSync(outFile, 'w');
+    daemon.stdout.on('data', (b) => writeSync(fd, b));
+    daemon.stdout.on('close', () => closeSync(fd));
+    note(`run ${label}: daemon stdout (node ${o.nodeOpts.join(' ')}) to ${outFile}`);
+  } else daemon.stdout.resume();
   note(`run ${label}: daemon pid ${daemon.pid} on 127.0.0.1:${listenPort}, phase_histograms ${histograms}, ${o.targets} targets`);
 
   let sampler = null;
@@ -561,9 +634,6 @@ async function runOnce(o, label, histograms, sink, sinkPort, dir) {
     const tReady = performance.now();
     out.readyMs = tReady - tSpawn;
     const cpuReady = procCpuSeconds(daemon.pid);
-    const sinkCpuReady = procCpuSeconds(sink.child.pid);
-    const machineReady = machineCpu();
-    const selfReady = process.cpuUsage();
     note(`run ${label}: ready after ${(out.readyMs / 1000).toFixed(2)} s; running ${o.duration} s`);
 
     const sample = () => {
@@ -580,17 +650,24 @@ async function runOnce(o, label, histograms, sink, sinkPort, dir) {
       sinkCpu: procCpuSeconds(sink.child.pid),
       machine: machineCpu(),
       self: process.cpuUsage(),
+      threads: threadCpu(daemon.pid),
+      split: procCpuSplit(daemon.pid),
+      sched: schedCpuSeconds(daemon.pid),
     });
     const scrape = async (kind) => {
       const snap = snapshot();
-      const r = await get(listenPort, '/metrics', { keep: kind !== 'timed' });
+      const r = await get(listenPort, '/metrics', { keep: true });
+      const cpuAfter = procCpuSeconds(daemon.pid);
       if (r.status !== 200) throw new Error(`run ${label}: GET /metrics answered ${r.status}`);
       // the counters were read while the daemon rendered, between the request and the response headers
       const tValues = (r.t0 + r.ttfbMs / 2 - tReady) / 1000;
-      const entry = { kind, t: snap.t, tValues, ttfbMs: r.ttfbMs, totalMs: r.totalMs, bytes: r.bytes, lines: r.lines, snap };
-      if (r.body !== null) entry.metrics = parseMetrics(r.body);
+      // the daemon's CPU over the request: the render and the write, plus the runs going on meanwhile
+      const entry = { kind, t: snap.t, tValues, ttfbMs: r.ttfbMs, totalMs: r.totalMs, bytes: r.bytes, lines: r.lines, snap, cpu: cpuAfter - snap.cpu };
+      entry.metrics = parseMetrics(r.body);
       out.scrapes.push(entry);
-      note(`run ${label}: t=${snap.t.toFixed(0)} s GET /metrics (${kind}) ${(r.ttfbMs / 1000).toFixed(3)} s to headers, ${(r.totalMs / 1000).toFixed(3)} s in all, ${(r.bytes / MB).toFixed(1)} MB, ${r.lines} lines`);
+      const g = entry.metrics.gauges;
+      const rss = procMem(daemon.pid)?.rss;
+      note(`run ${label}: t=${snap.t.toFixed(0)} s GET /metrics (${kind}) ${(r.ttfbMs / 1000).toFixed(3)} s to headers, ${(r.totalMs / 1000).toFixed(3)} s in all, ${(r.bytes / MB).toFixed(1)} MB, ${r.lines} lines; RSS ${mb(rss)}, heap used/total ${mb(g.nodejs_heap_size_used_bytes)}/${mb(g.nodejs_heap_size_total_bytes)}, external ${mb(g.nodejs_external_memory_bytes)}, nodejs_eventloop_lag_max ${f3(g.nodejs_eventloop_lag_max_seconds)} s (*)`);
       return entry;
     };
 
@@ -606,26 +683,29 @@ async function runOnce(o, label, histograms, sink, sinkPort, dir) {
     }
     await at(o.duration);
     const end = snapshot();
-    const mem = procMem(daemon.pid);
+    const sinkAtEnd = { sessions: sink.sessions, messages: sink.messages };
     const final = await scrape('final');
     clearInterval(sampler);
     sampler = null;
     sample();
+    const mem = procMem(daemon.pid); // after the final scrape: rendering the text is part of the peak
 
-    out.sink = { sessions: sink.sessions - sinkAtStart.sessions, messages: sink.messages - sinkAtStart.messages };
+    out.sink = { sessions: sinkAtEnd.sessions - sinkAtStart.sessions, messages: sinkAtEnd.messages - sinkAtStart.messages };
     out.hwm = mem?.hwm ?? NaN;
-    out.rssEnd = mem?.rss ?? NaN;
     out.elapsed = end.t;
     out.cpuAll = end.cpu - cpuReady;
     out.cpuSteady = end.cpu - base.snap.cpu;
+    out.threadsSteady = threadGroups(daemon.pid, end.threads, base.snap.threads);
+    out.userSteady = end.split.user - base.snap.split.user;
+    out.schedSteady = end.sched !== null && base.snap.sched !== null ? end.sched - base.snap.sched : NaN;
+    out.systemSteady = end.split.system - base.snap.split.system;
     out.steadySeconds = end.t - base.snap.t;
     out.sinkCpuSteady = end.sinkCpu - base.snap.sinkCpu;
-    out.sinkCpuAll = end.sinkCpu - sinkCpuReady;
-    out.machineSteady = { busy: end.machine.busy - base.snap.machine.busy, total: end.machine.total - base.snap.machine.total, steal: end.machine.steal - base.snap.machine.steal };
+    out.machineSteady = Object.fromEntries(Object.keys(end.machine).map((k) => [k, end.machine[k] - base.snap.machine[k]]));
     out.selfSteady = (end.self.user - base.snap.self.user + end.self.system - base.snap.self.system) / 1e6;
     out.cpuStartup = cpuReady;
-    out.machineStart = { busy: machineReady.busy - cpu0.busy, total: machineReady.total - cpu0.total };
-    out.selfAll = (end.self.user - selfReady.user + end.self.system - selfReady.system) / 1e6;
+    // CPU of the scrapes inside the steady window (baseline and timed; the final one is after `end`)
+    out.scrapeCpuSteady = out.scrapes.filter((x) => x.kind !== 'final').reduce((sum, x) => sum + x.cpu, 0);
     out.base = base;
     out.final = final;
   } finally {
@@ -672,9 +752,13 @@ function analyse(o, r) {
     cpuCoreSteady: r.cpuSteady / r.steadySeconds,
     cpuMachineSteady: r.cpuSteady / r.steadySeconds / ncpu,
     cpuPerRunMs: (r.cpuSteady / (runsFin - runsBase)) * 1000,
+    cpuPerRunNoScrapeMs: ((r.cpuSteady - r.scrapeCpuSteady) / (runsFin - runsBase)) * 1000,
+    cpuPerScrape: median(r.scrapes.map((x) => x.cpu)),
+    scrapeShare: r.scrapeCpuSteady / r.cpuSteady,
     sinkCoreSteady: r.sinkCpuSteady / r.steadySeconds,
     machineBusySteady: r.machineSteady.busy / r.machineSteady.total,
     otherCoreSteady: (r.machineSteady.busy - r.cpuSteady - r.sinkCpuSteady - r.selfSteady) / r.steadySeconds,
+    softirqCoreSteady: r.machineSteady.softirq / r.steadySeconds,
     selfCoreSteady: r.selfSteady / r.steadySeconds,
     stealSteady: r.machineSteady.steal / r.machineSteady.total,
     rssMin: Math.min(...rss),
@@ -715,15 +799,24 @@ function report(o, results) {
     row('runs/s, steady window', (a) => `${f1(a.runsSteady)} (expected ${f1(a.expectedRate)})`),
     row('failed runs', (a) => int(a.failures)),
     row('skipped runs', (a) => int(a.skipped)),
-    row('smtp-sink sessions during the run', (a, r) => int(r.sink.sessions)),
+    row('smtp-sink sessions, ready to end', (a, r) => int(r.sink.sessions)),
     row('daemon CPU, whole run (% of 1 core)', (a) => pct(a.cpuCoreAll, 1)),
     row('daemon CPU, steady (% of 1 core)', (a) => pct(a.cpuCoreSteady, 1)),
     row(`daemon CPU, steady (% of ${an[0].ncpu} cores)`, (a) => pct(a.cpuMachineSteady, 1)),
     row('daemon CPU per run, steady', (a) => `${f3(a.cpuPerRunMs)} ms`),
+    row('  same, without the /metrics requests', (a) => `${f3(a.cpuPerRunNoScrapeMs)} ms`),
+    row('daemon CPU per GET /metrics (median)', (a) => `${f3(a.cpuPerScrape)} s (${pct(a.scrapeShare, 0)} of steady CPU)`),
+    row('  cross-check: scheduler on-CPU time (schedstat)', (a, r) => pct(r.schedSteady / r.steadySeconds, 1)),
+    row('  user / system (kernel: loopback TCP)', (a, r) => `${pct(r.userSteady / r.steadySeconds, 1)} / ${pct(r.systemSteady / r.steadySeconds, 1)}`),
+    row('  main thread / other threads', (a, r) => {
+      const main = r.threadsSteady.get('main thread')?.cpu ?? NaN;
+      const others = [...r.threadsSteady].filter(([n]) => n !== 'main thread').reduce((x, [, g]) => x + g.cpu, 0);
+      return `${pct(main / r.steadySeconds, 1)} / ${pct(others / r.steadySeconds, 1)}`;
+    }),
     row('daemon CPU before ready (startup)', (a, r) => `${f2(r.cpuStartup)} s (ready in ${f2(r.readyMs / 1000)} s)`),
     row('smtp-sink CPU, steady (% of 1 core)', (a) => pct(a.sinkCoreSteady, 1)),
     row('this benchmark CPU, steady (% of 1 core)', (a) => pct(a.selfCoreSteady, 1)),
-    row('other processes, steady (% of 1 core)', (a) => pct(a.otherCoreSteady, 1)),
+    row('rest of machine, steady (% of 1 core)', (a) => `${pct(a.otherCoreSteady, 1)} (softirq ${pct(a.softirqCoreSteady, 1)})`),
     row('machine busy, steady (all cores)', (a) => `${pct(a.machineBusySteady, 1)}${a.stealSteady > 0.005 ? ` (steal ${pct(a.stealSteady, 1)})` : ''}`),
     row('peak RSS (VmHWM at end)', (a) => mb(a.hwm)),
     row('RSS sampled every 5 s, min-max', (a) => `${mb(a.rssMin)} - ${mb(a.rssMax)}`),
@@ -733,7 +826,7 @@ function report(o, results) {
     row('GET /metrics, all scrapes (s, total)', (a) => a.allTotal.map((x) => (x / 1000).toFixed(2)).join(' ')),
     row('/metrics size at end', (a) => `${int(a.bytes)} B (${f1(a.bytes / MB)} MB)`),
     row('/metrics lines at end', (a) => int(a.lines)),
-    row('event-loop lag p99 / max (last scrape)', (a) => `${f3(a.eventLoop.nodejs_eventloop_lag_p99_seconds)} / ${f3(a.eventLoop.nodejs_eventloop_lag_max_seconds)} s`),
+    row('nodejs_eventloop_lag p99 / max (*)', (a) => `${f3(a.eventLoop.nodejs_eventloop_lag_p99_seconds)} / ${f3(a.eventLoop.nodejs_eventloop_lag_max_seconds)} s`),
     row('heap used at end', (a) => mb(a.eventLoop.nodejs_heap_size_used_bytes)),
     row('SIGTERM -> exit', (a, r) => `code ${r.exit.code}${r.exit.signal ? ` ${r.exit.signal}` : ''} in ${f2(r.exit.ms / 1000)} s${r.exit.killed ? ' (KILLED)' : ''}`),
     row('daemon stderr lines (warn+)', (a, r) => int(r.stderrLines)),
@@ -744,6 +837,10 @@ function report(o, results) {
   const bounds = [...an[0].lagAll.buckets.keys()].sort((a, b) => a - b);
   log(table([['le (s)', ...results.map((r) => `run ${r.label}`)], ...bounds.map((b) => [String(b), ...an.map((a) => pct(a.lagAll.buckets.get(b) / a.lagAll.count, 3))])]));
 
+  for (const r of results) {
+    const pts = r.rssSamples.filter((s, i) => i % 4 === 0 || i === r.rssSamples.length - 1);
+    log(`run ${r.label} RSS timeline (s:MB): ${pts.map((s) => `${s.t.toFixed(0)}:${(s.rss / MB).toFixed(0)}`).join(' ')}`);
+  }
   for (const [i, a] of an.entries()) {
     if (a.failureKinds.length) log(`\nrun ${results[i].label} failures by phase/reason: ${a.failureKinds.map(([k, n]) => `${k}=${n}`).join(', ')}`);
     if (results[i].stderrLines > 0) log(`run ${results[i].label} first daemon stderr lines:\n    ${results[i].stderrTail.join('\n    ')}`);
@@ -774,7 +871,7 @@ function report(o, results) {
     const b = an[1];
     log(`\nHistograms on vs off: /metrics ${f1(b.bytes / a.bytes)}x the bytes, ${f1(median(b.timedTotal) / median(a.timedTotal))}x the median scrape time; peak RSS ${mb(b.hwm - a.hwm)} more; CPU per run ${f2(b.cpuPerRunMs / a.cpuPerRunMs)}x.`);
   }
-  log(`\nNotes: start lag comes from the daemon's own histogram, so p99 is an estimate interpolated linearly inside a bucket (bounds shown); the share within 1 s is exact because 1 s is a bucket boundary. "Steady window" = from the baseline scrape at ${o.steadyFrom} s (one interval: by then every target has had its first run) to the end. CPU is utime+stime from /proc/PID/stat. /metrics "to headers" is render time + one loopback round trip; "total" includes the transfer.`);
+  log(`\nNotes: start lag comes from the daemon's own histogram, so p99 is an estimate interpolated linearly inside a bucket (bounds shown); the share within 1 s is exact because 1 s is a bucket boundary. "Steady window" = from the baseline scrape at ${f1(results[0].steadyFrom)} s after ready (${results[0].steadyFrom >= o.interval ? 'one interval: by then every target has had its first run' : 'SHORT RUN: less than one interval, not steady'}) to the end. "Rest of machine" = all CPU time in /proc/stat minus daemon, smtp-sink and this script: other processes plus kernel time charged to no process (softirq: loopback TCP). CPU is utime+stime from /proc/PID/stat. /metrics "to headers" is render time + one loopback round trip; "total" includes the transfer. (*) the daemon's own figure from its final scrape, covering the time since the previous scrape; it never includes the stall of a /metrics render: prom-client resets Node's event-loop-delay histogram at the start of each scrape and Node drops the first delay after a reset.`);
   return verdicts.length === 0 ? null : verdicts.every(Boolean);
 }
 
@@ -794,8 +891,9 @@ async function main() {
   }
   const distNewest = newestMtime(join(ROOT, 'dist'), ['.js']);
   const { stale, unbuilt } = distStaleness();
-  if (stale.length) {
-    console.error(`bench/daemon.mjs: dist/ is stale, these sources changed after their .js was built: ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', ...' : ''}\n  run: npm run build`);
+  const staleText = `${stale.slice(0, 5).join(', ')}${stale.length > 5 ? `, ... (${stale.length} files)` : ''}`;
+  if (stale.length && !o.allowStale) {
+    console.error(`bench/daemon.mjs: dist/ is stale, these sources changed after their .js was built: ${staleText}\n  run: npm run build (or pass --allow-stale to measure dist/ as it is)`);
     process.exit(1);
   }
   const lagBuckets = lagBucketsFromSource();
@@ -825,12 +923,12 @@ async function main() {
   log(`machine:  ${cpuModel()}, ${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GB RAM, ${os.type()} ${os.release()}`);
   log(`node:     ${process.version}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   log(`code:     ${head}${dirty ? ' (+ uncommitted changes in src/ or checks/)' : ''}; dist/ built ${new Date(distNewest).toISOString()}`);
+  if (stale.length) log(`          WARNING --allow-stale: dist/ is older than these sources, what runs is dist/: ${staleText}`);
   if (unbuilt.length) log(`          not in dist/ (new, not built, so not part of what runs): ${unbuilt.join(', ')}`);
   log(`workload: ${o.targets} targets x smtp://127.0.0.1:<sink>, interval ${o.interval} s, timeout 10 s, tls none, steps ${o.variant === 'send' ? '[banner, ehlo, send(1 KiB), quit]' : '[banner, ehlo, noop, quit]'}, concurrency ${o.concurrency}`);
   log(`          expected rate ${(o.targets / o.interval).toFixed(1)} runs/s; ${runs.map(([l, h]) => `run ${l}: phase_histograms ${h}`).join(', ')}; ${o.duration} s each; LAG_BUCKETS ${lagBuckets.join(' ')}`);
   if (o.cpuProf) log(`          daemon under node --cpu-prof (profiles to ${o.cpuProf}): figures include profiler overhead`);
-  const others = sh('sh', ['-c', "ps -eo pcpu=,comm= --sort=-pcpu | head -5 | tr -s ' ' | paste -sd ';'"]);
-  if (others) log(`          busiest processes at start (%CPU since their start): ${others}`);
+  if (o.nodeOpts.length) log(`          daemon node options: ${o.nodeOpts.join(' ')}`);
 
   const dir = mkdtempSync(join(os.tmpdir(), 'smtp-probe-bench-daemon-'));
   let sink = null;
