@@ -18,6 +18,7 @@ import os from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { readBanner } from './lib.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 const SMTP_SINK = '/usr/sbin/smtp-sink';
@@ -345,27 +346,6 @@ function freePort() {
   });
 }
 
-function bannerOf(port, timeoutMs = 3000) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (v) => {
-      clearTimeout(t);
-      sock.destroy();
-      resolve(v);
-    };
-    const t = setTimeout(() => done(null), timeoutMs);
-    sock.on('data', (b) => {
-      buf += b.toString('latin1');
-      const i = buf.indexOf('\n');
-      if (i >= 0) {
-        sock.write('QUIT\r\n');
-        done(buf.slice(0, i).trim());
-      }
-    });
-    sock.on('error', () => done(null));
-  });
-}
 
 /**
  * GET http://127.0.0.1:port/path, no compression asked for. Counts bytes and lines as they arrive; keeps the body
@@ -940,7 +920,7 @@ async function main() {
     let banner = null;
     for (let i = 0; i < 30 && !banner; i++) {
       if (!live.has(sink.child.pid)) throw new Error(`smtp-sink exited at once: ${sink.stderr.trim()}`);
-      banner = await bannerOf(sinkPort, 1000);
+      banner = await readBanner(sinkPort, 1000);
       if (!banner) await sleep(100);
     }
     if (!banner) throw new Error(`smtp-sink on 127.0.0.1:${sinkPort} does not answer: ${sink.stderr.trim()}`);

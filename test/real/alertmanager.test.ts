@@ -6,10 +6,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 
 if (!process.env.MAILSTACK_HOST) throw new Error('MAILSTACK_* not set: run under .ci/run or eval `bash test/real/mailstack.sh env`');
@@ -22,13 +22,6 @@ let daemonPort: number;
 let hook: WebhookSink;
 const children: ChildProcess[] = [];
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function stack(...args: string[]): void {
   execFileSync('bash', ['test/real/mailstack.sh', ...args], {
