@@ -90,6 +90,8 @@ class ImapSession implements MailboxSession {
   private closed = false;
   /** The Junk folder's path: undefined until looked up, null when there is none. */
   private junk: string | null | undefined;
+  /** INBOX's message count at its last search: mail that came while another folder was selected shows as more. */
+  private inboxSeen = -1;
 
   constructor(
     private readonly client: ImapFlow,
@@ -129,6 +131,38 @@ class ImapSession implements MailboxSession {
     return removed;
   }
 
+  /**
+   * IDLE on INBOX until the server announces new mail (EXISTS), `ms` passes or the deadline fires. The next
+   * command (the next SEARCH) ends IDLE. Without IDLE, or on any trouble, this is a plain wait.
+   */
+  async waitForMail(ms: number, signal: AbortSignal): Promise<void> {
+    this.checkOpen();
+    let wake: () => void = () => undefined;
+    const woke = new Promise<void>((resolve) => (wake = resolve));
+    const timer = setTimeout(() => wake(), ms);
+    const onAbort = (): void => wake();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const onExists = (): void => wake();
+    try {
+      if (!this.failure && this.client.usable && this.client.capabilities.has('IDLE')) {
+        const lock = await this.client.getMailboxLock('INBOX');
+        lock.release();
+        if (this.messageCount() !== this.inboxSeen) wake(); // arrived while Junk was selected: look now
+        else {
+          this.client.on('exists', onExists);
+          this.client.idle().catch(() => wake());
+        }
+      }
+      await woke;
+    } catch {
+      await woke;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      this.client.off('exists', onExists);
+    }
+  }
+
   /** LOGOUT (bounded by the deadline), then the socket goes. Deletions are already expunged: never rejects. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -142,11 +176,17 @@ class ImapSession implements MailboxSession {
     }
   }
 
+  private messageCount(): number {
+    const m = this.client.mailbox;
+    return m === false ? -1 : m.exists;
+  }
+
   private checkOpen(): void {
     if (this.closed) throw new Error('IMAP session used after close()');
   }
 
   private async takeFrom(folder: string, probeId: string): Promise<FoundMessage | null> {
+    if (folder === 'INBOX') this.inboxSeen = this.messageCount();
     const uids = await this.search({ header: { 'X-Smtp-Probe-Id': probeId } }, folder);
     const seenAt = this.clock.wallNow();
     for (const uid of uids.slice(0, MAX_CANDIDATES)) {

@@ -37,6 +37,11 @@ export interface MailboxSession {
    * than `olderThanMs` (wall clock). Never touches anything else in a shared mailbox. Returns how many went.
    */
   cleanup(target: string, olderThanMs: number): Promise<number>;
+  /**
+   * Wait up to `ms` for new mail (IMAP IDLE, RFC 2177), returning early when the server announces some; absent
+   * or without IDLE the caller just waits `ms` before looking again.
+   */
+  waitForMail?(ms: number, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -83,7 +83,8 @@ export async function runRoundtrip(plan: CheckPlan, rt: RoundtripPlan, result: C
         };
       }
       if (deadline.aborted) break;
-      await sleep(rt.pollMs, deadline);
+      // IMAP IDLE wakes as soon as the server announces new mail; otherwise poll every pollMs.
+      await (session.waitForMail ? session.waitForMail(rt.pollMs, deadline) : sleep(rt.pollMs, deadline));
       if (deadline.aborted) break;
     }
     deps.tracker?.gaveUp(result.probeId, deps.wallNow());

@@ -97,3 +97,35 @@ describe('a message that never arrives', () => {
     expect(stdout).not.toContain('not-the-password');
   });
 });
+
+describe('IMAP IDLE', () => {
+  test('the new mail is seen as Dovecot announces it, not at the next poll 15 s later', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'smtp-probe-idle-'));
+    const file = join(dir, 'idle.yaml');
+    writeFileSync(file, `modules:
+  delivery:
+    tls_config: { ca_file: ${env.MAILSTACK_CA}, server_name: mail.probe.test }
+    send: { from: ${user}, to: [${user}] }
+    roundtrip:
+      mailbox: "imaps://${host}:${env.MAILSTACK_IMAPS_PORT}"
+      username: ${user}
+      password: "\${MB_PASS}"
+      ca_file: ${env.MAILSTACK_CA}
+      server_name: mail.probe.test
+      timeout: 30s
+      poll_interval: 15s
+targets:
+  - { name: idle, url: "${smtp}", module: delivery, interval: 2m }
+`);
+    let stdout = '';
+    const code = await runCli(['check', '--config', file, '--format', 'json'], { stdout: (t) => (stdout += t), stderr: () => undefined, env: secrets });
+    const r = (JSON.parse(stdout) as { results: CheckResult[] }).results[0]!;
+    expect(r.failure).toBeNull();
+    expect(code).toBe(0);
+    // The first search runs right after the send and usually misses; IDLE then wakes on Dovecot's EXISTS
+    // (about half a second here, a few seconds when the machine is busy), well before the 15 s poll.
+    expect(r.phases.at(-1)!.durationMs).toBeLessThan(10_000);
+  });
+});
