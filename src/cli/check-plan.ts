@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { EXPECTABLE_PHASES, parseExpectation, type Expectation } from '../core/expect.js';
 import { STEP_KINDS, makeSend, type AuthPlan, type CheckPlan, type RoundtripPlan, type SendPlan } from '../core/plan.js';
 import { parseMailboxUrl } from '../mailbox/url.js';
+import { DNS_SERVER_PATTERN } from '../dns/mx.js';
 import type { Phase } from '../core/result.js';
 import { parseTargetUrl } from '../core/target.js';
 import {
@@ -233,7 +234,7 @@ function overridesFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): FlagOverride
   if (f.insecure) o.insecure = true;
   if (f['dns-server'] !== undefined) {
     for (const d of f['dns-server']) {
-      if (!/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/.test(d)) {
+      if (!DNS_SERVER_PATTERN.test(d)) {
         throw new UsageError(`--dns-server: "${d}" is not an IP address with an optional port (127.0.0.1:5353, [::1]:53)`);
       }
     }

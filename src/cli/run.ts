@@ -1,4 +1,5 @@
 import { systemClock } from '../core/clock.js';
+import { parseListenAddress } from '../config/model.js';
 import { Daemon } from '../daemon/daemon.js';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { systemLookup } from '../runner/run.js';
@@ -57,7 +58,7 @@ export async function serveUntilStopped(daemon: Daemon, io: CliIo, start = true)
 }
 
 export function parseListenFlag(text: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
-  if (!m || Number(m[3]) > 65535) throw new UsageError(`--listen: "${text}" is not HOST:PORT or :PORT`);
-  return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
+  const at = parseListenAddress(text);
+  if (!at) throw new UsageError(`--listen: "${text}" is not HOST:PORT or :PORT`);
+  return at;
 }

@@ -145,8 +145,15 @@ export function normalizeSteps(names: readonly string[], hasAuth: boolean, hasSe
   return STEP_KINDS.filter((k) => wanted.has(k));
 }
 
-export function parseListen(s: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(s)!;
+/** `HOST:PORT`, `[v6]:PORT` or `:PORT` (all interfaces); null when it is not one. */
+export function parseListenAddress(text: string): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  if (!m || Number(m[3]) > 65535) return null;
   return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
+}
+
+/** A listen address the schema has already checked. */
+export function parseListen(s: string): { host: string; port: number } {
+  return parseListenAddress(s)!;
 }
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
+import { DNS_SERVER_PATTERN } from '../dns/mx.js';
+import { httpUrl } from '../alerts/providers/common.js';
 import { EXPECTABLE_PHASES, parseExpectation } from '../core/expect.js';
 import { STEP_KINDS } from '../core/plan.js';
 import { parseTargetUrl } from '../core/target.js';
@@ -32,15 +34,6 @@ const targetUrl = z.string().superRefine((s, ctx) => {
   const t = parseTargetUrl(s, 'config');
   if (typeof t === 'string') ctx.addIssue({ code: 'custom', message: t });
 });
-
-/** An http(s) URL; a plain string in the JSON Schema so `${VAR}` references do not look wrong in an editor. */
-const httpUrl = z.string().refine((s) => {
-  try {
-    return ['http:', 'https:'].includes(new URL(s).protocol);
-  } catch {
-    return false;
-  }
-}, 'must be an http:// or https:// URL');
 
 const mailAddress = z.string().regex(/^$|^[^@\s<>]+@[^@\s<>]+$/, 'must be a mail address (local@domain)');
 
@@ -125,7 +118,7 @@ const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Promet
 const RESERVED_LABELS = ['target', 'phase', 'reason', 'result', 'version', 'mx_host', 'mx_preference', 'alert', 'receiver', 'module', 'le'];
 
 /** A DNS server as node:dns takes it: "127.0.0.1", "127.0.0.1:5353", "[::1]:53". */
-const dnsServer = z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/, 'must be an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53');
+const dnsServer = z.string().regex(DNS_SERVER_PATTERN, 'must be an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53');
 
 const target = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.:@/-]{1,128}$/, 'must be 1-128 characters of letters, digits and _.:@/-'),

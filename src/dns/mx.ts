@@ -1,5 +1,8 @@
 import dns from 'node:dns';
 
+/** A DNS server as node:dns takes it: "127.0.0.1", "127.0.0.1:5353", "[::1]:53", "::1". */
+export const DNS_SERVER_PATTERN = /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/;
+
 /** The DNS questions MX routing asks; node:dns's Resolver answers them, tests pass their own. */
 export interface MxResolver {
   resolveMx(name: string): Promise<{ exchange: string; priority: number }[]>;

@@ -59,3 +59,10 @@ export function mxHostLabel(host: string): string {
   const name = host.toLowerCase().replace(/\.$/, '');
   return HOST_NAME.test(name) ? name : 'invalid';
 }
+
+/** The target's static labels, only those with a declared name (others would break the family's label set). */
+export function staticLabels(labels: Readonly<Record<string, string>>, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) if (labels[n] !== undefined) out[n] = labels[n]!;
+  return out;
+}

@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { CheckResult } from '../core/result.js';
 import type { TargetMeta } from '../core/target-meta.js';
-import { mxHostLabel } from './labels.js';
+import { mxHostLabel, staticLabels } from './labels.js';
 
 const UP_RATIO = 'smtp_probe_mx_up_ratio';
 const INFO = 'smtp_probe_mx_info';
@@ -25,7 +25,7 @@ export class MxMetrics {
   }
 
   record(meta: TargetMeta, results: readonly CheckResult[]): void {
-    const base = { target: meta.name, ...pick(meta.labels, this.staticLabelNames) };
+    const base = { target: meta.name, ...staticLabels(meta.labels, this.staticLabelNames) };
     this.bases.set(meta.name, base);
     const withMx = results.filter((r) => r.mx);
     this.upRatio.set(base, withMx.length === 0 ? 0 : withMx.filter((r) => r.ok).length / withMx.length);
@@ -70,8 +70,3 @@ export class MxMetrics {
   }
 }
 
-function pick(labels: Readonly<Record<string, string>>, names: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const n of names) if (labels[n] !== undefined) out[n] = labels[n]!;
-  return out;
-}

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CheckResult } from '../core/result.js';
 import type { TargetMeta } from '../core/target-meta.js';
+import { staticLabels } from './labels.js';
 
 /** Hops with a delay series each; a longer chain is summed into the last one (a bounded label set). */
 export const MAX_HOP_SERIES = 10;
@@ -32,7 +33,7 @@ export class RoundtripMetrics {
 
   /** One run's result, and the target's late/never totals so far. */
   record(meta: TargetMeta, r: CheckResult, totals: { late: number; never: number }): void {
-    const base = { target: meta.name, ...pick(meta.labels, this.staticLabelNames) };
+    const base = { target: meta.name, ...staticLabels(meta.labels, this.staticLabelNames) };
     const seen = this.counted.get(meta.name) ?? { late: 0, never: 0 };
     if (totals.late > seen.late) this.late.inc(base, totals.late - seen.late);
     else this.late.inc(base, 0);
@@ -90,8 +91,3 @@ export class RoundtripMetrics {
   }
 }
 
-function pick(labels: Readonly<Record<string, string>>, names: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const n of names) if (labels[n] !== undefined) out[n] = labels[n]!;
-  return out;
-}
