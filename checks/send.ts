@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hasCapability } from '../src/smtp/ehlo.js';
 import { buildMessage, dotStuff, isAscii, oneLine } from '../src/smtp/message.js';
-import type { SmtpReply } from '../src/smtp/reply.js';
+import type { SmtpReply } from '../src/core/reply.js';
 import { OK, STOP, expectationFor, judge, type CheckModule } from './step.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Phase, PhaseRecord, TlsInfo } from '../src/core/result.js';
 import { ProbeError } from '../src/core/errors.js';
 import { defaultExpectation, matches, type Expectation } from '../src/core/expect.js';
 import type { Capabilities } from '../src/smtp/ehlo.js';
-import type { SmtpReply } from '../src/smtp/reply.js';
+import type { SmtpReply } from '../src/core/reply.js';
 import type { SmtpSession } from '../src/smtp/session.js';
 import type { Trace } from '../src/smtp/trace.js';
 
@@ -34,10 +34,13 @@ export interface StepContext {
 }
 
 /**
- * A step's verdict. `stop`: a negative check got the refusal it wanted, so the forward path ends here and the
- * session winds down (RSET, QUIT) without running the steps that would build on the refused one.
+ * How a step that passed ends. `stop`: a negative check got the refusal it wanted, so the forward path ends here
+ * and the session winds down (RSET, QUIT) without running the steps that would build on the refused one. A step
+ * that fails rejects with a ProbeError (expected failures) — the runner turns it into the result's `failure`.
  */
-export type StepOutcome = { ok: true; stop?: boolean } | { ok: false; error: ProbeError };
+export interface StepOutcome {
+  readonly stop: boolean;
+}
 
 /** The contract every check kind fulfils (STYLE.md rule 2): no sockets, timers or registries of its own. */
 export interface CheckModule {
@@ -47,8 +50,8 @@ export interface CheckModule {
   run(ctx: StepContext): Promise<StepOutcome>;
 }
 
-export const OK: StepOutcome = { ok: true };
-export const STOP: StepOutcome = { ok: true, stop: true };
+export const OK: StepOutcome = { stop: false };
+export const STOP: StepOutcome = { stop: true };
 
 export function expectationFor(plan: CheckPlan, phase: Phase): Expectation {
   return plan.expect[phase] ?? defaultExpectation(phase);

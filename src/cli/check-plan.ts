@@ -9,8 +9,8 @@ import {
   DEFAULTS, defaultGlobal, defaultModule, defaultSteps, normalizeSteps, planFor, type ResolvedModule,
 } from '../config/model.js';
 import type { LoadedConfig } from '../config/resolve.js';
-import { SASL_MECHANISMS, type SaslMechanism } from '../smtp/sasl.js';
-import { TLS_MODES, type TlsMode } from '../smtp/tls.js';
+import { SASL_MECHANISMS, type SaslMechanism } from '../core/sasl.js';
+import { TLS_MODES, type TlsMode } from '../core/tls.js';
 import { UsageError, choiceFlag, durationFlag, intFlag, readEnvFlag, readFlagFile } from './args.js';
 
 /** The flags of `smtp-probe check` that shape a run (CONTRACT.md "CLI"). */

@@ -3,7 +3,7 @@ import { STEP_KINDS, makePlan, type CheckPlan, type RoundtripPlan, type StepKind
 import type { Expectation } from '../core/expect.js';
 import type { Phase } from '../core/result.js';
 import type { TargetUrl } from '../core/target.js';
-import type { TlsMinVersion, TlsMode } from '../smtp/tls.js';
+import type { TlsMinVersion, TlsMode } from '../core/tls.js';
 
 /**
  * The parts of the config model that turn settings into check plans. Kept apart from the loader so a one-shot

@@ -15,8 +15,8 @@ import { parseMailboxUrl } from '../mailbox/url.js';
 import type { Phase } from '../core/result.js';
 import { parseTargetUrl, type TargetUrl } from '../core/target.js';
 import type { TargetMeta } from '../core/target-meta.js';
-import type { TlsMinVersion, TlsMode } from '../smtp/tls.js';
-import type { SaslMechanism } from '../smtp/sasl.js';
+import type { TlsMinVersion, TlsMode } from '../core/tls.js';
+import type { SaslMechanism } from '../core/sasl.js';
 import type { ConfigIssue, SourceMap } from './issues.js';
 import type { RawConfig, RawModule } from './schema.js';
 

@@ -5,8 +5,8 @@ import { httpUrl } from '../alerts/providers/common.js';
 import { EXPECTABLE_PHASES, parseExpectation } from '../core/expect.js';
 import { STEP_KINDS } from '../core/plan.js';
 import { parseTargetUrl } from '../core/target.js';
-import { SASL_MECHANISMS } from '../smtp/sasl.js';
-import { TLS_MODES } from '../smtp/tls.js';
+import { SASL_MECHANISMS } from '../core/sasl.js';
+import { TLS_MODES } from '../core/tls.js';
 
 /**
  * The config file's schema (CONTRACT.md "Config"). Strict everywhere: an unknown key is an error. Values are

@@ -1,6 +1,6 @@
 import type { Failure, FailureReason, Phase } from './result.js';
-import type { SmtpReply } from '../smtp/reply.js';
-import { quoteBytes, replyText } from '../smtp/reply.js';
+import { quoteBytes } from './bytes.js';
+import { replyText, type SmtpReply } from './reply.js';
 
 /**
  * An expected failure of a run: refused, timed out, a 4xx/5xx, a TLS or auth problem. The session and the checks

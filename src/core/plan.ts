@@ -1,8 +1,8 @@
 import type { Expectation } from './expect.js';
 import type { Phase } from './result.js';
-import type { SaslMechanism } from '../smtp/sasl.js';
-import type { TlsMinVersion, TlsMode } from '../smtp/tls.js';
-import type { MailboxSettings } from '../mailbox/types.js';
+import type { MailboxSettings } from './mailbox.js';
+import type { SaslMechanism } from './sasl.js';
+import type { TlsMinVersion, TlsMode } from './tls.js';
 
 export interface RoundtripPlan {
   mailbox: MailboxSettings;

@@ -1,4 +1,4 @@
-import type { AuthResults, Hop } from '../headers/types.js';
+import type { AuthResults, Hop } from './headers.js';
 
 /**
  * The result record: one per run of one target. Everything downstream (reporters, metrics, alerts) reads

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { TlsMode } from '../smtp/tls.js';
+import type { TlsMode } from './tls.js';
 
 export interface TargetUrl {
   scheme: 'smtp' | 'smtps' | 'mx';

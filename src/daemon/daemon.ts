@@ -208,7 +208,7 @@ export class Daemon {
 
   private deps(signal: AbortSignal): RunDeps {
     const { clock, lookup } = this.opts;
-    return { now: () => clock.now(), wallNow: () => clock.wallNow(), lookup, signal };
+    return { now: () => clock.now(), wallNow: () => clock.wallNow(), setTimer: (ms, fn) => clock.setTimer(ms, fn), lookup, signal };
   }
 
   private handlers(): HttpHandlers {
@@ -236,7 +236,7 @@ export class Daemon {
       return bad(403, `module "${moduleName}" holds credentials and only probes its probe_targets; ${url.url} is not one of them`);
     }
     const plan = this.probePlan(url, moduleName, scrapeTimeout, q.get('debug') === 'true');
-    const bound = deadline(null, [signal, this.shutdown.signal]);
+    const bound = deadline(null, [signal, this.shutdown.signal], this.opts.clock);
     const result = await runCheck(plan, this.deps(bound.signal)).finally(() => bound.dispose());
     logResult(this.opts.logger, result);
     const registry = probeRegistry(result, { timeoutSeconds: plan.timeoutMs / 1000 });

@@ -8,7 +8,7 @@ import { parseMailDate } from './date.js';
 import { parseAuthenticationResults } from './auth-results.js';
 import { parseReceived } from './received.js';
 import { intOption, truncate } from './text.js';
-import type { HeaderAnalysis, Hop } from './types.js';
+import type { HeaderAnalysis, Hop } from '../core/headers.js';
 
 export { headerValues, parseHeaderBlock } from './block.js';
 export { mailDateToIso, parseMailDate } from './date.js';

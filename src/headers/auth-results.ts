@@ -7,7 +7,7 @@
 
 import { lexStructured, unquote, type Token } from './lexer.js';
 import { cleanField } from './text.js';
-import type { AuthMethodResult, AuthResults } from './types.js';
+import type { AuthMethodResult, AuthResults } from '../core/headers.js';
 
 const MAX_INPUT_CHARS = 16_384;
 const MAX_METHODS = 32;

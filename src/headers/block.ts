@@ -1,6 +1,6 @@
 /** RFC 5322 2.2 / 3.2.2: split a header block into fields and unfold them, within fixed bounds. */
 
-import type { HeaderBlockLimits, HeaderField } from './types.js';
+import type { HeaderBlockLimits, HeaderField } from '../core/headers.js';
 import { intOption, stripControls, truncate } from './text.js';
 
 export const DEFAULT_MAX_HEADERS = 1000;

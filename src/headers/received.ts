@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { mailDateToIso } from './date.js';
 import { lexStructured, unquote, type Token } from './lexer.js';
 import { cleanField } from './text.js';
-import type { ReceivedFields } from './types.js';
+import type { ReceivedFields } from '../core/headers.js';
 
 /** Only this much of a Received value is read. */
 export const MAX_RECEIVED_CHARS = 16_384;

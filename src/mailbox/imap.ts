@@ -16,8 +16,8 @@ import { ImapFlow, type FetchMessageObject, type ImapFlowOptions, type SearchObj
 import { systemClock, type Clock } from '../core/clock.js';
 import { ProbeError } from '../core/errors.js';
 import type { FailureReason } from '../core/result.js';
-import { quoteBytes } from '../smtp/reply.js';
-import { describeVerifyError, sniFor } from '../smtp/tls.js';
+import { quoteBytes } from '../core/bytes.js';
+import { describeVerifyError, sniFor } from '../net/tls.js';
 import { MAILBOX_LIMITS, isStaleProbe, plaintextRefusal, probeFieldsOf, type MailboxDeps, type MailboxLimits } from './pop3.js';
 import type { FoundMessage, MailboxClient, MailboxSession, MailboxSettings } from './types.js';
 

@@ -18,8 +18,8 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { ProbeError } from '../core/errors.js';
 import type { FailureReason, Phase } from '../core/result.js';
 import { Wire, errText } from '../net/wire.js';
-import { quoteBytes } from '../smtp/reply.js';
-import { describeVerifyError, sniFor } from '../smtp/tls.js';
+import { quoteBytes } from '../core/bytes.js';
+import { describeVerifyError, sniFor } from '../net/tls.js';
 import type { FoundMessage, MailboxClient, MailboxSession, MailboxSettings } from './types.js';
 
 export interface MailboxLimits {

@@ -1,23 +1,8 @@
 /** Reading the test message back: one interface over POP3 (our client) and IMAP (imapflow). */
 
-export type MailboxProtocol = 'pop3' | 'pop3s' | 'imap' | 'imaps';
+import type { MailboxSettings } from '../core/mailbox.js';
 
-export interface MailboxSettings {
-  protocol: MailboxProtocol;
-  host: string;
-  port: number;
-  username: string;
-  /** Read from an env var or a file; never logged. */
-  password: string;
-  /** pop3/imap: upgrade with STLS/STARTTLS (required unless `allowPlaintext`). */
-  starttls: boolean;
-  allowPlaintext: boolean;
-  ca?: string | undefined;
-  servername: string;
-  insecure: boolean;
-  /** IMAP folders to search, in order (default INBOX then the Junk folder if the server has one). */
-  folders?: readonly string[] | undefined;
-}
+export type { MailboxProtocol, MailboxSettings } from '../core/mailbox.js';
 
 export interface FoundMessage {
   /** The whole message as read (headers and body), CRLF line endings. */

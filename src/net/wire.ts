@@ -2,7 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Phase } from '../core/result.js';
 import { ProbeError } from '../core/errors.js';
-import { quoteBytes } from '../smtp/reply.js';
+import { quoteBytes } from '../core/bytes.js';
 
 export type Sock = net.Socket | tls.TLSSocket;
 

@@ -1,3 +1,4 @@
+import { bounded } from '../core/deadline.js';
 import { resolveMx, systemMxResolver, type MxHost, type MxResolver } from '../dns/mx.js';
 import type { CheckPlan, RoundtripPlan } from '../core/plan.js';
 import type { MailboxClient } from '../mailbox/types.js';
@@ -34,6 +35,8 @@ export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOn
     resolveMx(plan.host, resolver(), { family: plan.ipFamily, maxHosts: plan.mx.maxHosts, now: deps.now }),
     plan.phaseTimeoutMs,
     deps.signal,
+    deps,
+    () => null,
   );
   if (found === null) {
     const lookupMs = deps.now() - started;
@@ -57,25 +60,6 @@ export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOn
       return withMx(r, h, found.lookupMs, plan);
     }),
   );
-}
-
-/** A promise abandoned (null) after `ms` or when the signal aborts; lookups cannot be cancelled mid-flight. */
-function bounded<T>(p: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | null> {
-  return new Promise((resolve, reject) => {
-    const done = (v: T | null): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve(v);
-    };
-    const onAbort = (): void => done(null);
-    const timer = setTimeout(() => done(null), ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    p.then(done, (e: unknown) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      reject(e);
-    });
-  });
 }
 
 /** The mailbox clients load only when a plan reads mail back (imapflow is not small). */

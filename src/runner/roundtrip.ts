@@ -1,14 +1,13 @@
 import type { CheckPlan, RoundtripPlan } from '../core/plan.js';
 import type { CheckResult, FailureReason, RoundtripInfo } from '../core/result.js';
-import { deadline as makeDeadline } from '../core/deadline.js';
+import type { Clock } from '../core/clock.js';
+import { deadline as makeDeadline, sleep } from '../core/deadline.js';
 import { isProbeError } from '../core/errors.js';
 import { analyzeHeaders } from '../headers/analyze.js';
 import type { MailboxClient, MailboxSession } from '../mailbox/types.js';
 import { round } from '../smtp/trace.js';
 
-export interface RoundtripDeps {
-  now(): number;
-  wallNow(): number;
+export interface RoundtripDeps extends Clock {
   mailbox: MailboxClient;
   signal?: AbortSignal;
   /** Across runs of one target (the daemon keeps one per target): messages that arrived late or never. */
@@ -55,7 +54,7 @@ export async function runRoundtrip(plan: CheckPlan, rt: RoundtripPlan, result: C
   if (!result.ok || result.messageId === null || !plan.send?.deliver) return result;
   const started = deps.now();
   const sentWall = Date.parse(result.startedAt) + result.durationMs;
-  const bound = makeDeadline(rt.timeoutMs, [deps.signal]);
+  const bound = makeDeadline(rt.timeoutMs, [deps.signal], deps);
   const deadline = bound.signal;
   const fail = (reason: FailureReason, message: string, extra: Partial<RoundtripInfo> = {}): CheckResult => ({
     ...result,
@@ -84,7 +83,7 @@ export async function runRoundtrip(plan: CheckPlan, rt: RoundtripPlan, result: C
       }
       if (deadline.aborted) break;
       // IMAP IDLE wakes as soon as the server announces new mail; otherwise poll every pollMs.
-      await (session.waitForMail ? session.waitForMail(rt.pollMs, deadline) : sleep(rt.pollMs, deadline));
+      await (session.waitForMail ? session.waitForMail(rt.pollMs, deadline) : sleep(rt.pollMs, deadline, deps));
       if (deadline.aborted) break;
     }
     deps.tracker?.gaveUp(result.probeId, deps.wallNow());
@@ -117,16 +116,4 @@ function mailboxReason(e: unknown): FailureReason {
   if (/auth|login|password|credential/.test(text)) return 'auth';
   if (code === 'ECONNRESET' || /closed/.test(text)) return 'closed';
   return 'protocol';
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { CHECKS } from '../../checks/index.js';
 import { sendQuit } from '../../checks/quit.js';
 import { acceptTls, type RunState, type StepContext } from '../../checks/step.js';
-import { deadline as makeDeadline } from '../core/deadline.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { bounded, deadline as makeDeadline, sleep, type GiveUp } from '../core/deadline.js';
 import { ProbeError, isProbeError } from '../core/errors.js';
 import type { CheckPlan } from '../core/plan.js';
 import type { CheckResult, Failure } from '../core/result.js';
@@ -14,11 +14,8 @@ import { Trace, Transcript, round } from '../smtp/trace.js';
 
 export type Lookup = (host: string, family: 4 | 6 | null) => Promise<string[]>;
 
-export interface RunDeps {
-  /** Monotonic milliseconds. */
-  now(): number;
-  /** Wall-clock milliseconds since the epoch. */
-  wallNow(): number;
+/** What a run needs from outside: time and timers (the Clock), name lookups, and the shutdown signal. */
+export interface RunDeps extends Clock {
   /** Name → addresses, in the order to try them. */
   lookup: Lookup;
   /** Shutdown: aborting it ends the run like its deadline does. */
@@ -31,7 +28,7 @@ export const systemLookup: Lookup = async (host, family) => {
 };
 
 export function systemDeps(signal?: AbortSignal): RunDeps {
-  return { now: () => performance.now(), wallNow: () => Date.now(), lookup: systemLookup, ...(signal ? { signal } : {}) };
+  return { ...systemClock, lookup: systemLookup, ...(signal ? { signal } : {}) };
 }
 
 /** Bounded wait for replies still owed after a failure (the rest of a pipelined group). */
@@ -45,7 +42,7 @@ export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckRes
   const startedAt = new Date(deps.wallNow()).toISOString();
   const trace = new Trace(() => deps.now());
   const transcript = plan.transcript ? new Transcript(() => trace.elapsed()) : null;
-  const deadline = makeDeadline(plan.timeoutMs, [deps.signal]);
+  const deadline = makeDeadline(plan.timeoutMs, [deps.signal], deps);
   const session = new SmtpSession({
     signal: deadline.signal,
     phaseTimeoutMs: plan.phaseTimeoutMs,
@@ -95,7 +92,7 @@ export async function runWithRetries(plan: CheckPlan, deps: RunDeps, retries: nu
   for (let attempt = 2; !result.ok && attempt <= retries + 1 && !deps.signal?.aborted; attempt += 1) {
     const f = result.failure!;
     earlier.push(`attempt ${attempt - 1} failed at ${f.phase}: ${f.message}`);
-    await new Promise((r) => setTimeout(r, delayMs));
+    await sleep(delayMs, deps.signal, deps);
     result = await runCheck(plan, deps);
     result.attempts = attempt;
     result.warnings.unshift(...earlier);
@@ -108,7 +105,6 @@ async function runSteps(ctx: StepContext, deps: RunDeps, signal: AbortSignal): P
     await connect(ctx, deps, signal);
     for (const kind of ctx.plan.steps) {
       const outcome = await CHECKS[kind].run(ctx);
-      if (!outcome.ok) throw outcome.error;
       if (outcome.stop) break;
     }
     return null;
@@ -156,7 +152,10 @@ async function resolve(ctx: StepContext, deps: RunDeps, signal: AbortSignal): Pr
     return [plan.host];
   }
   session.phase = 'dns';
-  const addresses = await bounded(deps.lookup(plan.host, family), plan.phaseTimeoutMs, signal).catch((e: unknown) => {
+  const giveUp = (why: GiveUp): never => {
+    throw new ProbeError('timeout', 'dns', why === 'timeout' ? `DNS lookup took longer than ${plan.phaseTimeoutMs} ms` : 'run deadline reached during dns');
+  };
+  const addresses = await bounded(deps.lookup(plan.host, family), plan.phaseTimeoutMs, signal, deps, giveUp).catch((e: unknown) => {
     if (isProbeError(e)) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const why = code === 'ENOTFOUND' ? 'no such host' : code === 'EAI_AGAIN' ? 'temporary DNS failure' : String((e as Error).message ?? e);
@@ -165,20 +164,6 @@ async function resolve(ctx: StepContext, deps: RunDeps, signal: AbortSignal): Pr
   if (addresses.length === 0) throw new ProbeError('dns', 'dns', `${plan.host} has no address`);
   trace.end('dns', true);
   return addresses;
-}
-
-/** A promise that cannot be cancelled (getaddrinfo), abandoned after `ms` or when the run's deadline passes. */
-function bounded<T>(p: Promise<T>, ms: number, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const fail = (why: string): void => reject(new ProbeError('timeout', 'dns', why));
-    const timer = setTimeout(() => fail(`DNS lookup took longer than ${ms} ms`), ms);
-    const onAbort = (): void => fail('run deadline reached during dns');
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-    });
-  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { SmtpReply } from './reply.js';
+import type { SmtpReply } from '../core/reply.js';
 
 /** EHLO keywords → parameters, keys upper-case (RFC 5321 4.1.1.1: keywords are case-insensitive). */
 export type Capabilities = Record<string, string>;

@@ -2,14 +2,8 @@
  * SMTP reply framing (RFC 5321 4.2): `ddd-text` continuation lines up to a final `ddd text` line, enhanced status
  * codes (RFC 3463), replies split across TCP segments, bounded memory for servers that flood.
  */
-
-export interface SmtpReply {
-  code: number;
-  /** RFC 3463 enhanced status code from the first line, when its class matches the reply code. */
-  enhancedCode: string | null;
-  /** Text of each line, after the code and separator. */
-  lines: string[];
-}
+import { quoteBytes } from '../core/bytes.js';
+import type { SmtpReply } from '../core/reply.js';
 
 export interface ReplyLimits {
   /** Longest line accepted, in bytes, without its line ending. */
@@ -31,34 +25,6 @@ export class ReplyProtocolError extends Error {
 const LF = 0x0a;
 const CR = 0x0d;
 const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/;
-
-/** Printable rendering of untrusted bytes for error messages and logs: control bytes escaped, length capped. */
-export function quoteBytes(input: Buffer | string, max = 80): string {
-  const text = typeof input === 'string' ? input : input.toString('latin1');
-  let out = '';
-  for (const ch of text) {
-    if (out.length >= max) return `${out}…`;
-    const c = ch.codePointAt(0) ?? 0;
-    if (c === 0x5c) out += '\\\\';
-    else if (c === 0x0d) out += '\\r';
-    else if (c === 0x0a) out += '\\n';
-    else if (c === 0x09) out += '\\t';
-    else if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else out += ch;
-  }
-  return out;
-}
-
-/** The reply as the server sent it, one CRLF-free line each, e.g. `250-PIPELINING`. */
-export function replyLines(reply: SmtpReply): string[] {
-  const last = reply.lines.length - 1;
-  return reply.lines.map((text, i) => `${reply.code}${i === last ? ' ' : '-'}${text}`.trimEnd());
-}
-
-/** One-line form for messages: `535 5.7.8 Error: authentication failed`. */
-export function replyText(reply: SmtpReply): string {
-  return `${reply.code} ${reply.lines.join(' ')}`.trim();
-}
 
 export function parseEnhancedCode(code: number, text: string): string | null {
   const m = ENHANCED.exec(text);

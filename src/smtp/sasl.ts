@@ -1,8 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { SASL_MECHANISMS, type SaslMechanism } from '../core/sasl.js';
 
-/** SASL mechanisms for SMTP AUTH (RFC 4954). Each turns server challenges into client responses. */
-export const SASL_MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2'] as const;
-export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+/** SASL exchanges for SMTP AUTH (RFC 4954): each turns server challenges into client responses. */
 
 export interface Credentials {
   username: string;

@@ -3,8 +3,11 @@ import type tls from 'node:tls';
 import type { Phase, TlsInfo } from '../core/result.js';
 import { ProbeError } from '../core/errors.js';
 import { Wire, errText } from '../net/wire.js';
-import { DEFAULT_LIMITS, ReplyParser, ReplyProtocolError, quoteBytes, replyLines, type SmtpReply } from './reply.js';
-import { describeTls, secureContextFor, sniFor, type TlsParams } from './tls.js';
+import { quoteBytes } from '../core/bytes.js';
+import { replyLines, type SmtpReply } from '../core/reply.js';
+import type { TlsParams } from '../core/tls.js';
+import { DEFAULT_LIMITS, ReplyParser, ReplyProtocolError } from './reply.js';
+import { describeTls, secureContextFor, sniFor } from '../net/tls.js';
 import type { Transcript } from './trace.js';
 
 export interface SessionOptions {

@@ -3,6 +3,7 @@
  * resolver (plain objects), then through node:dns (systemMxResolver) against the tiny DNS server, then whole
  * runs (runTarget) with the real runner against a loopback SMTP responder.
  */
+import { systemClock } from '../../src/core/clock.js';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, test } from 'vitest';
 import { makePlan, type CheckPlan } from '../../src/core/plan.js';
@@ -472,7 +473,7 @@ describe('runTarget with an injected resolver and runner', () => {
       seen.push({ host: plan.host, servername: plan.tlsParams.servername, addresses: await deps.lookup(plan.host, null) });
       return canned(plan, [{ phase: 'dns', ok: true, durationMs: 2 }, { phase: 'connect', ok: true, durationMs: 3, address: `addr-of-${plan.host}` }]);
     };
-    const deps: TargetDeps = { now: () => t, wallNow: () => 0, lookup: async () => { throw new Error('system lookup used'); }, mxResolver: () => resolver };
+    const deps: TargetDeps = { now: () => t, wallNow: () => 0, setTimer: systemClock.setTimer, lookup: async () => { throw new Error('system lookup used'); }, mxResolver: () => resolver };
     const plan = makePlan({ host: 'example.test', port: 2525, tls: 'none', mx: { maxHosts: null }, name: 'mail' });
     const results = await runTarget(plan, deps, runOne);
     expect(seen).toEqual([
@@ -495,7 +496,7 @@ describe('runTarget with an injected resolver and runner', () => {
     let t = 0;
     const resolver = fakeResolver(names, () => (t += 10));
     const runOne: RunOne = async (plan) => canned(plan, [{ phase: 'connect', ok: true, durationMs: 1, address: '192.0.2.1' }]);
-    const deps: TargetDeps = { now: () => t, wallNow: () => 0, lookup: async () => [], mxResolver: () => resolver };
+    const deps: TargetDeps = { now: () => t, wallNow: () => 0, setTimer: systemClock.setTimer, lookup: async () => [], mxResolver: () => resolver };
     const results = await runTarget(makePlan({ host: 'example.test', port: 25, mx: { maxHosts: 1 } }), deps, runOne);
     expect(results).toHaveLength(1);
     expect(results[0]!.phases.map((p) => p.phase)).toEqual(['dns', 'connect']);
@@ -508,7 +509,7 @@ describe('runTarget with an injected resolver and runner', () => {
       servernames.push(plan.tlsParams.servername);
       return canned(plan, []);
     };
-    const deps: TargetDeps = { now: () => 0, wallNow: () => 0, lookup: async () => [], mxResolver: () => fakeResolver(names) };
+    const deps: TargetDeps = { now: () => 0, wallNow: () => 0, setTimer: systemClock.setTimer, lookup: async () => [], mxResolver: () => fakeResolver(names) };
     await runTarget(makePlan({ host: 'example.test', port: 25, mx: { maxHosts: null }, tlsParams: { servername: 'mail.example.test', insecure: false } }), deps, runOne);
     expect(servernames).toEqual(['mail.example.test', 'mail.example.test']);
   });
@@ -516,7 +517,7 @@ describe('runTarget with an injected resolver and runner', () => {
   test('the resolver is built with the plan\'s dns servers and phase timeout', async () => {
     const asked: [readonly string[] | null, number][] = [];
     const deps: TargetDeps = {
-      now: () => 0, wallNow: () => 0, lookup: async () => [],
+      now: () => 0, wallNow: () => 0, setTimer: systemClock.setTimer, lookup: async () => [],
       mxResolver: (servers, timeoutMs) => {
         asked.push([servers, timeoutMs]);
         return fakeResolver(names);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Hop } from '../../src/headers/types.js';
+import type { Hop } from '../../src/core/headers.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseReceived } from '../../src/headers/analyze.js';
-import type { ReceivedFields } from '../../src/headers/types.js';
+import type { ReceivedFields } from '../../src/core/headers.js';
 
 const NONE: ReceivedFields = { from: null, by: null, via: null, with: null, id: null, for: null, fromIp: null, date: null };
 const AT = '2026-11-26T03:30:00.000Z';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeSend, type AuthPlan } from '../../src/core/plan.js';
-import type { SaslMechanism } from '../../src/smtp/sasl.js';
+import type { SaslMechanism } from '../../src/core/sasl.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { serverCert } from '../helpers/certs.js';
 import { startFakeMx } from '../helpers/fake-mx.js';

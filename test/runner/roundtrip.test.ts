@@ -1,4 +1,5 @@
 /** The round-trip orchestration with a scripted mailbox: found, not found in time, late and never, failures. */
+import { systemClock } from '../../src/core/clock.js';
 import { describe, expect, test } from 'vitest';
 import { ProbeError } from '../../src/core/errors.js';
 import { makePlan, makeSend, type RoundtripPlan } from '../../src/core/plan.js';
@@ -55,7 +56,7 @@ function mailbox(script: { arrivesAfterPolls?: number; ids?: Record<string, numb
 }
 
 const deps = (client: MailboxClient, tracker?: RoundtripTracker) => ({
-  now: () => performance.now(), wallNow: () => Date.now(), mailbox: client, ...(tracker ? { tracker } : {}),
+  now: () => performance.now(), wallNow: () => Date.now(), setTimer: systemClock.setTimer, mailbox: client, ...(tracker ? { tracker } : {}),
 });
 
 describe('runRoundtrip', () => {

@@ -7,7 +7,8 @@ import {
   sizeLimit,
   type Capabilities,
 } from '../../src/smtp/ehlo.js';
-import { ReplyParser, type SmtpReply } from '../../src/smtp/reply.js';
+import type { SmtpReply } from '../../src/core/reply.js';
+import { ReplyParser } from '../../src/smtp/reply.js';
 
 /** Frame wire bytes with the real parser, so these tests see what a session would see. */
 function reply(wire: string): SmtpReply {

@@ -4,12 +4,10 @@ import {
   ReplyParser,
   ReplyProtocolError,
   parseEnhancedCode,
-  quoteBytes,
-  replyLines,
-  replyText,
   type ReplyLimits,
-  type SmtpReply,
 } from '../../src/smtp/reply.js';
+import { quoteBytes } from '../../src/core/bytes.js';
+import { replyLines, replyText, type SmtpReply } from '../../src/core/reply.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 

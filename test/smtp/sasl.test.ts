@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  SASL_MECHANISMS,
-  chooseMechanism,
-  decodeChallenge,
-  isMechanism,
-  startSasl,
-  type SaslMechanism,
-} from '../../src/smtp/sasl.js';
+import { SASL_MECHANISMS, type SaslMechanism } from '../../src/core/sasl.js';
+import { chooseMechanism, decodeChallenge, isMechanism, startSasl } from '../../src/smtp/sasl.js';
 
 /** Base64 of raw bytes, built without the module under test. */
 const b64bytes = (bytes: number[]): string => Buffer.from(bytes).toString('base64');

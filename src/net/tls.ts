@@ -1,22 +1,7 @@
 import { isIP } from 'node:net';
 import { createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import type { TlsInfo } from '../core/result.js';
-
-export type TlsMode = 'none' | 'opportunistic' | 'starttls' | 'implicit';
-export const TLS_MODES: readonly TlsMode[] = ['none', 'opportunistic', 'starttls', 'implicit'];
-
-export type TlsMinVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
-
-export interface TlsParams {
-  /** Name the certificate must match; also sent as SNI unless it is an IP address. */
-  servername: string;
-  ca?: string | Buffer | undefined;
-  cert?: string | Buffer | undefined;
-  key?: string | Buffer | undefined;
-  minVersion?: TlsMinVersion | undefined;
-  /** Verification off on purpose (--insecure): the handshake still records why the certificate is not trusted. */
-  insecure: boolean;
-}
+import type { TlsParams } from '../core/tls.js';
 
 const DAY_MS = 86_400_000;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeVerifyError, parseAltNames, sniFor } from '../../src/smtp/tls.js';
+import { describeVerifyError, parseAltNames, sniFor } from '../../src/net/tls.js';
 
 describe('parseAltNames', () => {
   it.each<{ san: string | undefined; want: string[] }>([
