@@ -14,7 +14,7 @@ import { readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock, TimerHandle } from '../core/clock.js';
-import type { AlertsLogger } from './delivery.js';
+import type { AlertsLogger } from './delivery/index.js';
 import type { AlertState, Notification, NotificationKind } from './types.js';
 
 export const STATE_FILE_VERSION = 1;

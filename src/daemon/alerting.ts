@@ -1,7 +1,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { Registry } from 'prom-client';
 import { AlertEngine, type AlertTarget } from '../alerts/engine.js';
-import { DeliveryQueue, createDeliveryMetrics, type DeliveryMetrics } from '../alerts/delivery.js';
+import { DeliveryQueue, createDeliveryMetrics, type DeliveryMetrics } from '../alerts/delivery/index.js';
 import { sendRequest } from '../alerts/http.js';
 import { StateStore, type StateSnapshot } from '../alerts/store.js';
 import type { Clock } from '../core/clock.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DeliveryQueue, type AlertsLogger, type SendFn } from '../../src/alerts/delivery.js';
+import { DeliveryQueue, type AlertsLogger, type SendFn } from '../../src/alerts/delivery/index.js';
 import type { ReceiverModule, SendOutcome } from '../../src/alerts/providers/provider.js';
 import { StateStore, STATE_FILE_VERSION, type StateSnapshot } from '../../src/alerts/store.js';
 import type { AlertState, Notification, NotificationKind } from '../../src/alerts/types.js';

@@ -1,0 +1,138 @@
+/**
+ * The delivery queue: what the alert state machine hands notifications to, and never waits on (STYLE.md rule 9).
+ *
+ * One bounded queue and one worker per receiver (worker.ts, bound.ts); this facade routes notifications to them,
+ * reports what is pending for the state file, and flushes or stops them all.
+ *
+ * Every timer goes through the injected Clock. Delivery is at least once: a request that timed out, or a crash
+ * between a send and the next state-file save, may deliver a notification twice; nothing is lost while queued.
+ */
+import type { Clock } from '../../core/clock.js';
+import type { Notification } from '../types.js';
+import { DEFAULT_BACKOFF } from './backoff.js';
+import { errorText } from './error-text.js';
+import { createDeliveryMetrics } from './metrics.js';
+import { toTarget } from './target.js';
+import type { AlertsLogger, DeliveryMetrics, DeliveryQueueOptions, ReceiverStats } from './types.js';
+import { Worker, type WorkerSettings } from './worker.js';
+
+const DEFAULT_MAX_QUEUE = 1000;
+const DEFAULT_MAX_PER_MINUTE = 60;
+const DEFAULT_MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** Per-receiver durable delivery queues. See worker.ts and bound.ts for the rules. */
+export class DeliveryQueue {
+  private readonly workers = new Map<string, Worker>();
+  private readonly clock: Clock;
+  private readonly logger: AlertsLogger | undefined;
+  private readonly metrics: DeliveryMetrics | undefined;
+  private readonly onChange: (() => void) | undefined;
+  private readonly idleListeners = new Set<() => void>();
+
+  constructor(options: DeliveryQueueOptions) {
+    const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
+    const maxPerMinute = options.maxPerMinute ?? DEFAULT_MAX_PER_MINUTE;
+    if (!Number.isInteger(maxQueue) || maxQueue < 1) throw new RangeError(`maxQueue must be an integer >= 1, got ${maxQueue}`);
+    if (!Number.isInteger(maxPerMinute) || maxPerMinute < 1) {
+      throw new RangeError(`maxPerMinute must be an integer >= 1, got ${maxPerMinute}`);
+    }
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.metrics = options.metrics ?? (options.registry ? createDeliveryMetrics(options.registry) : undefined);
+    this.onChange = options.onChange;
+    const settings: WorkerSettings = {
+      clock: options.clock,
+      send: options.send,
+      dispatcher: options.dispatcher,
+      externalUrl: options.externalUrl,
+      maxQueue,
+      maxPerMinute,
+      backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+      maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
+      groupWaitMs: options.groupWaitMs ?? 0,
+      random: options.random ?? Math.random,
+      logger: options.logger,
+      metrics: this.metrics,
+      changed: (receiver, queued) => this.changed(receiver, queued),
+    };
+    for (const r of options.receivers) {
+      if (this.workers.has(r.name)) throw new RangeError(`receiver "${r.name}" given twice`);
+      this.workers.set(r.name, new Worker(toTarget(r), settings));
+    }
+    this.metrics?.receivers([...this.workers.keys()]);
+  }
+
+  /**
+   * Queues a notification for its receiver and returns at once. False when it is not queued: an unknown
+   * receiver, a kind the receiver does not take, an id already queued or lately delivered, or a full queue
+   * with nothing older to drop in its place (counted `dropped`).
+   */
+  enqueue(n: Notification): boolean {
+    const w = this.workers.get(n.receiver);
+    if (!w) {
+      this.logger?.warn({ receiver: n.receiver, id: n.id, alert: n.alert, target: n.target }, 'notification for an unknown receiver; not queued');
+      return false;
+    }
+    if (!w.accepts(n.kind)) return false;
+    return w.add(n);
+  }
+
+  /** Everything not yet delivered (in flight included), per receiver in order: for the state file. */
+  pending(): Notification[] {
+    return [...this.workers.values()].flatMap((w) => w.pending());
+  }
+
+  /** Queues what a previous process left pending (same rules as enqueue). Returns how many were queued. */
+  restore(list: readonly Notification[]): number {
+    let queued = 0;
+    for (const n of list) if (this.enqueue(n)) queued++;
+    return queued;
+  }
+
+  stats(): ReceiverStats[] {
+    return [...this.workers.values()].map((w) => ({ receiver: w.name, queued: w.queued, inFlight: w.inFlightCount, failures: w.failures }));
+  }
+
+  /**
+   * Tries to deliver what is pending now (backoff waits cut short; the rate cap holds), for at most `timeoutMs`.
+   * Resolves with the number of notifications still pending.
+   */
+  async flush(timeoutMs: number): Promise<number> {
+    if (this.size() === 0) return 0;
+    for (const w of this.workers.values()) w.hurry();
+    await new Promise<void>((resolve) => {
+      const finish = (): void => {
+        timer.cancel();
+        this.idleListeners.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (this.size() === 0) finish();
+      };
+      const timer = this.clock.setTimer(timeoutMs, finish);
+      this.idleListeners.add(check);
+    });
+    return this.size();
+  }
+
+  /** Stops every worker (in-flight requests are aborted); what is pending stays, for the state file. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.workers.values()].map((w) => w.stop()));
+  }
+
+  private size(): number {
+    let k = 0;
+    for (const w of this.workers.values()) k += w.queued;
+    return k;
+  }
+
+  private changed(receiver: string, queued: number): void {
+    this.metrics?.queueLength(receiver, queued);
+    try {
+      this.onChange?.();
+    } catch (e) {
+      this.logger?.error({ err: errorText(e) }, 'delivery onChange hook failed');
+    }
+    for (const check of [...this.idleListeners]) check();
+  }
+}
