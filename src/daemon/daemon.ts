@@ -8,15 +8,14 @@ import type { CheckResult } from '../core/result.js';
 import { parseTargetUrl, type TargetUrl } from '../core/target.js';
 import { formatIssue } from '../config/issues.js';
 import { loadConfig } from '../config/load.js';
-import { planFor, type ConfiguredTarget, type LoadedConfig } from '../config/resolve.js';
+import type { ConfiguredTarget, LoadedConfig } from '../config/resolve.js';
+import { buildPlan } from '../plan/build.js';
 import type { Logger } from '../log.js';
 import { probeRegistry } from '../metrics/probe.js';
-import { TargetMetrics } from '../metrics/record.js';
 import { createRegistry } from '../metrics/registry.js';
+import { RunMetrics } from '../metrics/run.js';
 import { runTarget } from '../runner/mx.js';
 import { runCheck, type Lookup, type RunDeps } from '../runner/run.js';
-import { MxMetrics } from '../metrics/mx.js';
-import { RoundtripMetrics } from '../metrics/roundtrip.js';
 import { RoundtripTracker } from '../runner/roundtrip.js';
 import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler.js';
 import { createHttpServer, listen, type HttpHandlers, type HttpReply } from '../server/http.js';
@@ -48,12 +47,10 @@ const PROBE_TIMEOUT_OFFSET_S = 0.5;
  */
 export class Daemon {
   readonly registry: Registry;
-  private readonly metrics: TargetMetrics;
+  private readonly metrics: RunMetrics;
   private readonly scheduler: Scheduler;
   private readonly server: http.Server;
   private readonly results = new Map<string, CheckResult[]>();
-  private readonly mx: MxMetrics;
-  private readonly roundtrip: RoundtripMetrics;
   private readonly trackers = new Map<string, RoundtripTracker>();
   private config: LoadedConfig;
   private targets: ConfiguredTarget[] = [];
@@ -69,9 +66,7 @@ export class Daemon {
   ) {
     this.config = config;
     this.registry = createRegistry();
-    this.metrics = new TargetMetrics(this.registry, { version: opts.version, staticLabelNames: config.staticLabelNames });
-    this.mx = new MxMetrics(this.registry, config.staticLabelNames);
-    this.roundtrip = new RoundtripMetrics(this.registry, config.staticLabelNames);
+    this.metrics = new RunMetrics(this.registry, { version: opts.version, staticLabelNames: config.staticLabelNames });
     this.scheduler = new Scheduler({
       clock: opts.clock,
       concurrency: config.global.concurrency,
@@ -118,19 +113,13 @@ export class Daemon {
       return { ok: false, message: `reload failed, previous config kept:\n${lines.join('\n')}` };
     }
     const removed = this.targets.filter((t) => !r.config.targets.some((n) => n.name === t.name));
-    if (r.config.staticLabelNames.join() !== this.config.staticLabelNames.join()) {
-      this.metrics.setStaticLabelNames(r.config.staticLabelNames);
-      this.mx.setStaticLabelNames(r.config.staticLabelNames);
-      this.roundtrip.setStaticLabelNames(r.config.staticLabelNames);
-    }
+    this.metrics.setStaticLabelNames(r.config.staticLabelNames);
     this.config = r.config;
     if (this.alerting) await this.alerting.reload(r.config);
     else this.setUpAlerting(r.config);
     this.apply(r.config);
     for (const t of removed) {
       this.metrics.forget(t.name);
-      this.mx.forget(t.name);
-      this.roundtrip.forget(t.name);
       this.trackers.delete(t.name);
       this.results.delete(t.name);
     }
@@ -172,10 +161,10 @@ export class Daemon {
     const shard = this.opts.shard;
     this.targets = config.targets.filter((t) => !shard || inShard(t.name, shard.k, shard.n));
     this.byName = new Map(this.targets.map((t) => [t.name, t]));
-    this.scheduler.replace(this.targets.map((t) => this.job(t)));
+    this.scheduler.replace(this.targets.map((t) => this.job(t, this.trackerFor(t))));
   }
 
-  private job(t: ConfiguredTarget): Job {
+  private job(t: ConfiguredTarget, tracker: RoundtripTracker | undefined): Job {
     const log = this.opts.logger;
     const transcript = log.isLevelEnabled('debug');
     const plan = transcript ? { ...t.plan, transcript } : t.plan;
@@ -183,13 +172,8 @@ export class Daemon {
       key: t.name,
       intervalMs: t.intervalMs,
       run: async (signal) => {
-        const tracker = plan.roundtrip ? this.trackerFor(t.name) : undefined;
-        const results = await runTarget(plan, { ...this.deps(signal), ...(tracker ? { roundtripTracker: tracker } : {}) });
-        if (tracker) this.roundtrip.record(t.meta, results[0]!, tracker);
-        if (plan.mx) {
-          this.metrics.recordRun(t.meta, results);
-          this.mx.record(t.meta, results);
-        } else this.metrics.record(t.meta, results[0]!);
+        const results = await runTarget(plan, { ...this.deps(signal), roundtripTracker: tracker });
+        this.metrics.recordRun(t.meta, results, tracker?.totals());
         this.results.set(t.name, results);
         for (const r of results) {
           logResult(log, r);
@@ -200,10 +184,12 @@ export class Daemon {
     };
   }
 
-  private trackerFor(name: string): RoundtripTracker {
-    let t = this.trackers.get(name);
-    if (!t) this.trackers.set(name, (t = new RoundtripTracker()));
-    return t;
+  /** A target that reads its message back keeps one tracker (late and never-delivered messages) while it is configured. */
+  private trackerFor(t: ConfiguredTarget): RoundtripTracker | undefined {
+    if (!t.plan.roundtrip) return undefined;
+    let tracker = this.trackers.get(t.name);
+    if (!tracker) this.trackers.set(t.name, (tracker = new RoundtripTracker()));
+    return tracker;
   }
 
   private deps(signal: AbortSignal): RunDeps {
@@ -251,7 +237,7 @@ export class Daemon {
   }
 
   private probePlan(url: TargetUrl, moduleName: string, scrapeTimeout: number | null, debug: boolean) {
-    const base = planFor(url.url, url, this.config.modules[moduleName]!, this.config.global);
+    const base = buildPlan(url.url, url, this.config.modules[moduleName]!, this.config.global);
     const limit = scrapeTimeout === null ? base.timeoutMs : Math.max(100, (scrapeTimeout - PROBE_TIMEOUT_OFFSET_S) * 1000);
     const timeoutMs = Math.min(base.timeoutMs, limit);
     return { ...base, timeoutMs, phaseTimeoutMs: Math.min(base.phaseTimeoutMs, timeoutMs), transcript: debug };

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { CheckResult } from '../core/result.js';
+import type { RoundtripInfo } from '../core/result.js';
 import type { TargetMeta } from '../core/target-meta.js';
 import { staticLabels } from './labels.js';
 
@@ -10,6 +10,12 @@ const NAMES = [
   'smtp_probe_roundtrip_seconds', 'smtp_probe_roundtrip_late_total', 'smtp_probe_roundtrip_never_total',
   'smtp_probe_received_hops', 'smtp_probe_hop_delay_seconds',
 ];
+
+/** A round-trip target's messages that arrived late or never, over all its runs so far (its tracker's counts). */
+export interface RoundtripTotals {
+  late: number;
+  never: number;
+}
 
 /**
  * Series of targets that read their test message back: delivery latency, messages that arrived late or never,
@@ -31,17 +37,21 @@ export class RoundtripMetrics {
     this.create();
   }
 
-  /** One run's result, and the target's late/never totals so far. */
-  record(meta: TargetMeta, r: CheckResult, totals: { late: number; never: number }): void {
-    const base = { target: meta.name, ...staticLabels(meta.labels, this.staticLabelNames) };
+  /** The target's late/never totals so far: each counter grows by what is new since the last call (0 at first). */
+  count(meta: TargetMeta, totals: RoundtripTotals): void {
+    const base = this.base(meta);
     const seen = this.counted.get(meta.name) ?? { late: 0, never: 0 };
     if (totals.late > seen.late) this.late.inc(base, totals.late - seen.late);
     else this.late.inc(base, 0);
     if (totals.never > seen.never) this.never.inc(base, totals.never - seen.never);
     else this.never.inc(base, 0);
-    this.counted.set(meta.name, { ...totals });
-    const rt = r.roundtrip;
-    if (!rt || rt.deliveredMs === null) return;
+    this.counted.set(meta.name, { late: totals.late, never: totals.never });
+  }
+
+  /** A run's round trip: its delivery latency and Received chain, when the message arrived. */
+  observe(meta: TargetMeta, rt: RoundtripInfo): void {
+    if (rt.deliveredMs === null) return;
+    const base = this.base(meta);
     this.seconds.observe(base, rt.deliveredMs / 1000);
     this.hopCount.set(base, rt.hops.length);
     for (const old of this.hops.get(meta.name) ?? []) this.hopDelay.remove(old);
@@ -71,6 +81,10 @@ export class RoundtripMetrics {
     this.hops.clear();
     this.counted.clear();
     this.create();
+  }
+
+  private base(meta: TargetMeta): Record<string, string> {
+    return { target: meta.name, ...staticLabels(meta.labels, this.staticLabelNames) };
   }
 
   private create(): void {

@@ -26,6 +26,11 @@ export class RoundtripTracker {
   never = 0;
   private readonly missing = new Map<string, number>();
 
+  /** The counts so far, as data (what the metrics record). */
+  totals(): { late: number; never: number } {
+    return { late: this.late, never: this.never };
+  }
+
   gaveUp(probeId: string, atWallMs: number): void {
     this.missing.set(probeId, atWallMs);
     while (this.missing.size > 100) this.missing.delete(this.missing.keys().next().value!);
