@@ -19,7 +19,7 @@ import tls from 'node:tls';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 const { runCheck, systemDeps } = await import(new URL('../dist/src/runner/run.js', import.meta.url));
-const { makePlan, makeSend } = await import(new URL('../dist/src/core/plan.js', import.meta.url));
+const { makePlan, makeSend } = await import(new URL('../dist/src/plan/build.js', import.meta.url));
 
 const HOST = '127.0.0.1'; // loopback only, whatever the caller says
 

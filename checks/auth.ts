@@ -1,4 +1,5 @@
 import { ProbeError } from '../src/core/errors.js';
+import { SASL_MECHANISMS } from '../src/core/sasl.js';
 import { authMechanisms } from '../src/smtp/ehlo.js';
 import { chooseMechanism, decodeChallenge, startSasl } from '../src/smtp/sasl.js';
 import { OK, STOP, failPhase, judge, type CheckModule } from './step.js';
@@ -7,9 +8,21 @@ import { OK, STOP, failPhase, judge, type CheckModule } from './step.js';
 const MAX_CHALLENGES = 4;
 
 /** SMTP AUTH (RFC 4954). Credentials never go over plaintext unless allowed; the transcript shows `***`. */
-export const auth: CheckModule = {
+export const auth = {
   kind: 'auth',
   summary: 'AUTH PLAIN/LOGIN/CRAM-MD5/XOAUTH2; refuses plaintext unless allowed',
+  options: ({ z, oneLine, file }) => ({
+    auth: z
+      .strictObject({
+        mechanism: z.enum(SASL_MECHANISMS).optional().meta({ description: 'SASL mechanism (default: the strongest both sides offer)' }),
+        username: oneLine('username'),
+        password: z.string().optional().meta({ description: 'Use ${ENV_VAR} expansion; never write a password inline' }),
+        password_file: file.optional().meta({ description: 'File holding the password (one trailing newline stripped)' }),
+        allow_plaintext: z.boolean().optional().meta({ description: 'Send credentials without TLS (never by default)' }),
+      })
+      .optional()
+      .meta({ description: 'SMTP AUTH credentials: the auth step runs when they are given' }),
+  }),
   async run(ctx) {
     const { plan, session, state } = ctx;
     const a = plan.auth;
@@ -36,4 +49,4 @@ export const auth: CheckModule = {
     }
     return judge(ctx, 'auth', reply, { mechanism }) ? STOP : OK;
   },
-};
+} satisfies CheckModule;

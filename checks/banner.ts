@@ -1,9 +1,12 @@
 import { OK, judge, type CheckModule } from './step.js';
 
 /** The greeting: code 220 (or what `expect.banner` says) and, optionally, a text pattern. */
-export const banner: CheckModule = {
+export const banner = {
   kind: 'banner',
   summary: 'read the greeting; expected code and optional text pattern',
+  options: ({ z }) => ({
+    banner_pattern: z.string().optional().meta({ description: 'A regular expression the greeting text must match' }),
+  }),
   async run(ctx) {
     const reply = await ctx.session.read('banner');
     const text = reply.lines.join('\n');
@@ -13,4 +16,4 @@ export const banner: CheckModule = {
     judge(ctx, 'banner', reply, {}, problem);
     return OK;
   },
-};
+} satisfies CheckModule;

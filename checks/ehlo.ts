@@ -4,9 +4,16 @@ import { oneLine } from '../src/smtp/message.js';
 import { OK, STOP, judge, type CheckModule, type StepContext } from './step.js';
 
 /** EHLO and its capabilities; HELO when EHLO is refused with 5xx (RFC 5321 4.1.4). */
-export const ehlo: CheckModule = {
+export const ehlo = {
   kind: 'ehlo',
   summary: 'EHLO (HELO fallback), capabilities, required capabilities',
+  options: ({ z, oneLine }) => ({
+    ehlo: oneLine('ehlo').optional().meta({ description: "The name sent with EHLO/HELO (default: global.ehlo, the machine's FQDN)" }),
+    require_capabilities: z
+      .array(z.string().regex(/^[A-Za-z0-9-]+((>=\d+)|(=\S+))?$/, 'must be NAME, NAME>=N or NAME=WORD'))
+      .optional()
+      .meta({ description: 'EHLO keywords the server must offer: PIPELINING, SIZE>=10000000, AUTH=PLAIN; STARTTLS is judged before TLS' }),
+  }),
   async run(ctx) {
     const name = oneLine(ctx.plan.ehlo);
     const reply = await ctx.session.command(`EHLO ${name}`, 'ehlo');
@@ -24,7 +31,7 @@ export const ehlo: CheckModule = {
     const problem = caps ? unmet(caps, ctx.plan.requireCapabilities.filter((r) => !tlsWillFollow(ctx, caps) || isStartTls(r))) : null;
     return judge(ctx, 'ehlo', reply, {}, problem) ? STOP : OK;
   },
-};
+} satisfies CheckModule;
 
 /** The first requirement not met, or null. */
 export function unmet(caps: Capabilities, requirements: string[]): string | null {

@@ -5,14 +5,14 @@ import { OK, judge, type CheckModule, type StepContext } from './step.js';
 export const QUIT_WAIT_MS = 2000;
 
 /** QUIT. No 221 in time, or the server closing instead, is ok with a warning (CONTRACT "What counts as ok"). */
-export const quit: CheckModule = {
+export const quit = {
   kind: 'quit',
   summary: 'QUIT; a missing 221 is a warning',
   async run(ctx) {
     await sendQuit(ctx);
     return OK;
   },
-};
+} satisfies CheckModule;
 
 export async function sendQuit(ctx: StepContext): Promise<void> {
   const { session, state } = ctx;

@@ -9,9 +9,23 @@ import { OK, STOP, expectationFor, judge, type CheckModule } from './step.js';
  * With PIPELINING the envelope goes in one write; DATA joins it only when every expectation is positive, so a
  * negative check (relay must be refused) never reaches DATA. An unexpected acceptance stops before DATA.
  */
-export const send: CheckModule = {
+export const send = {
   kind: 'send',
   summary: 'MAIL, RCPT (each recipient), DATA and the message, or RSET with --no-deliver',
+  options: ({ z, mailAddress }) => ({
+    send: z
+      .strictObject({
+        from: mailAddress.optional().meta({ description: 'Envelope sender (default smtp-probe@<ehlo name>; "" for the null sender)' }),
+        to: z.array(mailAddress.refine((s) => s !== '', 'a recipient cannot be empty')).min(1).meta({ description: 'Recipients, one RCPT each' }),
+        deliver: z.boolean().optional().meta({ description: 'false: MAIL and RCPT are checked, then RSET instead of DATA' }),
+        subject: z.string().optional(),
+        body: z.string().optional(),
+        headers: z.record(z.string().regex(/^[!-9;-~]+$/, 'must be a header field name'), z.string()).optional().meta({ description: 'Extra header fields' }),
+        size: z.number().int().positive().max(100 * 1024 * 1024).optional().meta({ description: 'Pad the message to this many bytes' }),
+      })
+      .optional()
+      .meta({ description: 'A test transaction: the send step runs when recipients are given' }),
+  }),
   async run(ctx) {
     const { plan, state, session } = ctx;
     const s = plan.send;
@@ -67,4 +81,4 @@ export const send: CheckModule = {
     state.messageId = messageId;
     return judge(ctx, 'message', final) ? STOP : OK;
   },
-};
+} satisfies CheckModule;

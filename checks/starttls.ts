@@ -1,4 +1,5 @@
 import { ProbeError } from '../src/core/errors.js';
+import { TLS_MODES, type TlsMode } from '../src/core/tls.js';
 import { hasCapability, parseCapabilities } from '../src/smtp/ehlo.js';
 import { oneLine } from '../src/smtp/message.js';
 import { isStartTls, unmet } from './ehlo.js';
@@ -8,9 +9,24 @@ import { OK, STOP, acceptTls, failPhase, judge, type CheckModule } from './step.
  * STARTTLS (RFC 3207): the command, the handshake (`tls_upgrade`, certificate verified against the server name),
  * then EHLO again (`ehlo_tls`), whose capabilities replace the plaintext ones.
  */
-export const starttls: CheckModule = {
+export const starttls = {
   kind: 'starttls',
   summary: 'STARTTLS, the handshake and certificate, EHLO again',
+  options: ({ z, oneLine, file }) => ({
+    tls: z.enum(TLS_MODES as [TlsMode, ...TlsMode[]]).optional().meta({ description: 'none | opportunistic (default for smtp://) | starttls | implicit (smtps://)' }),
+    tls_config: z
+      .strictObject({
+        ca_file: file.optional().meta({ description: 'PEM file of the CAs to trust instead of the system store' }),
+        cert_file: file.optional().meta({ description: 'PEM client certificate' }),
+        key_file: file.optional().meta({ description: 'PEM key of the client certificate' }),
+        server_name: oneLine('server_name').optional().meta({ description: 'Name the certificate must match, and SNI (default: the host)' }),
+        insecure_skip_verify: z.boolean().optional().meta({ description: 'Do not fail on an untrusted certificate (still recorded as verified: false)' }),
+        min_version: z.enum(['TLS10', 'TLS11', 'TLS12', 'TLS13']).optional().meta({ description: 'Lowest TLS version offered' }),
+      })
+      .optional()
+      .meta({ description: "TLS settings, with blackbox_exporter's key names" }),
+    min_cert_days: z.number().int().nonnegative().optional().meta({ description: 'Warn when the certificate expires in fewer days' }),
+  }),
   async run(ctx) {
     const { plan, state, session } = ctx;
     if (plan.tls === 'none' || plan.tls === 'implicit' || state.usedHelo) {
@@ -37,4 +53,4 @@ export const starttls: CheckModule = {
     const problem = unmet(caps, plan.requireCapabilities.filter((r) => !isStartTls(r)));
     return judge(ctx, 'ehlo_tls', again, {}, problem) ? STOP : OK;
   },
-};
+} satisfies CheckModule;

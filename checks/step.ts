@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { CheckPlan, StepKind } from '../src/core/plan.js';
 import type { Phase, PhaseRecord, TlsInfo } from '../src/core/result.js';
 import { ProbeError } from '../src/core/errors.js';
@@ -42,11 +43,27 @@ export interface StepOutcome {
   readonly stop: boolean;
 }
 
+/**
+ * Zod and the value schemas the whole config shares, lent to a check to build its options with (config/schema.ts
+ * makes it). Lent, not imported: a one-shot `check URL` never loads the schema library.
+ */
+export interface SchemaKit {
+  z: typeof z;
+  /** One line of text: it goes into a command, so no CR or LF. */
+  oneLine(what: string): z.ZodString;
+  /** `local@domain`, or "" for the null sender. */
+  mailAddress: z.ZodString;
+  /** A path to a file read at load (`*_file`). */
+  file: z.ZodString;
+}
+
 /** The contract every check kind fulfils (STYLE.md rule 2): no sockets, timers or registries of its own. */
 export interface CheckModule {
   kind: StepKind;
   /** One line for --help and docs. */
   summary: string;
+  /** The module keys this check owns (`auth:`, `send:`...): config/schema.ts adds them to a module's keys. */
+  options?(kit: SchemaKit): z.ZodRawShape;
   run(ctx: StepContext): Promise<StepOutcome>;
 }
 

@@ -1,20 +1,62 @@
-import { parseDuration } from '../core/duration.js';
-import type { CheckResult, Phase } from '../core/result.js';
-import { checkRequirement } from '../smtp/ehlo.js';
-import type { RawConfig } from '../config/schema.js';
+import { z } from 'zod';
+import { PHASES, type CheckResult } from '../core/result.js';
+import { DEFAULTS } from '../plan/defaults.js';
 import type { AlertRule, Verdict } from './types.js';
 
-/** CONTRACT.md alerts.defaults. */
-export const ALERT_DEFAULTS = { failureThreshold: 3, successThreshold: 2, reminderIntervalMs: 3_600_000, sendResolved: true };
+/**
+ * Alert rules: their config schema (alerts.rules, alerts.defaults: config/schema.ts takes it from here), their
+ * resolution with every default applied, and what a rule says of one result record. Rules read the result
+ * record and nothing else.
+ */
 
-type RawAlerts = NonNullable<RawConfig['alerts']>;
-type RawRule = NonNullable<RawAlerts['rules']>[number];
+/** The defaults as rule fields (README "Alerting"). */
+export const ALERT_DEFAULTS = {
+  failureThreshold: DEFAULTS.alerts.failureThreshold,
+  successThreshold: DEFAULTS.alerts.successThreshold,
+  reminderIntervalMs: DEFAULTS.alerts.reminderIntervalMs,
+  sendResolved: DEFAULTS.alerts.sendResolved,
+};
 
-/** Rules with defaults applied and durations parsed, once at load. */
-export function resolveRules(alerts: RawAlerts): AlertRule[] {
+type Duration = z.ZodType<number, string>;
+
+const thresholds = (duration: Duration) => ({
+  failure_threshold: z.number().int().min(1).optional(),
+  success_threshold: z.number().int().min(1).optional(),
+  reminder_interval: duration.optional(),
+  send_resolved: z.boolean().optional(),
+});
+
+/** `alerts.defaults`. */
+export function alertDefaultsSchema(duration: Duration) {
+  return z.strictObject(thresholds(duration));
+}
+
+/** One entry of `alerts.rules`, by `kind`. */
+export function ruleSchema(duration: Duration, labelName: z.ZodString) {
+  const select = {
+    name: labelName,
+    targets: z.array(z.string()).optional(),
+    modules: z.array(z.string()).optional(),
+    receivers: z.array(z.string()).min(1),
+    ...thresholds(duration),
+    /** mx:// targets: judge each MX host (host, the default) or the domain as a whole (domain: every MX failing). */
+    scope: z.enum(['host', 'domain']).optional(),
+  };
+  return z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('down'), ...select }),
+    z.strictObject({ kind: z.literal('slow'), phase: z.enum(PHASES), over: duration, consecutive: z.number().int().min(1).optional(), ...select }),
+    z.strictObject({ kind: z.literal('certificate'), days_left_under: z.number().int().min(1), ...select }),
+    z.strictObject({ kind: z.literal('capability'), require: z.array(z.string()).optional(), auth_before_tls: z.boolean().optional(), ...select }),
+  ]);
+}
+
+export type RuleConfig = z.output<ReturnType<typeof ruleSchema>>;
+export type AlertDefaultsConfig = z.output<ReturnType<typeof alertDefaultsSchema>>;
+
+/** Rules with defaults applied, once at load (`alerts:` as the config schema gave it). */
+export function resolveRules(alerts: { rules?: readonly RuleConfig[] | undefined; defaults?: AlertDefaultsConfig | undefined }): AlertRule[] {
   const d = alerts.defaults ?? {};
-  const ms = (v: string | undefined, fallback: number): number => (v === undefined ? fallback : (parseDuration(v) as number));
-  return (alerts.rules ?? []).map((r: RawRule): AlertRule => {
+  return (alerts.rules ?? []).map((r): AlertRule => {
     const base: AlertRule = {
       name: r.name,
       kind: r.kind,
@@ -23,16 +65,15 @@ export function resolveRules(alerts: RawAlerts): AlertRule[] {
       modules: r.modules ?? null,
       failureThreshold: r.failure_threshold ?? d.failure_threshold ?? ALERT_DEFAULTS.failureThreshold,
       successThreshold: r.success_threshold ?? d.success_threshold ?? ALERT_DEFAULTS.successThreshold,
-      reminderIntervalMs: ms(r.reminder_interval ?? d.reminder_interval, ALERT_DEFAULTS.reminderIntervalMs),
+      reminderIntervalMs: r.reminder_interval ?? d.reminder_interval ?? ALERT_DEFAULTS.reminderIntervalMs,
       sendResolved: r.send_resolved ?? d.send_resolved ?? ALERT_DEFAULTS.sendResolved,
       scope: r.scope ?? 'host',
     };
     switch (r.kind) {
       case 'slow':
-        return { ...base, phase: r.phase as Phase, overMs: ms(r.over, 0), failureThreshold: r.consecutive ?? r.failure_threshold ?? base.failureThreshold };
+        return { ...base, phase: r.phase, overMs: r.over, failureThreshold: r.consecutive ?? r.failure_threshold ?? base.failureThreshold };
       case 'certificate':
-        // An expiring certificate does not flap: one run that sees it is enough unless the rule says otherwise.
-        return { ...base, daysLeftUnder: r.days_left_under, failureThreshold: r.failure_threshold ?? 1 };
+        return { ...base, daysLeftUnder: r.days_left_under, failureThreshold: r.failure_threshold ?? DEFAULTS.alerts.certificateFailureThreshold };
       case 'capability':
         return { ...base, require: r.require ?? [], authBeforeTls: r.auth_before_tls ?? false };
       default:
@@ -76,19 +117,17 @@ export function judgeResult(rule: AlertRule, r: CheckResult): { verdict: Verdict
   }
 }
 
+/** Reads the run's capability facts (the runner judged what this rule requires: plan.watchCapabilities). */
 function judgeCapabilities(rule: AlertRule, r: CheckResult): { verdict: Verdict; summary: string } {
-  const plain = r.capabilitiesBeforeTls ?? r.capabilities;
-  const final = r.capabilities;
-  if (plain === null || final === null) return { verdict: 'unknown', summary: 'no EHLO reply seen' };
+  const verdict = r.requiredCapabilities;
+  if (!verdict) return { verdict: 'unknown', summary: 'no EHLO reply seen' };
   const problems: string[] = [];
   for (const req of rule.require ?? []) {
-    // STARTTLS lives in the plaintext EHLO; everything else is judged on the final (post-TLS) one.
-    const problem = checkRequirement(req.trim().toUpperCase() === 'STARTTLS' ? plain : final, req);
-    if (problem) problems.push(problem);
+    const found = verdict.missing.find((m) => m.requirement === req);
+    if (found) problems.push(found.problem);
+    else if (!verdict.checked.includes(req)) return { verdict: 'unknown', summary: `${req} was not judged on this run` };
   }
-  if (rule.authBeforeTls && Object.hasOwn(plain, 'AUTH') && (r.capabilitiesBeforeTls !== null || r.tls === null)) {
-    problems.push('AUTH is offered before TLS');
-  }
+  if (rule.authBeforeTls && r.authBeforeTls) problems.push('AUTH is offered before TLS');
   return problems.length > 0
     ? { verdict: 'bad', summary: `${r.url}: ${problems.join('; ')}` }
     : { verdict: 'good', summary: `${r.url}: capabilities as required` };

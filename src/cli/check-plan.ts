@@ -1,13 +1,13 @@
 import { isIP } from 'node:net';
 import { EXPECTABLE_PHASES, parseExpectation, type Expectation } from '../core/expect.js';
-import { STEP_KINDS, makeSend, type AuthPlan, type CheckPlan, type RoundtripPlan, type SendPlan } from '../core/plan.js';
+import { STEP_KINDS, type AuthPlan, type CheckPlan, type RoundtripPlan } from '../core/plan.js';
 import { parseMailboxUrl } from '../mailbox/url.js';
 import { DNS_SERVER_PATTERN } from '../dns/mx.js';
 import type { Phase } from '../core/result.js';
 import { parseTargetUrl } from '../core/target.js';
-import {
-  DEFAULTS, defaultGlobal, defaultModule, defaultSteps, normalizeSteps, planFor, type ResolvedModule,
-} from '../config/model.js';
+import { buildPlan, defaultGlobal, defaultModule, type ModuleSettings } from '../plan/build.js';
+import { DEFAULTS } from '../plan/defaults.js';
+import { OverrideError, applyOverrides, overrideRouting, type Overrides } from '../plan/overrides.js';
 import type { LoadedConfig } from '../config/resolve.js';
 import { SASL_MECHANISMS, type SaslMechanism } from '../core/sasl.js';
 import { TLS_MODES, type TlsMode } from '../core/tls.js';
@@ -68,34 +68,6 @@ export type CheckFlags = {
       : string;
 };
 
-/** What the flags of `check` say; a field is undefined when its flag was not given (the module's value stands). */
-interface FlagOverrides {
-  tls?: TlsMode;
-  timeoutMs?: number;
-  phaseTimeoutMs?: number;
-  ehlo?: string;
-  auth?: AuthPlan;
-  to?: string[];
-  from?: string;
-  noDeliver: boolean;
-  message: Partial<Pick<SendPlan, 'subject' | 'body' | 'headers' | 'size'>>;
-  ipFamily?: 4 | 6;
-  sourceAddress?: string;
-  steps?: string[];
-  expect: Partial<Record<Phase, Expectation>>;
-  requireCapabilities?: string[];
-  bannerPattern?: RegExp;
-  minCertDays?: number;
-  ca?: string;
-  servername?: string;
-  insecure?: boolean;
-  transcript: boolean;
-  dnsServers?: string[];
-  maxMx?: number;
-  roundtrip?: RoundtripPlan;
-  roundtripTimeoutMs?: number;
-}
-
 /**
  * One plan per target: the config's targets (all, or those named by --target) and the URLs given, each under its
  * module (URLs under the default module), with the flags applied on top. Every mistake is a UsageError.
@@ -105,7 +77,7 @@ export function plansFromFlags(urls: string[], f: CheckFlags, env: NodeJS.Proces
   const global = config?.global ?? defaultGlobal();
   const defaultMod = config?.modules[DEFAULTS.module] ?? defaultModule();
   const routing = { dnsServers: o.dnsServers ?? null, maxMx: o.maxMx ?? null };
-  const chosen: { plan: CheckPlan; mod: ResolvedModule }[] = [];
+  const chosen: { plan: CheckPlan; mod: ModuleSettings }[] = [];
   if (config) {
     const wanted = f.target ?? [];
     for (const name of wanted) {
@@ -115,8 +87,7 @@ export function plansFromFlags(urls: string[], f: CheckFlags, env: NodeJS.Proces
     }
     for (const t of config.targets) {
       if (wanted.length > 0 && !wanted.includes(t.name)) continue;
-      const plan = o.dnsServers || o.maxMx ? { ...t.plan, dnsServers: o.dnsServers ?? t.plan.dnsServers, mx: t.plan.mx && o.maxMx ? { maxHosts: o.maxMx } : t.plan.mx } : t.plan;
-      chosen.push({ plan, mod: config.modules[t.module]! });
+      chosen.push({ plan: overrideRouting(t.plan, o), mod: config.modules[t.module]! });
     }
   } else if (f.target) {
     throw new UsageError('--target: needs --config');
@@ -127,69 +98,21 @@ export function plansFromFlags(urls: string[], f: CheckFlags, env: NodeJS.Proces
     if (o.tls === 'implicit' && t.scheme === 'smtp' && !/:\d+\/?$/.test(text.trim())) {
       throw new UsageError(`${text}: --tls implicit needs an explicit port, or use smtps://${t.host}`);
     }
-    chosen.push({ plan: planFor(t.url, t, defaultMod, global, routing), mod: defaultMod });
+    chosen.push({ plan: buildPlan(t.url, t, defaultMod, global, routing), mod: defaultMod });
   }
   if (chosen.length === 0) {
     throw new UsageError(config ? `no targets in ${config.file}` : 'no target: give one or more URLs (smtp://host[:port], smtps://host[:port])');
   }
   if (o.maxMx !== undefined && !chosen.some((c) => c.plan.mx)) throw new UsageError('--max-mx: applies to mx:// targets only');
-  return chosen.map(({ plan, mod }) => applyOverrides(plan, mod, o));
-}
-
-function applyOverrides(plan: CheckPlan, mod: ResolvedModule, o: FlagOverrides): CheckPlan {
-  const tls = o.tls ?? plan.tls;
-  const timeoutMs = o.timeoutMs ?? plan.timeoutMs;
-  const ehlo = o.ehlo ?? plan.ehlo;
-  const auth = o.auth ?? plan.auth;
-  let send = plan.send;
-  if (o.to) {
-    send = makeSend({ from: o.from ?? plan.send?.from ?? `smtp-probe@${ehlo}`, to: o.to, ...pick(plan.send), ...o.message, deliver: !o.noDeliver });
-  } else if (send) {
-    send = { ...send, ...o.message, ...(o.from !== undefined ? { from: o.from } : {}), ...(o.noDeliver ? { deliver: false } : {}) };
-  } else if (o.from !== undefined || o.noDeliver) {
-    throw new UsageError(`${o.noDeliver ? '--no-deliver' : '--from'}: needs at least one --to (the test message goes to --to)`);
+  try {
+    return chosen.map(({ plan, mod }) => applyOverrides(plan, mod, o));
+  } catch (e) {
+    throw e instanceof OverrideError ? new UsageError(e.message) : e;
   }
-  let steps = plan.steps;
-  if (o.steps) {
-    const s = normalizeSteps(o.steps, auth !== null, send !== null);
-    if (typeof s === 'string') throw new UsageError(`--steps: ${s}`);
-    steps = s;
-  } else if (!mod.steps) {
-    steps = defaultSteps(tls, auth !== null, send !== null);
-  }
-  return {
-    ...plan,
-    tls,
-    timeoutMs,
-    phaseTimeoutMs: Math.min(o.phaseTimeoutMs ?? plan.phaseTimeoutMs, timeoutMs),
-    ehlo,
-    auth,
-    send,
-    steps,
-    ipFamily: o.ipFamily ?? plan.ipFamily,
-    sourceAddress: o.sourceAddress ?? plan.sourceAddress,
-    expect: { ...plan.expect, ...o.expect },
-    requireCapabilities: o.requireCapabilities ?? plan.requireCapabilities,
-    bannerPattern: o.bannerPattern ?? plan.bannerPattern,
-    minCertDays: o.minCertDays ?? plan.minCertDays,
-    transcript: o.transcript,
-    roundtrip: o.roundtrip ?? (plan.roundtrip && o.roundtripTimeoutMs ? { ...plan.roundtrip, timeoutMs: o.roundtripTimeoutMs } : plan.roundtrip),
-    tlsParams: {
-      ...plan.tlsParams,
-      ...(o.ca !== undefined ? { ca: o.ca } : {}),
-      ...(o.servername !== undefined ? { servername: o.servername } : {}),
-      ...(o.insecure ? { insecure: true } : {}),
-    },
-  };
 }
 
-/** The message settings a module gave, to keep when --to replaces its recipients. */
-function pick(s: SendPlan | null): Partial<SendPlan> {
-  return s ? { subject: s.subject, body: s.body, headers: s.headers, size: s.size } : {};
-}
-
-function overridesFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): FlagOverrides {
-  const o: FlagOverrides = { noDeliver: f['no-deliver'] ?? false, message: {}, expect: parseExpectFlags(f.expect ?? []), transcript: f.transcript ?? false };
+function overridesFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): Overrides {
+  const o: Overrides = { noDeliver: f['no-deliver'] ?? false, message: {}, expect: parseExpectFlags(f.expect ?? []), transcript: f.transcript ?? false };
   if (f.tls !== undefined) o.tls = choiceFlag('tls', f.tls, TLS_MODES, 'opportunistic');
   if (f.timeout !== undefined) o.timeoutMs = durationFlag('timeout', f.timeout, 0);
   if (f['phase-timeout'] !== undefined) o.phaseTimeoutMs = durationFlag('phase-timeout', f['phase-timeout'], 0);
@@ -242,8 +165,8 @@ function overridesFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): FlagOverride
   }
   const maxMx = intFlag('max-mx', f['max-mx'], 1, 50);
   if (maxMx !== null) o.maxMx = maxMx;
-  if (f['roundtrip-timeout'] !== undefined) o.roundtripTimeoutMs = durationFlag('roundtrip-timeout', f['roundtrip-timeout'], 60_000);
-  const rt = roundtripFromFlags(f, env, o.roundtripTimeoutMs ?? 60_000);
+  if (f['roundtrip-timeout'] !== undefined) o.roundtripTimeoutMs = durationFlag('roundtrip-timeout', f['roundtrip-timeout'], DEFAULTS.roundtrip.timeoutMs);
+  const rt = roundtripFromFlags(f, env, o.roundtripTimeoutMs ?? DEFAULTS.roundtrip.timeoutMs);
   if (rt) o.roundtrip = rt;
   return o;
 }
@@ -274,7 +197,7 @@ function roundtripFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv, timeoutMs: nu
       insecure: f['mailbox-insecure'] ?? false,
     },
     timeoutMs,
-    pollMs: 500,
+    pollMs: DEFAULTS.roundtrip.cliPollMs,
   };
 }
 

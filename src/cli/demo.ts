@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../core/clock.js';
-import { makePlan, makeSend } from '../core/plan.js';
+import { makePlan, makeSend } from '../plan/build.js';
 import type { CheckResult } from '../core/result.js';
 import { Daemon } from '../daemon/daemon.js';
 import { DEMO_CERT } from '../demo/cert.js';

@@ -1,5 +1,5 @@
 import { systemClock } from '../core/clock.js';
-import { parseListenAddress } from '../config/model.js';
+import { parseListenAddress } from '../core/listen.js';
 import { Daemon } from '../daemon/daemon.js';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { systemLookup } from '../runner/run.js';

@@ -3,7 +3,7 @@ import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml
 import type { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { EXPECTABLE_PHASES } from '../core/expect.js';
-import { configSchema, type RawConfig } from './schema.js';
+import { configSchema, type WrittenConfig } from './schema.js';
 import { SourceMap, type ConfigIssue, type ConfigPath } from './issues.js';
 import { FileReader } from './files.js';
 import { referenceIssues, resolveConfig, type LoadedConfig } from './resolve.js';
@@ -44,7 +44,7 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions): L
 
   const expanded = expandEnv(doc, src, opts.env);
   const issues = expanded.issues;
-  const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const raw: WrittenConfig = doc.toJS({ maxAliasCount: 100 }) ?? {};
   const files = new FileReader(file, opts.readFile ?? ((p) => readFileSync(p, 'utf8')), src);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
@@ -54,9 +54,9 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions): L
     // Names that refer to each other, and the files the config names, are checked too: one pass reports all.
     issues.push(...referenceIssues(raw, src), ...files.checkAll(raw));
   }
-  if (issues.length > 0) return { ok: false, issues: sortIssues(dedupe(issues)) };
+  if (issues.length > 0 || !parsed.success) return { ok: false, issues: sortIssues(dedupe(issues)) };
 
-  const resolved = resolveConfig(parsed.data as RawConfig, src, files);
+  const resolved = resolveConfig(parsed.data, raw, src, files);
   return resolved.issues.length > 0 ? { ok: false, issues: sortIssues(dedupe(resolved.issues)) } : { ok: true, config: resolved.config! };
 }
 

@@ -37,7 +37,7 @@ export interface SendPlan {
 
 /**
  * Everything one run of one target needs, resolved and validated up front (CLI flags or config), so nothing is
- * parsed per run. Holds secrets in memory: never serialise a plan.
+ * parsed per run; plan/build.ts makes them. Holds secrets in memory: never serialise a plan.
  */
 export interface CheckPlan {
   name: string;
@@ -62,7 +62,13 @@ export interface CheckPlan {
   auth: AuthPlan | null;
   send: SendPlan | null;
   expect: Partial<Record<Phase, Expectation>>;
+  /** Requirements the run fails without (`require_capabilities`, `--require-capability`). */
   requireCapabilities: string[];
+  /**
+   * Requirements judged and recorded in the result's `requiredCapabilities` without failing the run: what alert
+   * rules of kind `capability` ask about this target.
+   */
+  watchCapabilities: string[];
   bannerPattern: RegExp | null;
   minCertDays: number | null;
   transcript: boolean;
@@ -72,44 +78,4 @@ export interface CheckPlan {
   mx: { maxHosts: number | null } | null;
   /** Read the test message back from a mailbox after a successful send. */
   roundtrip: RoundtripPlan | null;
-}
-
-/** Defaults in one place: a plan for `host:port` with every setting not given taken from here. */
-export function makePlan(p: Partial<CheckPlan> & Pick<CheckPlan, 'host' | 'port'>): CheckPlan {
-  const tls = p.tls ?? 'opportunistic';
-  return {
-    name: p.name ?? `${p.host}:${p.port}`,
-    url: p.url ?? `${p.mx ? 'mx' : tls === 'implicit' ? 'smtps' : 'smtp'}://${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`,
-    tls,
-    tlsParams: p.tlsParams ?? { servername: p.host, insecure: false },
-    ehlo: p.ehlo ?? 'localhost',
-    ipFamily: p.ipFamily ?? null,
-    sourceAddress: p.sourceAddress ?? null,
-    timeoutMs: p.timeoutMs ?? 10_000,
-    phaseTimeoutMs: p.phaseTimeoutMs ?? 5_000,
-    steps: p.steps ?? ['banner', 'ehlo', 'starttls', 'auth', 'send', 'noop', 'quit'],
-    auth: p.auth ?? null,
-    send: p.send ?? null,
-    expect: p.expect ?? {},
-    requireCapabilities: p.requireCapabilities ?? [],
-    bannerPattern: p.bannerPattern ?? null,
-    minCertDays: p.minCertDays ?? null,
-    transcript: p.transcript ?? false,
-    dnsServers: p.dnsServers ?? null,
-    mx: p.mx ?? null,
-    roundtrip: p.roundtrip ?? null,
-    host: p.host,
-    port: p.port,
-  };
-}
-
-export function makeSend(p: Partial<SendPlan> & Pick<SendPlan, 'from' | 'to'>): SendPlan {
-  return {
-    deliver: true,
-    subject: 'smtp-probe test message',
-    body: 'This message was sent by smtp-probe to check that this mail server accepts mail.\r\nIt can be deleted.\r\n',
-    headers: {},
-    size: null,
-    ...p,
-  };
 }

@@ -77,6 +77,15 @@ export interface RoundtripInfo {
   authResults: AuthResults | null;
 }
 
+/** The capability requirements judged on a run's EHLO replies (the module's own and those alert rules watch). */
+export interface CapabilityVerdict {
+  ok: boolean;
+  /** Every requirement judged, as written: `STARTTLS`, `SIZE>=10000000`, `AUTH=PLAIN`. */
+  checked: string[];
+  /** Those not met, each with why. */
+  missing: { requirement: string; problem: string }[];
+}
+
 export interface CheckResult {
   target: string;
   url: string;
@@ -90,6 +99,10 @@ export interface CheckResult {
   banner: string | null;
   capabilities: Record<string, string> | null;
   capabilitiesBeforeTls: Record<string, string> | null;
+  /** STARTTLS judged on the plaintext EHLO, the rest on the last one; null when no EHLO reply was seen. */
+  requiredCapabilities?: CapabilityVerdict | null;
+  /** AUTH offered on a connection not (yet) encrypted; null when no EHLO reply was seen. */
+  authBeforeTls?: boolean | null;
   tls: TlsInfo | null;
   messageId: string | null;
   probeId: string;

@@ -9,6 +9,7 @@ import { bounded, deadline as makeDeadline, sleep, type GiveUp } from '../core/d
 import { ProbeError, isProbeError } from '../core/errors.js';
 import type { CheckPlan } from '../core/plan.js';
 import type { CheckResult, Failure } from '../core/result.js';
+import { capabilityFacts } from '../smtp/ehlo.js';
 import { SmtpSession } from '../smtp/session.js';
 import { Trace, Transcript, round } from '../smtp/trace.js';
 
@@ -77,6 +78,12 @@ export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckRes
     banner: state.banner,
     capabilities: state.capabilities,
     capabilitiesBeforeTls: state.capabilitiesBeforeTls,
+    ...capabilityFacts(
+      state.capabilitiesBeforeTls ?? state.capabilities,
+      state.capabilities,
+      [...plan.requireCapabilities, ...plan.watchCapabilities],
+      state.capabilitiesBeforeTls === null && state.tls !== null,
+    ),
     tls: state.tls,
     messageId: state.messageId,
     probeId: state.probeId,

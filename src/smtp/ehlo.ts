@@ -1,4 +1,5 @@
 import type { SmtpReply } from '../core/reply.js';
+import type { CapabilityVerdict } from '../core/result.js';
 
 /** EHLO keywords → parameters, keys upper-case (RFC 5321 4.1.1.1: keywords are case-insensitive). */
 export type Capabilities = Record<string, string>;
@@ -64,4 +65,25 @@ export function checkRequirement(caps: Capabilities | null, requirement: string)
   }
   const words = value.toUpperCase().split(/\s+/);
   return words.includes(m[3]!.toUpperCase()) ? null : `capability ${name} is "${value}", lacks ${m[3]}`;
+}
+
+/**
+ * The run's capability facts for the result record: each requirement judged where it belongs (STARTTLS on the
+ * plaintext EHLO, everything else on the last EHLO), and whether AUTH was offered before TLS. Null fields when no
+ * EHLO reply was seen.
+ */
+export function capabilityFacts(
+  plain: Capabilities | null,
+  final: Capabilities | null,
+  requirements: readonly string[],
+  encrypted: boolean,
+): { requiredCapabilities: CapabilityVerdict | null; authBeforeTls: boolean | null } {
+  if (plain === null || final === null) return { requiredCapabilities: null, authBeforeTls: null };
+  const checked = [...new Set(requirements)];
+  const missing: CapabilityVerdict['missing'] = [];
+  for (const requirement of checked) {
+    const problem = checkRequirement(requirement.trim().toUpperCase() === 'STARTTLS' ? plain : final, requirement);
+    if (problem) missing.push({ requirement, problem });
+  }
+  return { requiredCapabilities: { ok: missing.length === 0, checked, missing }, authBeforeTls: Object.hasOwn(plain, 'AUTH') && !encrypted };
 }

@@ -1,9 +1,12 @@
 /** Rules applied to result records: each kind, selection, silences, storms, reload, restart. */
 import { describe, expect, test } from 'vitest';
 import { AlertEngine, ISOLATED_ALERT, type AlertTarget, type Silence } from '../../src/alerts/engine.js';
+import type { z } from 'zod';
 import { resolveRules } from '../../src/alerts/rules.js';
+import { alertsSchema } from '../../src/config/schema.js';
 import type { AlertRule, Notification } from '../../src/alerts/types.js';
 import type { CheckResult } from '../../src/core/result.js';
+import { capabilityFacts } from '../../src/smtp/ehlo.js';
 import { authFailure, connectTimeout, fullSuccess, tlsInfo } from '../metrics/fixtures.js';
 
 const T0 = Date.UTC(2026, 10, 26, 3, 0, 0);
@@ -18,8 +21,9 @@ function setup(rules: AlertRule[], silences: Silence[] = [], initial = [] as Ret
 
 const target = (name: string, module = 'mx', labels: Record<string, string> = { env: 'prod' }): AlertTarget => ({ name, module, labels, intervalMs: 60_000 });
 
-function rules(yamlRules: Parameters<typeof resolveRules>[0]['rules'], defaults = {}): AlertRule[] {
-  return resolveRules({ rules: yamlRules, defaults });
+/** Rules as a config file writes them, through the config schema (durations become milliseconds there). */
+function rules(yamlRules: z.input<typeof alertsSchema>['rules'], defaults = {}): AlertRule[] {
+  return resolveRules(alertsSchema.parse({ rules: yamlRules, defaults }));
 }
 
 const down = rules([{ name: 'smtp_probe_down', kind: 'down', receivers: ['ops', 'am'] }]);
@@ -95,9 +99,14 @@ describe('slow, certificate, capability', () => {
         { name: 'auth_plain', kind: 'capability', auth_before_tls: true, receivers: ['ops'], failure_threshold: 1 },
       ]),
     );
-    engine.observe(target('mx1'), fullSuccess('mx1'));
+    // The runner records the capability facts of each run (what the rules watch); the rules read only those.
+    const withFacts = (r: CheckResult): CheckResult => ({
+      ...r,
+      ...capabilityFacts(r.capabilitiesBeforeTls ?? r.capabilities, r.capabilities, ['STARTTLS'], r.capabilitiesBeforeTls === null && r.tls !== null),
+    });
+    engine.observe(target('mx1'), withFacts(fullSuccess('mx1')));
     tick();
-    engine.observe(target('mx1'), fullSuccess('mx1', { capabilitiesBeforeTls: { PIPELINING: '', AUTH: 'PLAIN' }, tls: null }));
+    engine.observe(target('mx1'), withFacts(fullSuccess('mx1', { capabilitiesBeforeTls: { PIPELINING: '', AUTH: 'PLAIN' }, tls: null })));
     expect(kinds()).toEqual(['firing:tls_dropped:mx1:ops', 'firing:auth_plain:mx1:ops']);
   });
 });

@@ -6,7 +6,8 @@
 import { systemClock } from '../../src/core/clock.js';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, test } from 'vitest';
-import { makePlan, type CheckPlan } from '../../src/core/plan.js';
+import type { CheckPlan } from '../../src/core/plan.js';
+import { makePlan } from '../../src/plan/build.js';
 import type { CheckResult } from '../../src/core/result.js';
 import { resolveMx, systemMxResolver, type MxOptions, type MxResolution, type MxResolver } from '../../src/dns/mx.js';
 import { runTarget, type RunOne, type TargetDeps } from '../../src/runner/mx.js';

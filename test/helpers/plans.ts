@@ -4,7 +4,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseExpectation, type Expectation } from '../../src/core/expect.js';
-import { makePlan, type AuthPlan, type CheckPlan } from '../../src/core/plan.js';
+import type { AuthPlan, CheckPlan } from '../../src/core/plan.js';
+import { makePlan } from '../../src/plan/build.js';
 import type { CheckResult } from '../../src/core/result.js';
 import { runCheck, systemDeps } from '../../src/runner/run.js';
 import { TEST_SERVER_NAME, testCa } from './certs.js';

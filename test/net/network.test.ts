@@ -1,7 +1,7 @@
 /** Address families, source addresses, DNS as its own phase, and retries, over real loopback sockets. */
 import net from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { makePlan } from '../../src/core/plan.js';
+import { makePlan } from '../../src/plan/build.js';
 import { runCheck, runWithRetries, systemDeps, type RunDeps } from '../../src/runner/run.js';
 
 /** A minimal SMTP responder that records the peer address of each connection. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeSend, type AuthPlan } from '../../src/core/plan.js';
+import type { AuthPlan } from '../../src/core/plan.js';
+import { makeSend } from '../../src/plan/build.js';
 import type { SaslMechanism } from '../../src/core/sasl.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { serverCert } from '../helpers/certs.js';

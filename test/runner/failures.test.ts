@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makePlan, makeSend } from '../../src/core/plan.js';
+import { makePlan, makeSend } from '../../src/plan/build.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { startFakeMx } from '../helpers/fake-mx.js';
 import { runCheck, runWithRetries, systemDeps } from '../../src/runner/run.js';

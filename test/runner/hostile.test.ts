@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeSend } from '../../src/core/plan.js';
+import { makeSend } from '../../src/plan/build.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { CONTROL_CHARS, localPlan, probe } from '../helpers/plans.js';
 import { banner, ehloSteps, multiline, quitSteps, reply, startScriptedServer, type ScriptStep } from '../helpers/scripted-server.js';

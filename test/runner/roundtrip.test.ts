@@ -2,7 +2,8 @@
 import { systemClock } from '../../src/core/clock.js';
 import { describe, expect, test } from 'vitest';
 import { ProbeError } from '../../src/core/errors.js';
-import { makePlan, makeSend, type RoundtripPlan } from '../../src/core/plan.js';
+import type { RoundtripPlan } from '../../src/core/plan.js';
+import { makePlan, makeSend } from '../../src/plan/build.js';
 import type { CheckResult } from '../../src/core/result.js';
 import type { FoundMessage, MailboxClient, MailboxSession } from '../../src/mailbox/types.js';
 import { RoundtripTracker, runRoundtrip } from '../../src/runner/roundtrip.js';

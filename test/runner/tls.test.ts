@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeSend } from '../../src/core/plan.js';
+import { makeSend } from '../../src/plan/build.js';
 import { closeAll } from '../helpers/cleanup.js';
 import {
   TEST_SERVER_NAME, expiredCert, selfSignedCert, serverCert, testCa, wrongNameCert, type KeyPair,

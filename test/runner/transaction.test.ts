@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeSend } from '../../src/core/plan.js';
+import { makeSend } from '../../src/plan/build.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { startFakeMx } from '../helpers/fake-mx.js';
 import { authPlan, localPlan, phaseNames, phaseSum, probe, trustedTls } from '../helpers/plans.js';

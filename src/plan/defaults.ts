@@ -1,0 +1,51 @@
+/**
+ * Every default smtp-probe applies, once: the config's `global:`, a module's settings, the CLI's flags, alert
+ * rules and receivers all fall back to these values (README "Config" documents them).
+ */
+export const DEFAULTS = {
+  /** global.interval */
+  intervalMs: 60_000,
+  /** global.timeout: one run's deadline. */
+  timeoutMs: 10_000,
+  /** global.phase_timeout: the longest wait for one reply, connect or handshake. */
+  phaseTimeoutMs: 5_000,
+  /** global.concurrency: runs at once. */
+  concurrency: 64,
+  /** global.listen */
+  listen: ':9469',
+  /** global.phase_histograms */
+  phaseHistograms: true,
+  /** global.state_file */
+  stateFile: '/var/lib/smtp-probe/state.json',
+  /** The module a target without `module:` uses, and the one `check URL` runs under. */
+  module: 'default',
+  /** EHLO name of a plan built without one (config and CLI use the machine's FQDN instead). */
+  ehlo: 'localhost',
+  /** Between attempts of `check --retries`. */
+  retryDelayMs: 500,
+  /** The test message. */
+  send: {
+    deliver: true,
+    subject: 'smtp-probe test message',
+    body: 'This message was sent by smtp-probe to check that this mail server accepts mail.\r\nIt can be deleted.\r\n',
+  },
+  /** Reading the test message back (module `roundtrip:`, `check --mailbox`). */
+  roundtrip: {
+    timeoutMs: 60_000,
+    /** Between mailbox polls (IMAP IDLE wakes sooner). */
+    pollMs: 1000,
+    /** `check` polls faster: one run, someone waiting at a terminal. */
+    cliPollMs: 500,
+  },
+  /** alerts.defaults */
+  alerts: {
+    failureThreshold: 3,
+    successThreshold: 2,
+    reminderIntervalMs: 3_600_000,
+    sendResolved: true,
+    /** An expiring certificate does not flap: one run that sees it is enough unless the rule says otherwise. */
+    certificateFailureThreshold: 1,
+  },
+  /** A receiver without `timeout:`. */
+  receiverTimeoutMs: 10_000,
+} as const;
