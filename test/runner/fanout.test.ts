@@ -17,7 +17,7 @@ import { systemLookup } from '../../src/runner/run.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { startDnsServer, type DnsServer, type Zone } from '../helpers/dns-server.js';
-import { startResponders, type Responders } from './responder.js';
+import { startResponders, type Responders } from '../dns/responder.js';
 
 const MX1 = '127.0.0.2';
 const MX2 = '127.0.0.3';

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { formatIssue } from '../../src/config/issues.js';
 import { loadConfig } from '../../src/config/load.js';
-import { FIXTURE_ENV, ROOT, fixtureNames } from './fixture.js';
+import { FIXTURE_ENV, ROOT, fixtureNames } from '../config/fixture.js';
 
 /** The CLI in-process, with the real file system: fixture paths and their `*_file` paths are relative to the repo root. */
 interface Run {
