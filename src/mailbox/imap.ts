@@ -14,6 +14,7 @@
 import tls from 'node:tls';
 import { ImapFlow, type FetchMessageObject, type ImapFlowOptions, type SearchObject } from 'imapflow';
 import { systemClock, type Clock } from '../core/clock.js';
+import { bounded } from '../core/deadline.js';
 import { ProbeError } from '../core/errors.js';
 import type { FailureReason } from '../core/result.js';
 import { quoteBytes } from '../core/bytes.js';
@@ -39,7 +40,7 @@ interface ImapError extends Error {
 }
 
 export class ImapClient implements MailboxClient {
-  private readonly clock: Pick<Clock, 'wallNow'>;
+  private readonly clock: Clock;
   private readonly limits: MailboxLimits;
 
   constructor(deps: MailboxDeps = {}) {
@@ -47,11 +48,11 @@ export class ImapClient implements MailboxClient {
     this.limits = deps.limits ?? MAILBOX_LIMITS;
   }
 
-  async open(settings: MailboxSettings, signal: AbortSignal): Promise<MailboxSession> {
+  async open(settings: MailboxSettings, signal: AbortSignal, clock: Clock = this.clock): Promise<MailboxSession> {
     // imapflow logs in inside connect(): refuse plaintext before there is a connection at all.
     const refused = plaintextRefusal(settings);
     if (refused) throw refused;
-    const session = new ImapSession(new ImapFlow(imapOptions(settings, this.limits)), settings, signal, this.clock, this.limits);
+    const session = new ImapSession(new ImapFlow(imapOptions(settings, this.limits)), settings, signal, clock, this.limits);
     await session.connect();
     return session;
   }
@@ -97,7 +98,7 @@ class ImapSession implements MailboxSession {
     private readonly client: ImapFlow,
     private readonly settings: MailboxSettings,
     private readonly signal: AbortSignal,
-    private readonly clock: Pick<Clock, 'wallNow'>,
+    private readonly clock: Clock,
     private readonly limits: MailboxLimits,
   ) {
     // Without a listener an 'error' event would throw out of the socket callback.
@@ -138,10 +139,8 @@ class ImapSession implements MailboxSession {
   async waitForMail(ms: number, signal: AbortSignal): Promise<void> {
     this.checkOpen();
     let wake: () => void = () => undefined;
-    const woke = new Promise<void>((resolve) => (wake = resolve));
-    const timer = setTimeout(() => wake(), ms);
-    const onAbort = (): void => wake();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const news = new Promise<void>((resolve) => (wake = resolve));
+    const woke = bounded(news, ms, signal, this.clock, () => undefined);
     const onExists = (): void => wake();
     try {
       if (!this.failure && this.client.usable && this.client.capabilities.has('IDLE')) {
@@ -157,8 +156,6 @@ class ImapSession implements MailboxSession {
     } catch {
       await woke;
     } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
       this.client.off('exists', onExists);
     }
   }

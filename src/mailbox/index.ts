@@ -2,6 +2,7 @@
  * Reading the test message back: `openMailbox` picks the client for settings.protocol. The IMAP client (and
  * imapflow with it) is loaded only when an IMAP mailbox is opened.
  */
+import type { Clock } from '../core/clock.js';
 import { Pop3Client, type MailboxDeps } from './pop3.js';
 import type { MailboxClient, MailboxProtocol, MailboxSession, MailboxSettings } from './types.js';
 
@@ -10,10 +11,15 @@ export type { MailboxDeps, MailboxLimits } from './pop3.js';
 export { MAILBOX_LIMITS } from './pop3.js';
 export type { FoundMessage, MailboxClient, MailboxProtocol, MailboxSession, MailboxSettings } from './types.js';
 
-/** Open a session on the mailbox the settings name (POP3 for pop3/pop3s, IMAP for imap/imaps). */
-export async function openMailbox(settings: MailboxSettings, signal: AbortSignal, deps: MailboxDeps = {}): Promise<MailboxSession> {
+/** Open a session on the mailbox the settings name (POP3 for pop3/pop3s, IMAP for imap/imaps); a MailboxClient's open. */
+export async function openMailbox(
+  settings: MailboxSettings,
+  signal: AbortSignal,
+  clock?: Clock,
+  deps: MailboxDeps = {},
+): Promise<MailboxSession> {
   const client = await createMailboxClient(settings.protocol, deps);
-  return client.open(settings, signal);
+  return client.open(settings, signal, clock);
 }
 
 /**

@@ -16,8 +16,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ProbeError } from '../core/errors.js';
-import type { FailureReason, Phase } from '../core/result.js';
-import { Wire, errText } from '../net/wire.js';
+import type { FailureReason } from '../core/result.js';
+import { Connection, errText } from '../net/connection.js';
 import { quoteBytes } from '../core/bytes.js';
 import { describeVerifyError, sniFor } from '../net/tls.js';
 import type { FoundMessage, MailboxClient, MailboxSession, MailboxSettings } from './types.js';
@@ -32,8 +32,8 @@ export interface MailboxLimits {
 export const MAILBOX_LIMITS: MailboxLimits = { maxLineBytes: 64 * 1024, maxMessageBytes: 10 * 1024 * 1024 };
 
 export interface MailboxDeps {
-  /** Wall clock for FoundMessage.seenAt. */
-  clock?: Pick<Clock, 'wallNow'>;
+  /** The default clock of open(): timers, and the wall clock of FoundMessage.seenAt. */
+  clock?: Clock;
   limits?: MailboxLimits;
 }
 
@@ -121,8 +121,8 @@ interface Pending {
 
 // ---------------------------------------------------------------------------------------------- the wire ---
 
-/** One POP3 connection: framing, one outstanding command at a time (socket, TLS and deadline: Wire). */
-class Pop3Wire extends Wire {
+/** One POP3 connection: framing, one outstanding command at a time (socket, TLS and deadline: Connection). */
+class Pop3Wire {
   /** What is in progress, named by failures: "connect", "greeting", "TOP 3 0", "PASS ***". */
   step = 'connect';
   private framer: LineFramer;
@@ -130,44 +130,48 @@ class Pop3Wire extends Wire {
   /** Lines nobody asked for; discarded at STLS (RFC 2595 4), a protocol error otherwise. */
   private early: Buffer[] = [];
   private earlyBytes = 0;
+  private readonly conn: Connection;
 
   constructor(
     signal: AbortSignal,
+    clock: Clock,
     private readonly limits: MailboxLimits,
   ) {
-    super(signal);
     this.framer = new LineFramer(limits.maxLineBytes);
-  }
-
-  protected get failurePhase(): Phase {
-    return PHASE;
-  }
-
-  protected get doing(): string {
-    return this.step;
-  }
-
-  protected deadlineError(): ProbeError {
-    return new ProbeError('timeout', PHASE, `mailbox deadline reached during ${this.step}`);
-  }
-
-  protected wake(e: ProbeError): void {
-    const p = this.pending;
-    this.pending = null;
-    p?.reject(e);
+    this.conn = new Connection({
+      signal,
+      clock,
+      onData: (chunk) => this.receive(chunk),
+      onFailure: (e) => this.wake(e),
+      describe: () => ({ phase: PHASE, doing: this.step }),
+      deadlineError: () => new ProbeError('timeout', PHASE, `mailbox deadline reached during ${this.step}`),
+    });
   }
 
   get alive(): boolean {
-    return this.isOpen;
+    return this.conn.isOpen;
+  }
+
+  get encrypted(): boolean {
+    return this.conn.encrypted;
+  }
+
+  /** Values replaced by *** in server text (the password, should a server echo it). */
+  redact(values: string[]): void {
+    this.conn.redact(values);
+  }
+
+  close(): void {
+    this.conn.close();
   }
 
   /** Server text as an error message may hold it: secrets replaced, control bytes escaped, length capped. */
   cleanText(text: string): string {
-    return this.clean(text, MAX_QUOTED);
+    return this.conn.clean(text, MAX_QUOTED);
   }
 
   async connect(host: string, port: number): Promise<void> {
-    await this.openSocket(host, port, undefined, (e) => new ProbeError(connectReason(e), PHASE, connectMessage(e, host, port)));
+    await this.conn.connect(host, port, undefined, (e) => new ProbeError(connectReason(e), PHASE, connectMessage(e, host, port)));
   }
 
   /**
@@ -175,12 +179,12 @@ class Pop3Wire extends Wire {
    * handshake is discarded (RFC 2595 4, as RFC 3207 6 for SMTP); returns how many bytes that was.
    */
   async startTls(settings: MailboxSettings): Promise<number> {
-    this.checkAlive();
+    this.conn.checkAlive();
     this.step = 'TLS handshake';
     const discarded = this.framer.reset() + this.earlyBytes;
     this.early = [];
     this.earlyBytes = 0;
-    await this.upgrade(tlsOptions(settings), (e) => new ProbeError('tls', PHASE, tlsMessage(e, settings)));
+    await this.conn.upgrade(tlsOptions(settings), (e) => new ProbeError('tls', PHASE, tlsMessage(e, settings)));
     return discarded;
   }
 
@@ -195,13 +199,13 @@ class Pop3Wire extends Wire {
    * `limit` bytes after unstuffing). `shown` names the command in errors (secrets left out).
    */
   request(line: string, multi: boolean, shown = line, limit = this.limits.maxMessageBytes): Promise<Pop3Reply> {
-    this.checkAlive();
+    this.conn.checkAlive();
     if (this.pending) throw new Error(`POP3 command ${shown} while ${this.step} is outstanding`);
     this.step = shown;
     if (this.early.length > 0) {
-      throw this.fail(new ProbeError('protocol', PHASE, `server sent a line nobody asked for: "${this.cleanText(this.early[0]!.toString('utf8'))}"`));
+      throw this.conn.fail(new ProbeError('protocol', PHASE, `server sent a line nobody asked for: "${this.cleanText(this.early[0]!.toString('utf8'))}"`));
     }
-    this.socket!.write(`${line}\r\n`);
+    this.conn.write(`${line}\r\n`);
     return this.await(multi, limit);
   }
 
@@ -211,16 +215,23 @@ class Pop3Wire extends Wire {
     });
   }
 
-  protected handleData(chunk: Buffer): void {
+  /** Reject whoever waits for an answer with the terminal error. */
+  private wake(e: ProbeError): void {
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(e);
+  }
+
+  private receive(chunk: Buffer): void {
     let lines: Buffer[];
     try {
       lines = this.framer.push(chunk);
     } catch (e) {
-      this.fail(new ProbeError('protocol', PHASE, `${(e as Error).message} (during ${this.step})`));
+      this.conn.fail(new ProbeError('protocol', PHASE, `${(e as Error).message} (during ${this.step})`));
       return;
     }
     for (const line of lines) {
-      if (this.terminal) return;
+      if (this.conn.failure) return;
       this.onLine(line);
     }
   }
@@ -231,14 +242,14 @@ class Pop3Wire extends Wire {
       this.early.push(line);
       this.earlyBytes += line.length + 2;
       if (this.earlyBytes > this.limits.maxLineBytes) {
-        this.fail(new ProbeError('protocol', PHASE, `server sent more than ${this.limits.maxLineBytes} bytes nobody asked for (after ${this.step})`));
+        this.conn.fail(new ProbeError('protocol', PHASE, `server sent more than ${this.limits.maxLineBytes} bytes nobody asked for (after ${this.step})`));
       }
       return;
     }
     if (p.status === null) {
       const status = parseStatus(line);
       if (!status) {
-        this.fail(new ProbeError('protocol', PHASE, `not a POP3 answer to ${this.step}: "${this.cleanText(line.toString('utf8'))}"`));
+        this.conn.fail(new ProbeError('protocol', PHASE, `not a POP3 answer to ${this.step}: "${this.cleanText(line.toString('utf8'))}"`));
         return;
       }
       p.status = status;
@@ -252,7 +263,7 @@ class Pop3Wire extends Wire {
     const data = line[0] === 0x2e ? line.subarray(1) : line;
     p.bytes += data.length + 2;
     if (p.bytes > p.limit) {
-      this.fail(new ProbeError('protocol', PHASE, `answer to ${this.step} is larger than the ${p.limit}-byte limit`));
+      this.conn.fail(new ProbeError('protocol', PHASE, `answer to ${this.step} is larger than the ${p.limit}-byte limit`));
       return;
     }
     p.lines.push(data);
@@ -332,7 +343,7 @@ interface Listed {
 /** POP3 as a MailboxClient. Keep one instance across polls: it remembers probe headers by UIDL. */
 export class Pop3Client implements MailboxClient {
   private readonly remembered = new Map<string, Map<string, ProbeFields>>();
-  private readonly clock: Pick<Clock, 'wallNow'>;
+  private readonly clock: Clock;
   private readonly limits: MailboxLimits;
 
   constructor(deps: MailboxDeps = {}) {
@@ -340,15 +351,15 @@ export class Pop3Client implements MailboxClient {
     this.limits = deps.limits ?? MAILBOX_LIMITS;
   }
 
-  async open(settings: MailboxSettings, signal: AbortSignal): Promise<MailboxSession> {
+  async open(settings: MailboxSettings, signal: AbortSignal, clock: Clock = this.clock): Promise<MailboxSession> {
     const refused = plaintextRefusal(settings);
     if (refused) throw refused;
     const key = `${settings.host}:${settings.port}/${settings.username}`;
     let memory = this.remembered.get(key);
     if (!memory) this.remembered.set(key, (memory = new Map()));
     const connect = async (): Promise<View> => {
-      const { wire, caps } = await openWire(settings, signal, this.limits);
-      return newView(wire, caps, this.clock.wallNow());
+      const { wire, caps } = await openWire(settings, signal, clock, this.limits);
+      return newView(wire, caps, clock.wallNow());
     };
     return new Pop3Session(await connect(), connect, memory, this.limits);
   }
@@ -358,9 +369,10 @@ export class Pop3Client implements MailboxClient {
 async function openWire(
   settings: MailboxSettings,
   signal: AbortSignal,
+  clock: Clock,
   limits: MailboxLimits,
 ): Promise<{ wire: Pop3Wire; caps: Set<string> | null }> {
-  const wire = new Pop3Wire(signal, limits);
+  const wire = new Pop3Wire(signal, clock, limits);
   wire.redact([settings.password]);
   try {
     await wire.connect(settings.host, settings.port);

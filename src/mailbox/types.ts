@@ -1,5 +1,6 @@
 /** Reading the test message back: one interface over POP3 (our client) and IMAP (imapflow). */
 
+import type { Clock } from '../core/clock.js';
 import type { MailboxSettings } from '../core/mailbox.js';
 
 export type { MailboxProtocol, MailboxSettings } from '../core/mailbox.js';
@@ -31,5 +32,9 @@ export interface MailboxSession {
 }
 
 export interface MailboxClient {
-  open(settings: MailboxSettings, signal: AbortSignal): Promise<MailboxSession>;
+  /**
+   * Connect and log in. `signal` ends every wait of the session; `clock` (default: the client's own, else the
+   * system's) sets its timers and dates FoundMessage.seenAt.
+   */
+  open(settings: MailboxSettings, signal: AbortSignal, clock?: Clock): Promise<MailboxSession>;
 }

@@ -72,7 +72,7 @@ export async function runRoundtrip(plan: CheckPlan, rt: RoundtripPlan, result: C
 
   let session: MailboxSession | null = null;
   try {
-    session = await deps.mailbox.open(rt.mailbox, deadline);
+    session = await deps.mailbox.open(rt.mailbox, deadline, deps);
     for (;;) {
       const found = await session.take(result.probeId);
       if (found) {

@@ -47,7 +47,7 @@ export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckRes
   const session = new SmtpSession({
     signal: deadline.signal,
     phaseTimeoutMs: plan.phaseTimeoutMs,
-    wallNow: deps.wallNow,
+    clock: deps,
     transcript,
   });
   const state: RunState = {

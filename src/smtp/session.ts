@@ -1,8 +1,10 @@
 import net from 'node:net';
 import type tls from 'node:tls';
+import type { Clock } from '../core/clock.js';
+import { bounded } from '../core/deadline.js';
 import type { Phase, TlsInfo } from '../core/result.js';
 import { ProbeError } from '../core/errors.js';
-import { Wire, errText } from '../net/wire.js';
+import { Connection, errText } from '../net/connection.js';
 import { quoteBytes } from '../core/bytes.js';
 import { replyLines, type SmtpReply } from '../core/reply.js';
 import type { TlsParams } from '../core/tls.js';
@@ -15,8 +17,8 @@ export interface SessionOptions {
   signal: AbortSignal;
   /** Longest wait for any single reply, connect or handshake. */
   phaseTimeoutMs: number;
-  /** Wall-clock milliseconds, for certificate days left. */
-  wallNow: () => number;
+  /** Timers (phase timeouts, the TLS ticket wait) and wall-clock time (certificate days left). */
+  clock: Clock;
   transcript?: Transcript | null;
 }
 
@@ -36,7 +38,7 @@ interface Waiter {
  * framed by ReplyParser and handed out in order. A reply nobody asked for, bytes that are not SMTP, a closed or
  * reset connection, a phase timeout or the run's deadline all become a ProbeError naming the phase.
  */
-export class SmtpSession extends Wire {
+export class SmtpSession {
   /** The phase in progress: named by timeouts and by closed-connection failures. */
   phase: Phase = 'connect';
   /** Replies the server still owes (greeting + commands written). Anything beyond is unsolicited. */
@@ -44,41 +46,49 @@ export class SmtpSession extends Wire {
   private parser = new ReplyParser();
   private queue: SmtpReply[] = [];
   private waiter: Waiter | null = null;
+  /** Socket, TLS, deadline, terminal failure, secrets. */
+  private readonly conn: Connection;
 
   constructor(private readonly opts: SessionOptions) {
-    super(opts.signal);
-  }
-
-  protected get failurePhase(): Phase {
-    return this.phase;
-  }
-
-  protected get doing(): string {
-    return this.phase;
-  }
-
-  protected deadlineError(): ProbeError {
-    return new ProbeError('timeout', this.phase, `run deadline reached during ${this.phase}`);
-  }
-
-  protected wake(e: ProbeError): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.reject(e);
+    this.conn = new Connection({
+      signal: opts.signal,
+      clock: opts.clock,
+      onData: (chunk) => this.receive(chunk),
+      onFailure: (e) => this.wake(e),
+      describe: () => ({ phase: this.phase, doing: this.phase }),
+      deadlineError: () => new ProbeError('timeout', this.phase, `run deadline reached during ${this.phase}`),
+    });
   }
 
   get sawBareLf(): boolean {
     return this.parser.sawBareLf;
   }
 
+  get encrypted(): boolean {
+    return this.conn.encrypted;
+  }
+
+  get isOpen(): boolean {
+    return this.conn.isOpen;
+  }
+
+  /** Values replaced by *** in any server text that is kept (a server may echo an AUTH argument). */
+  redact(values: string[]): void {
+    this.conn.redact(values);
+  }
+
+  /** Tear down; idempotent. */
+  close(): void {
+    this.conn.close();
+  }
+
   /** Open a TCP connection to one address. Rejects with reason `connect` or `timeout`. */
   async open(address: string, port: number, localAddress?: string): Promise<void> {
     // A new attempt (the next address of a host) starts clean unless the run's deadline has passed.
-    this.terminal = null;
     this.queue = [];
     this.parser = new ReplyParser();
     this.phase = 'connect';
-    await this.openSocket(
+    await this.conn.connect(
       address,
       port,
       localAddress,
@@ -103,11 +113,11 @@ export class SmtpSession extends Wire {
     try {
       context = secureContextFor(params);
     } catch (e) {
-      throw this.fail(new ProbeError('tls', phase, `unusable TLS settings (CA, certificate or key): ${errText(e as Error)}`));
+      throw this.conn.fail(new ProbeError('tls', phase, `unusable TLS settings (CA, certificate or key): ${errText(e as Error)}`));
     }
     let ticketArrived = (): void => undefined;
     const ticket = new Promise<void>((resolve) => (ticketArrived = resolve));
-    const secure = await this.upgrade(
+    const secure = await this.conn.upgrade(
       { host: params.servername, servername: sniFor(params.servername), secureContext: context, rejectUnauthorized: false },
       (e) => new ProbeError('tls', phase, `TLS handshake failed: ${errText(e)}`),
       this.opts.phaseTimeoutMs,
@@ -115,7 +125,7 @@ export class SmtpSession extends Wire {
       (s) => s.once('session', () => setImmediate(ticketArrived)),
     );
     if (secure.getProtocol() === 'TLSv1.3') await this.awaitTicket(ticket);
-    return { info: describeTls(secure, params, this.opts.wallNow()), discardedBytes };
+    return { info: describeTls(secure, params, this.opts.clock.wallNow()), discardedBytes };
   }
 
   /**
@@ -125,10 +135,7 @@ export class SmtpSession extends Wire {
    * Waiting for the first ticket lets the EHLO carry that acknowledgement. Bounded for servers that send none.
    */
   private async awaitTicket(ticket: Promise<void>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const wait = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(TICKET_WAIT_MS, this.opts.phaseTimeoutMs))));
-    await Promise.race([ticket, wait]);
-    clearTimeout(timer);
+    await bounded(ticket, Math.min(TICKET_WAIT_MS, this.opts.phaseTimeoutMs), undefined, this.opts.clock, () => undefined);
   }
 
   /** Wait for the next complete reply. `timeoutMs` may shorten (never lengthen) the phase timeout. */
@@ -139,25 +146,21 @@ export class SmtpSession extends Wire {
       this.outstanding -= 1;
       return Promise.resolve(next);
     }
-    if (this.terminal) return Promise.reject(this.retag(this.terminal, phase));
-    return new Promise<SmtpReply>((resolve, reject) => {
-      const ms = Math.min(timeoutMs, this.opts.phaseTimeoutMs);
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        this.fail(new ProbeError('timeout', phase, `no reply within ${ms} ms during ${phase}`));
-        reject(this.terminal!);
-      }, ms);
+    const failed = this.conn.failure;
+    if (failed) return Promise.reject(this.retag(failed, phase));
+    const reply = new Promise<SmtpReply>((resolve, reject) => {
       this.waiter = {
         resolve: (r) => {
-          clearTimeout(timer);
           this.outstanding -= 1;
           resolve(r);
         },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(this.retag(e, phase));
-        },
+        reject: (e) => reject(this.retag(e, phase)),
       };
+    });
+    const ms = Math.min(timeoutMs, this.opts.phaseTimeoutMs);
+    return bounded(reply, ms, undefined, this.opts.clock, () => {
+      this.waiter = null;
+      throw this.conn.fail(new ProbeError('timeout', phase, `no reply within ${ms} ms during ${phase}`));
     });
   }
 
@@ -169,10 +172,10 @@ export class SmtpSession extends Wire {
     this.phase = phase;
     this.checkAlive();
     if (this.queue.length > 0) {
-      throw this.fail(unsolicited(phase, this.queue[0]!));
+      throw this.conn.fail(unsolicited(phase, this.queue[0]!));
     }
     lines.forEach((line, i) => this.opts.transcript?.add('C', shown?.[i] ?? line));
-    this.socket!.write(lines.map((l) => `${l}\r\n`).join(''));
+    this.conn.write(lines.map((l) => `${l}\r\n`).join(''));
     this.outstanding += lines.length;
   }
 
@@ -180,7 +183,7 @@ export class SmtpSession extends Wire {
   writeRaw(data: string | Buffer, shown: string): void {
     this.checkAlive();
     this.opts.transcript?.add('C', shown);
-    this.socket!.write(data);
+    this.conn.write(data);
   }
 
   /** One command, one reply. */
@@ -204,9 +207,18 @@ export class SmtpSession extends Wire {
     this.outstanding += 1;
   }
 
-  protected override checkAlive(): void {
-    if (this.terminal) throw this.retag(this.terminal, this.phase);
-    super.checkAlive();
+  /** Throws the stored failure (naming the phase now running), or the deadline's. */
+  private checkAlive(): void {
+    const failed = this.conn.failure;
+    if (failed) throw this.retag(failed, this.phase);
+    this.conn.checkAlive();
+  }
+
+  /** Reject whoever waits for a reply with the terminal error. */
+  private wake(e: ProbeError): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.reject(e);
   }
 
   /** Keep the reason and message of a stored terminal error but name the phase now asking. */
@@ -214,24 +226,25 @@ export class SmtpSession extends Wire {
     return e.phase === phase || e.reason !== 'closed' ? e : new ProbeError(e.reason, phase, e.message, e.reply);
   }
 
-  protected handleData(chunk: Buffer): void {
+  /** Bytes from the server: framed into replies, handed to the waiter in order. */
+  private receive(chunk: Buffer): void {
     let replies: SmtpReply[];
     try {
       replies = this.parser.push(chunk);
     } catch (e) {
       const msg = e instanceof ReplyProtocolError ? e.message : String(e);
-      this.fail(new ProbeError('protocol', this.phase, msg));
+      this.conn.fail(new ProbeError('protocol', this.phase, msg));
       return;
     }
     for (const r of replies) {
-      r.lines = r.lines.map((l) => this.clean(l, DEFAULT_LIMITS.maxLineBytes));
+      r.lines = r.lines.map((l) => this.conn.clean(l, DEFAULT_LIMITS.maxLineBytes));
       for (const l of replyLines(r)) this.opts.transcript?.add('S', l);
       this.queue.push(r);
     }
     // After STARTTLS, replies beyond its 220 are injected input: startTls() discards and reports them (RFC 3207).
     const slack = this.phase === 'starttls' ? MAX_INJECTED_REPLIES : 0;
     if (this.queue.length > this.outstanding + slack) {
-      this.fail(unsolicited(this.phase, this.queue[this.queue.length - 1]!));
+      this.conn.fail(unsolicited(this.phase, this.queue[this.queue.length - 1]!));
       return;
     }
     const w = this.waiter;

@@ -1,43 +1,49 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import type { Clock } from '../core/clock.js';
 import type { Phase } from '../core/result.js';
 import { ProbeError } from '../core/errors.js';
 import { quoteBytes } from '../core/bytes.js';
 
 export type Sock = net.Socket | tls.TLSSocket;
 
+/** What a protocol session (SMTP, POP3) tells the connection it holds. */
+export interface ConnectionOptions {
+  /** The deadline (and shutdown): when it aborts, the connection fails with `deadlineError()`. */
+  signal: AbortSignal;
+  /** Timers of the waits bounded by a `timeoutMs`. */
+  clock: Clock;
+  /** Bytes from the server: the session frames them. */
+  onData: (chunk: Buffer) => void;
+  /** The connection has failed for good: reject whoever waits for an answer with `e`. */
+  onFailure: (e: ProbeError) => void;
+  /** For failure messages: the phase they are reported in, and what is in progress ("banner", "TOP 3 0"). */
+  describe: () => { phase: Phase; doing: string };
+  /** The error when the deadline signal fires. */
+  deadlineError: () => ProbeError;
+}
+
 /** Empty values are not redacted (they would match everywhere). */
 const MIN_SECRET_LENGTH = 1;
 
 /**
- * One client connection of a line protocol (SMTP, POP3): the socket and its TLS upgrade, waits bounded by a
- * deadline signal (and optionally a per-wait timeout), a terminal failure that wakes whoever waits, and secrets
- * scrubbed from server text. Subclasses frame the bytes (`handleData`) and keep their own waiters (`wake`).
+ * One client connection of a line protocol, held by its session: the socket and its TLS upgrade, waits bounded
+ * by the deadline signal (and optionally a per-wait timeout), a terminal failure that wakes whoever waits, and
+ * secrets scrubbed from server text. The session frames the bytes (`onData`) and keeps its own waiters.
  */
-export abstract class Wire {
-  protected socket: Sock | null = null;
-  protected terminal: ProbeError | null = null;
+export class Connection {
+  private socket: Sock | null = null;
+  private terminal: ProbeError | null = null;
   /** Whatever waits for a socket event (connect, handshake): failed by fail(). */
   private settling: ((e: ProbeError) => void) | null = null;
   private readonly secrets: string[] = [];
   private readonly onAbort = (): void => {
-    this.fail(this.deadlineError());
+    this.fail(this.opts.deadlineError());
   };
 
-  constructor(protected readonly signal: AbortSignal) {
-    signal.addEventListener('abort', this.onAbort, { once: true });
+  constructor(private readonly opts: ConnectionOptions) {
+    opts.signal.addEventListener('abort', this.onAbort, { once: true });
   }
-
-  /** The phase failures are reported in. */
-  protected abstract get failurePhase(): Phase;
-  /** What is in progress, for messages: "banner", "TOP 3 0". */
-  protected abstract get doing(): string;
-  /** The error when the deadline signal fires. */
-  protected abstract deadlineError(): ProbeError;
-  /** Bytes from the server. */
-  protected abstract handleData(chunk: Buffer): void;
-  /** Reject whoever waits for an answer with the terminal error. */
-  protected abstract wake(e: ProbeError): void;
 
   get encrypted(): boolean {
     return this.socket instanceof tls.TLSSocket;
@@ -47,13 +53,18 @@ export abstract class Wire {
     return this.socket !== null && this.terminal === null && !this.socket.destroyed;
   }
 
+  /** The failure that ended the connection, or null while it lives. */
+  get failure(): ProbeError | null {
+    return this.terminal;
+  }
+
   /** Values replaced by *** in any server text that is kept (a server may echo an AUTH argument). */
   redact(values: string[]): void {
     for (const v of values) if (v.length >= MIN_SECRET_LENGTH && !this.secrets.includes(v)) this.secrets.push(v);
   }
 
   /** Server text as records may hold it: secrets replaced, control bytes escaped, length capped. */
-  protected clean(text: string, max: number): string {
+  clean(text: string, max: number): string {
     let out = text;
     for (const s of this.secrets) out = out.split(s).join('***');
     return quoteBytes(out, max);
@@ -61,7 +72,7 @@ export abstract class Wire {
 
   /** Tear down; idempotent. Our own close is no failure: handlers go first, so no error is built. */
   close(): void {
-    this.signal.removeEventListener('abort', this.onAbort);
+    this.opts.signal.removeEventListener('abort', this.onAbort);
     const s = this.socket;
     if (s && !s.destroyed) {
       this.detach(s);
@@ -70,14 +81,18 @@ export abstract class Wire {
     }
   }
 
-  /** A TCP connection; `onError` turns a socket error into the failure to report. */
-  protected async openSocket(
+  /**
+   * A TCP connection; `onError` turns a socket error into the failure to report. Each connect is a new attempt
+   * (the next address of a host): the failure of the one before is forgotten, unless the deadline has passed.
+   */
+  async connect(
     host: string,
     port: number,
     localAddress: string | undefined,
     onError: (e: Error) => ProbeError,
     timeoutMs?: number,
   ): Promise<void> {
+    this.terminal = null;
     this.checkAlive();
     const socket = net.connect({ host, port, localAddress, noDelay: true });
     await this.settle(socket, 'connect', onError, timeoutMs);
@@ -85,10 +100,10 @@ export abstract class Wire {
   }
 
   /**
-   * TLS over the open connection; the caller has dropped what it buffered. `before` sees the TLS socket before
+   * TLS over the open connection; the session has dropped what it buffered. `before` sees the TLS socket before
    * the handshake (to listen for session tickets). Returns the secure socket.
    */
-  protected async upgrade(
+  async upgrade(
     options: tls.ConnectionOptions,
     onError: (e: Error) => ProbeError,
     timeoutMs?: number,
@@ -111,15 +126,22 @@ export abstract class Wire {
     return secure;
   }
 
-  protected checkAlive(): void {
-    if (!this.terminal && this.signal.aborted) this.onAbort();
+  /** Bytes to the server. */
+  write(data: string | Buffer): void {
+    if (!this.socket) throw new Error('write before connect');
+    this.socket.write(data);
+  }
+
+  /** Throws the terminal failure, or the deadline's when it has passed unnoticed. */
+  checkAlive(): void {
+    if (!this.terminal && this.opts.signal.aborted) this.onAbort();
     if (this.terminal) throw this.terminal;
   }
 
   /** Record a terminal error, wake whoever waits and drop the socket. Returns the error for throwing. */
-  protected fail(e: ProbeError): ProbeError {
+  fail(e: ProbeError): ProbeError {
     if (!this.terminal) this.terminal = e;
-    this.wake(this.terminal);
+    this.opts.onFailure(this.terminal);
     const s = this.settling;
     this.settling = null;
     s?.(this.terminal);
@@ -127,16 +149,18 @@ export abstract class Wire {
     return this.terminal;
   }
 
-  private readonly onData = (chunk: Buffer): void => this.handleData(chunk);
+  private readonly onData = (chunk: Buffer): void => this.opts.onData(chunk);
 
   private readonly onError = (e: Error): void => {
     const code = (e as NodeJS.ErrnoException).code;
     const text = code === 'ECONNRESET' ? 'connection reset by the server' : `socket error: ${errText(e)}`;
-    this.fail(new ProbeError('closed', this.failurePhase, `${text} during ${this.doing}`));
+    const { phase, doing } = this.opts.describe();
+    this.fail(new ProbeError('closed', phase, `${text} during ${doing}`));
   };
 
   private readonly onClose = (): void => {
-    this.fail(new ProbeError('closed', this.failurePhase, `server closed the connection during ${this.doing}`));
+    const { phase, doing } = this.opts.describe();
+    this.fail(new ProbeError('closed', phase, `server closed the connection during ${doing}`));
   };
 
   private attach(s: Sock): void {
@@ -157,7 +181,7 @@ export abstract class Wire {
     this.socket = s;
     return new Promise<void>((resolve, reject) => {
       const done = (err: ProbeError | null): void => {
-        if (timer) clearTimeout(timer);
+        timer?.cancel();
         s.off(event, onOk);
         s.off('error', onErr);
         s.off('close', onClosed);
@@ -170,21 +194,21 @@ export abstract class Wire {
       const onOk = (): void => done(null);
       const onErr = (e: Error): void => done(onError(e));
       const onClosed = (): void => done(onError(new Error('connection closed')));
-      const timer =
-        timeoutMs === undefined
-          ? null
-          : setTimeout(
-              () => done(new ProbeError('timeout', this.failurePhase, `${this.doing} did not complete within ${timeoutMs} ms`)),
-              timeoutMs,
-            );
+      const timer = timeoutMs === undefined ? null : this.opts.clock.setTimer(timeoutMs, () => done(this.timedOut(timeoutMs)));
       this.settling = (e) => done(e);
       s.once(event, onOk);
       s.once('error', onErr);
       s.once('close', onClosed);
     });
   }
+
+  private timedOut(ms: number): ProbeError {
+    const { phase, doing } = this.opts.describe();
+    return new ProbeError('timeout', phase, `${doing} did not complete within ${ms} ms`);
+  }
 }
 
+/** A socket error as text: its code, then its message (once). */
 export function errText(e: Error): string {
   const code = (e as NodeJS.ErrnoException).code;
   return code && !e.message.includes(code) ? `${code} ${e.message}` : e.message;
