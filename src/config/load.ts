@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
+import { RECEIVER_TYPES } from '../alerts/providers/index.js';
 import { parseDuration } from '../core/duration.js';
 import { EXPECTABLE_PHASES } from '../core/expect.js';
 import { configSchema, type WrittenConfig } from './schema.js';
@@ -121,7 +122,7 @@ function friendly(i: z.core.$ZodIssue): string {
 
 function discriminatorOptions(i: z.core.$ZodIssue): string {
   return String((i as { discriminator?: string }).discriminator) === 'type'
-    ? 'webhook, slack, alertmanager, pagerduty'
+    ? RECEIVER_TYPES.join(', ')
     : 'down, slow, certificate, capability';
 }
 

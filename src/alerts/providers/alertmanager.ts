@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Notification } from '../types.js';
 import { acceptsOnly, chunk, endpoint, failureDetail, httpUrl, severityOf, USER_AGENT } from './common.js';
-import type { BuildContext, PreparedRequest, ReceiverModule } from './provider.js';
+import type { BuildContext, ConfigurableReceiver, PreparedRequest } from './provider.js';
 
 export const alertmanagerOptions = z.strictObject({
   /** Alertmanager's base URL (with its route prefix, if any); `/api/v2/alerts` is appended. */
@@ -53,8 +53,11 @@ function buildOne(batch: readonly Notification[], o: AlertmanagerOptions, ctx: B
 
 const accepts = acceptsOnly(['firing', 'reminder', 'resolved', 'refresh']);
 
-export const alertmanagerReceiver: ReceiverModule<AlertmanagerOptions> = {
+const keys = { url: httpUrl };
+
+export const alertmanagerReceiver: ConfigurableReceiver<AlertmanagerOptions, typeof keys> = {
   type: 'alertmanager',
+  keys,
   options: alertmanagerOptions,
   accepts,
   maxBatch: ALERTMANAGER_MAX_BATCH,

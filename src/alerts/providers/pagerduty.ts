@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Notification } from '../types.js';
 import { acceptsOnly, endpoint, httpUrl, severityOf, truncate, USER_AGENT } from './common.js';
-import type { BuildContext, PreparedRequest, ReceiverModule } from './provider.js';
+import type { BuildContext, ConfigurableReceiver, PreparedRequest } from './provider.js';
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 
@@ -80,8 +80,17 @@ function buildOne(n: Notification, o: PagerdutyOptions, ctx: BuildContext): Prep
 
 const accepts = acceptsOnly(['firing', 'resolved']);
 
-export const pagerdutyReceiver: ReceiverModule<PagerdutyOptions> = {
+const keys = { routing_key: z.string().optional(), routing_key_file: z.string().optional(), url: httpUrl.optional() };
+
+export const pagerdutyReceiver: ConfigurableReceiver<PagerdutyOptions, typeof keys> = {
   type: 'pagerduty',
+  keys,
+  secrets: ['routing_key'],
+  check: (e) =>
+    e.routing_key === undefined && e.routing_key_file === undefined
+      ? { key: 'routing_key_file', message: 'needs routing_key_file (or routing_key: ${ENV_VAR})' }
+      : null,
+  toOptions: (e) => ({ routingKey: e.routing_key?.trim(), url: e.url }),
   options: pagerdutyOptions,
   accepts,
   maxBatch: 1,

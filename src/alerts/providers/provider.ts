@@ -40,7 +40,9 @@ export interface SendOptions {
 
 /**
  * One receiver type (STYLE.md rule 10): its options, a pure payload builder, and whether it wants a kind of
- * notification at all. Adding a receiver is one file and one line in providers/index.ts.
+ * notification at all. This is what the delivery queue runs; a receiver written in the config file is a
+ * `ConfigurableReceiver` (below), which adds its config keys. Adding one is one file and one line in
+ * providers/index.ts (docs/receivers.md).
  */
 export interface ReceiverModule<O> {
   type: string;
@@ -51,4 +53,35 @@ export interface ReceiverModule<O> {
   maxBatch: number;
   /** Pure: the request(s) for a batch of notifications for this receiver. */
   build(batch: readonly Notification[], options: O, ctx: BuildContext): PreparedRequest[];
+}
+
+/** A problem with one receiver entry, at one of its keys (for `file:line:col alerts.receivers[i].<key>`). */
+export interface ReceiverIssue {
+  key: string;
+  message: string;
+}
+
+/** A receiver's own keys of a config entry, as the schema outputs them (`*_file` keys included). */
+export type ReceiverEntry<K extends z.core.$ZodShape> = z.output<z.ZodObject<K, z.core.$strict>>;
+
+/** The keys that have a `*_file` variant among `K`: the ones `secrets` may name. */
+export type SecretKey<K> = { [P in keyof K & string]: `${P}_file` extends keyof K ? P : never }[keyof K & string];
+
+/**
+ * A receiver type that can be written in the config file: a ReceiverModule that also owns its entry in
+ * `alerts.receivers`. The registry (providers/index.ts) assembles the config schema, the entry type and the
+ * type names from these; `name`, `type` and `timeout` are common to every entry and not listed in `keys`.
+ */
+export interface ConfigurableReceiver<O, K extends z.core.$ZodShape = z.core.$ZodShape> extends ReceiverModule<O> {
+  /** Its keys as written in YAML (snake_case), the `*_file` variant of each secret included. */
+  keys: K;
+  /** Keys given inline (`secret: ${ENV}`) or as a file (`secret_file`), one of the two; never logged. */
+  secrets?: readonly SecretKey<K>[];
+  /** A rule across keys (e.g. "url or url_file"): enforced by the config schema, and again before binding. */
+  check?(entry: ReceiverEntry<K>): ReceiverIssue | null;
+  /**
+   * The entry, each secret under its plain key (inline value or file contents; no `*_file` keys) → the options
+   * to validate with `options`. Default: the entry's keys in camelCase (`routing_key` → `routingKey`).
+   */
+  toOptions?(entry: ReceiverEntry<K>): Record<string, unknown>;
 }

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Notification } from '../types.js';
 import { acceptsOnly, chunk, endpoint, failureWords, httpUrl, truncate, USER_AGENT } from './common.js';
-import type { BuildContext, PreparedRequest, ReceiverModule } from './provider.js';
+import type { BuildContext, ConfigurableReceiver, PreparedRequest } from './provider.js';
 
 export const slackOptions = z.strictObject({
   /** The incoming-webhook URL (config `url` or the contents of `url_file`): a secret. */
@@ -87,8 +87,14 @@ function buildOne(batch: readonly Notification[], o: SlackOptions, ctx: BuildCon
 
 const accepts = acceptsOnly(['firing', 'reminder', 'resolved']);
 
-export const slackReceiver: ReceiverModule<SlackOptions> = {
+const keys = { url: httpUrl.optional(), url_file: z.string().optional() };
+
+export const slackReceiver: ConfigurableReceiver<SlackOptions, typeof keys> = {
   type: 'slack',
+  keys,
+  secrets: ['url'],
+  check: (e) => ((e.url === undefined) === (e.url_file === undefined) ? { key: 'url', message: 'give url or url_file (the webhook URL is a secret)' } : null),
+  toOptions: (e) => ({ url: e.url?.trim() }),
   options: slackOptions,
   accepts,
   maxBatch: SLACK_MAX_BATCH,

@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { Notification } from '../types.js';
 import { acceptsOnly, endpoint, headerMap, httpUrl, mergeHeaders, USER_AGENT } from './common.js';
-import type { BuildContext, PreparedRequest, ReceiverModule } from './provider.js';
+import type { BuildContext, ConfigurableReceiver, PreparedRequest } from './provider.js';
 
 export const webhookOptions = z.strictObject({
   url: httpUrl,
@@ -15,6 +15,14 @@ export const webhookOptions = z.strictObject({
   headers: headerMap.optional(),
 });
 export type WebhookOptions = z.infer<typeof webhookOptions>;
+
+/** Its keys in `alerts.receivers` (headers are checked as options, so a bad one is reported at `headers`). */
+const keys = {
+  url: httpUrl,
+  secret: z.string().optional(),
+  secret_file: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+};
 
 export const SIGNATURE_HEADER = 'X-Smtp-Probe-Signature';
 export const TIMESTAMP_HEADER = 'X-Smtp-Probe-Timestamp';
@@ -71,8 +79,10 @@ function buildOne(n: Notification, o: WebhookOptions, ctx: BuildContext): Prepar
 
 const accepts = acceptsOnly(['firing', 'reminder', 'resolved']);
 
-export const webhookReceiver: ReceiverModule<WebhookOptions> = {
+export const webhookReceiver: ConfigurableReceiver<WebhookOptions, typeof keys> = {
   type: 'webhook',
+  keys,
+  secrets: ['secret'],
   options: webhookOptions,
   accepts,
   maxBatch: 1,
