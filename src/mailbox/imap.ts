@@ -11,7 +11,6 @@
  * UIDPLUS a plain EXPUNGE would also remove messages someone else marked \Deleted: then ours are only marked,
  * and searches skip \Deleted messages.
  */
-import tls from 'node:tls';
 import { ImapFlow, type FetchMessageObject, type ImapFlowOptions, type SearchObject } from 'imapflow';
 import { systemClock, type Clock } from '../core/clock.js';
 import { bounded } from '../core/deadline.js';
@@ -19,10 +18,19 @@ import { ProbeError } from '../core/errors.js';
 import type { FailureReason } from '../core/result.js';
 import { quoteBytes } from '../core/bytes.js';
 import { describeVerifyError, sniFor } from '../net/tls.js';
-import { MAILBOX_LIMITS, isStaleProbe, plaintextRefusal, probeFieldsOf, type MailboxDeps, type MailboxLimits } from './pop3.js';
-import type { FoundMessage, MailboxClient, MailboxSession, MailboxSettings } from './types.js';
+import { MAILBOX_LIMITS, MAILBOX_PHASE as PHASE, oneLine, plaintextRefusal, verifyOptions } from './policy.js';
+import {
+  ID_FIELDS,
+  PROBE_ID_FIELD,
+  PROBE_TARGET_FIELD,
+  STALE_FIELDS,
+  hasProbeId,
+  isStaleProbe,
+  probeFieldsOf,
+  type ProbeFields,
+} from './probe-message.js';
+import type { FoundMessage, MailboxClient, MailboxDeps, MailboxLimits, MailboxSession, MailboxSettings } from './types.js';
 
-const PHASE = 'roundtrip';
 /** Messages matching the header search that are looked at in one folder (the id is unique: one, normally). */
 const MAX_CANDIDATES = 10;
 /** UIDs per FETCH during cleanup. */
@@ -61,20 +69,15 @@ export class ImapClient implements MailboxClient {
 /** imapflow options for our settings: TLS policy, verification, limits, silence. */
 export function imapOptions(settings: MailboxSettings, limits: MailboxLimits): ImapFlowOptions {
   const secure = settings.protocol === 'imaps';
-  const name = settings.servername;
   return {
     host: settings.host,
     port: settings.port,
     secure,
     // STARTTLS required unless plaintext is allowed (then opportunistic); plain imap:// without starttls: none.
     doSTARTTLS: secure ? undefined : settings.starttls ? (settings.allowPlaintext ? undefined : true) : false,
-    servername: sniFor(name),
-    tls: {
-      ca: settings.ca,
-      rejectUnauthorized: !settings.insecure,
-      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
-    },
-    auth: { user: settings.username.replace(/[\r\n\0]+/g, ''), pass: settings.password },
+    servername: sniFor(settings.servername),
+    tls: verifyOptions(settings),
+    auth: { user: oneLine(settings.username), pass: settings.password },
     logger: false,
     emitLogs: false,
     logRaw: false,
@@ -184,12 +187,12 @@ class ImapSession implements MailboxSession {
 
   private async takeFrom(folder: string, probeId: string): Promise<FoundMessage | null> {
     if (folder === 'INBOX') this.inboxSeen = this.messageCount();
-    const uids = await this.search({ header: { 'X-Smtp-Probe-Id': probeId } }, folder);
+    const uids = await this.search({ header: { [PROBE_ID_FIELD]: probeId } }, folder);
     const seenAt = this.clock.wallNow();
     for (const uid of uids.slice(0, MAX_CANDIDATES)) {
-      const head = await this.fetchOne(uid, { uid: true, size: true, headers: ['x-smtp-probe-id'] });
+      const head = await this.fetchOne(uid, { uid: true, size: true, headers: [...ID_FIELDS] });
       // SEARCH HEADER matches substrings, case-insensitively: the header must equal the id.
-      if (!head || !probeFieldsOf(head.headers?.toString('utf8') ?? '').ids.includes(probeId)) continue;
+      if (!head || !hasProbeId(fieldsOf(head), probeId)) continue;
       if ((head.size ?? 0) > this.limits.maxMessageBytes) {
         throw new ProbeError('protocol', PHASE, `message ${uid} in ${folder} is ${head.size} bytes, over the ${this.limits.maxMessageBytes}-byte limit`);
       }
@@ -204,14 +207,14 @@ class ImapSession implements MailboxSession {
   /** SENTBEFORE narrows by day (ignoring time and zone, so two days of margin); each Date is then checked exactly. */
   private async cleanupIn(folder: string, target: string, cutoffMs: number): Promise<number> {
     const sentBefore = new Date(cutoffMs + 2 * DAY_MS);
-    const uids = await this.search({ header: { 'X-Smtp-Probe-Target': target }, sentBefore }, folder);
+    const uids = await this.search({ header: { [PROBE_TARGET_FIELD]: target }, sentBefore }, folder);
     const stale: number[] = [];
     for (let i = 0; i < uids.length; i += FETCH_BATCH) {
       const batch = uids.slice(i, i + FETCH_BATCH).join(',');
       const msgs = await this.step(`FETCH in ${folder}`, () =>
-        this.client.fetchAll(batch, { uid: true, headers: ['x-smtp-probe-target', 'date'] }, { uid: true }),
+        this.client.fetchAll(batch, { uid: true, headers: [...STALE_FIELDS] }, { uid: true }),
       );
-      for (const m of msgs) if (isStaleProbe(probeFieldsOf(m.headers?.toString('utf8') ?? ''), target, cutoffMs)) stale.push(m.uid);
+      for (const m of msgs) if (isStaleProbe(fieldsOf(m), target, cutoffMs)) stale.push(m.uid);
     }
     if (stale.length > 0) await this.remove(stale, folder);
     return stale.length;
@@ -329,4 +332,9 @@ class ImapSession implements MailboxSession {
     const pass = this.settings.password;
     return quoteBytes(pass.length > 0 ? text.split(pass).join('***') : text, 200);
   }
+}
+
+/** The probe fields of a message fetched with its header fields (HEADER.FIELDS). */
+function fieldsOf(m: FetchMessageObject): ProbeFields {
+  return probeFieldsOf(m.headers?.toString('utf8') ?? '');
 }

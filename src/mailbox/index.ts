@@ -3,13 +3,12 @@
  * imapflow with it) is loaded only when an IMAP mailbox is opened.
  */
 import type { Clock } from '../core/clock.js';
-import { Pop3Client, type MailboxDeps } from './pop3.js';
-import type { MailboxClient, MailboxProtocol, MailboxSession, MailboxSettings } from './types.js';
+import { Pop3Client } from './pop3/index.js';
+import type { MailboxClient, MailboxDeps, MailboxProtocol, MailboxSession, MailboxSettings } from './types.js';
 
 export { parseMailboxUrl } from './url.js';
-export type { MailboxDeps, MailboxLimits } from './pop3.js';
-export { MAILBOX_LIMITS } from './pop3.js';
-export type { FoundMessage, MailboxClient, MailboxProtocol, MailboxSession, MailboxSettings } from './types.js';
+export { MAILBOX_LIMITS } from './policy.js';
+export type { FoundMessage, MailboxClient, MailboxDeps, MailboxLimits, MailboxProtocol, MailboxSession, MailboxSettings } from './types.js';
 
 /** Open a session on the mailbox the settings name (POP3 for pop3/pop3s, IMAP for imap/imaps); a MailboxClient's open. */
 export async function openMailbox(

@@ -31,6 +31,20 @@ export interface MailboxSession {
   close(): Promise<void>;
 }
 
+export interface MailboxLimits {
+  /** Longest line accepted from the server, in bytes without its line ending: a flood without a newline stops here. */
+  maxLineBytes: number;
+  /** Largest message read back, and largest multi-line answer of any kind (LIST, UIDL, TOP), in bytes. */
+  maxMessageBytes: number;
+}
+
+/** What a client is built with (both clients take the same). */
+export interface MailboxDeps {
+  /** The default clock of open(): timers, and the wall clock of FoundMessage.seenAt. */
+  clock?: Clock;
+  limits?: MailboxLimits;
+}
+
 export interface MailboxClient {
   /**
    * Connect and log in. `signal` ends every wait of the session; `clock` (default: the client's own, else the

@@ -1,6 +1,7 @@
 /** The pure parts shared by the POP3 and IMAP clients: line framing, header fields, dates, the cleanup rule. */
 import { describe, expect, it } from 'vitest';
-import { LineFramer, MailboxProtocolError, isStaleProbe, parseMessageDate, probeFieldsOf, readHeaderFields } from '../../src/mailbox/pop3.js';
+import { LineFramer, MailboxProtocolError } from '../../src/mailbox/pop3/framing.js';
+import { isStaleProbe, parseMessageDate, probeFieldsOf, readHeaderFields } from '../../src/mailbox/probe-message.js';
 
 describe('LineFramer', () => {
   it('splits on CRLF and bare LF, across chunks, a CRLF split between chunks included', () => {

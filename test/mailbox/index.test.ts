@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isProbeError } from '../../src/core/errors.js';
 import { createMailboxClient, openMailbox, parseMailboxUrl } from '../../src/mailbox/index.js';
 import { ImapClient } from '../../src/mailbox/imap.js';
-import { Pop3Client } from '../../src/mailbox/pop3.js';
+import { Pop3Client } from '../../src/mailbox/pop3/index.js';
 import type { MailboxSettings } from '../../src/mailbox/types.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { startScriptedServer } from '../helpers/scripted-server.js';

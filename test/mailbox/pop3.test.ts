@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { isProbeError, type ProbeError } from '../../src/core/errors.js';
-import { Pop3Client, type MailboxLimits } from '../../src/mailbox/pop3.js';
-import type { MailboxSettings } from '../../src/mailbox/types.js';
+import { Pop3Client } from '../../src/mailbox/pop3/index.js';
+import type { MailboxLimits, MailboxSettings } from '../../src/mailbox/types.js';
 import { serverCert, testCa, TEST_SERVER_NAME, type KeyPair } from '../helpers/certs.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { startScriptedServer, type ScriptedConnection, type ScriptStep } from '../helpers/scripted-server.js';
