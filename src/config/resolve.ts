@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Silence } from '../alerts/engine.js';
-import { bindReceiver, type BoundReceiver, type ReceiverConfig } from '../alerts/providers/index.js';
+import { bindReceiver, type BoundReceiver } from '../alerts/providers/index.js';
 import { resolveRules, selects } from '../alerts/rules.js';
 import type { AlertRule } from '../alerts/types.js';
 import { formatDuration } from '../core/duration.js';
@@ -146,7 +146,7 @@ function bindReceivers(raw: RawConfig, files: FileReader, src: SourceMap, issues
       else unread = true;
     }
     if (unread) continue; // already reported where the file is named
-    const bound = bindReceiver(r as ReceiverConfig, secrets);
+    const bound = bindReceiver(r, secrets);
     if (bound.ok) out.push(bound.receiver);
     else for (const issue of bound.issues) issues.push(src.issue(['alerts', 'receivers', i, issue.key], issue.message));
   }

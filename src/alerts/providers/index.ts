@@ -19,6 +19,7 @@ import { pagerdutyReceiver } from './pagerduty.js';
 import type { BuildContext, ConfigurableReceiver, PreparedRequest, ReceiverIssue } from './provider.js';
 import { slackReceiver } from './slack.js';
 import { webhookReceiver } from './webhook.js';
+import { DEFAULTS } from '../../plan/defaults.js';
 
 export type { ReceiverIssue } from './provider.js';
 
@@ -89,7 +90,7 @@ export interface ReceiverRegistry<R extends ReceiverModules> {
 }
 
 /** A receiver when no `timeout` is configured. */
-export const DEFAULT_RECEIVER_TIMEOUT_MS = 10_000;
+export const DEFAULT_RECEIVER_TIMEOUT_MS: number = DEFAULTS.receiverTimeoutMs;
 
 const COMMON_KEYS = ['name', 'type'];
 
