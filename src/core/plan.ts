@@ -2,7 +2,7 @@ import type { Expectation } from './expect.js';
 import type { Phase } from './result.js';
 import type { MailboxSettings } from './mailbox.js';
 import type { SaslMechanism } from './sasl.js';
-import type { TlsMinVersion, TlsMode } from './tls.js';
+import type { TlsMode, TlsParams } from './tls.js';
 
 export interface RoundtripPlan {
   mailbox: MailboxSettings;
@@ -45,14 +45,7 @@ export interface CheckPlan {
   host: string;
   port: number;
   tls: TlsMode;
-  tlsParams: {
-    servername: string;
-    ca?: string | Buffer | undefined;
-    cert?: string | Buffer | undefined;
-    key?: string | Buffer | undefined;
-    minVersion?: TlsMinVersion | undefined;
-    insecure: boolean;
-  };
+  tlsParams: TlsParams;
   ehlo: string;
   ipFamily: 4 | 6 | null;
   sourceAddress: string | null;

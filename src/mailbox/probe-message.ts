@@ -5,8 +5,9 @@
  * (POP3 TOP n 0, IMAP HEADER.FIELDS) and decide here.
  */
 
-export const PROBE_ID_FIELD = 'X-Smtp-Probe-Id';
-export const PROBE_TARGET_FIELD = 'X-Smtp-Probe-Target';
+import { PROBE_ID_FIELD, PROBE_TARGET_FIELD } from '../core/probe-headers.js';
+
+export { PROBE_ID_FIELD, PROBE_TARGET_FIELD };
 
 /** The fields `hasProbeId` reads (lower case): enough to fetch for `take`. */
 export const ID_FIELDS: readonly string[] = [PROBE_ID_FIELD.toLowerCase()];

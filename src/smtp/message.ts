@@ -3,6 +3,8 @@
  * encoded words and a quoted-printable body when plain 7bit will not do; dot-stuffed (RFC 5321 4.5.2).
  */
 
+import { PROBE_ID_FIELD, PROBE_TARGET_FIELD } from '../core/probe-headers.js';
+
 export interface MessageOptions {
   from: string;
   to: string[];
@@ -43,8 +45,8 @@ export function buildMessage(o: MessageOptions): string {
     ['To', o.to.join(', ')],
     ['Subject', o.subject],
     ['Message-ID', `<${o.messageId}>`],
-    ['X-Smtp-Probe-Id', o.probeId],
-    ...(o.target ? ([['X-Smtp-Probe-Target', o.target]] as [string, string][]) : []),
+    [PROBE_ID_FIELD, o.probeId],
+    ...(o.target ? ([[PROBE_TARGET_FIELD, o.target]] as [string, string][]) : []),
     ['Auto-Submitted', 'auto-generated'],
     ...Object.entries(o.headers),
   ];
