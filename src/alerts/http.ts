@@ -8,6 +8,7 @@
  * string in `redact` (and the URL) scrubbed, so they may be logged and stored.
  */
 import { request } from 'undici';
+import { systemClock } from '../core/clock.js';
 import type { PreparedRequest, SendOptions, SendOutcome } from './providers/provider.js';
 
 /** Most bytes of a response body read; the rest is discarded with the connection. */
@@ -46,10 +47,10 @@ export async function sendRequest(req: PreparedRequest, opts: SendOptions): Prom
 
   const ac = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const timer = (opts.clock ?? systemClock).setTimer(opts.timeoutMs, () => {
     timedOut = true;
     ac.abort(new Error('timeout'));
-  }, opts.timeoutMs);
+  });
   const onAbort = (): void => ac.abort(new Error('aborted'));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -79,7 +80,7 @@ export async function sendRequest(req: PreparedRequest, opts: SendOptions): Prom
     const redirect = status >= 300 && status < 400 ? ' (redirects are not followed)' : '';
     return fail(status, retryable, retryAfterMs, `HTTP ${status}${redirect}${quoted ? `: ${quoted}` : ''}`);
   } finally {
-    clearTimeout(timer);
+    timer.cancel();
     opts.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -24,7 +24,7 @@ export async function sendOnce(req: PreparedRequest, timeoutMs: number, controll
     controller.abort(new Error(`no answer within ${timeoutMs} ms`)),
   );
   const sent = Promise.resolve()
-    .then(() => c.send(req, { dispatcher: c.dispatcher, signal: controller.signal, timeoutMs, now: c.clock.wallNow() }))
+    .then(() => c.send(req, { dispatcher: c.dispatcher, signal: controller.signal, timeoutMs, now: c.clock.wallNow(), clock: c.clock }))
     .catch((e: unknown): SendOutcome => ({ ok: false, status: null, retryable: true, retryAfterMs: null, error: errorText(e) }));
   try {
     return await Promise.race([sent, aborted]);

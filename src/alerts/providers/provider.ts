@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../../core/clock.js';
 import type { z } from 'zod';
 import type { Notification } from '../types.js';
 
@@ -36,6 +37,8 @@ export interface SendOptions {
   timeoutMs: number;
   /** Wall-clock ms, to turn an HTTP-date Retry-After into a delay. */
   now: number;
+  /** Timers (the request timeout); the system clock when not given. */
+  clock?: Clock;
 }
 
 /**
