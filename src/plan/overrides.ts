@@ -84,7 +84,9 @@ export function overrideRouting(plan: CheckPlan, o: Overrides): CheckPlan {
 
 function overrideSend(send: SendPlan | null, ehlo: string, o: Overrides): SendPlan | null {
   if (o.to) {
-    return makeSend({ from: o.from ?? send?.from ?? `smtp-probe@${ehlo}`, to: o.to, ...messageOf(send), ...o.message, deliver: !o.noDeliver });
+    // A module that only checks the envelope (deliver: false) keeps doing so when --to names other recipients.
+    const deliver = !o.noDeliver && (send?.deliver ?? true);
+    return makeSend({ from: o.from ?? send?.from ?? `smtp-probe@${ehlo}`, to: o.to, ...messageOf(send), ...o.message, deliver });
   }
   if (send) return { ...send, ...o.message, ...(o.from !== undefined ? { from: o.from } : {}), ...(o.noDeliver ? { deliver: false } : {}) };
   if (o.from !== undefined || o.noDeliver) {

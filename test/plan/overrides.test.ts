@@ -120,6 +120,12 @@ describe('applyOverrides: the test message', () => {
     });
   });
 
+  it('--to over a module that only checks the envelope (deliver: false): still no DATA', () => {
+    const { after } = over(mod({ send: { ...moduleSend, deliver: false } }), flags({ to: ['flag-to@example.test'] }));
+    expect(after.send?.deliver).toBe(false);
+    expect(after.send?.to).toEqual(['flag-to@example.test']);
+  });
+
   it('--to with --from, message flags and --no-deliver over a module message', () => {
     const { after } = over(
       mod({ send: moduleSend }),
