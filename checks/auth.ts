@@ -7,10 +7,13 @@ import { OK, STOP, failPhase, judge, type CheckModule } from './step.js';
 /** Most 334 challenges answered before giving up on a server that keeps asking. */
 const MAX_CHALLENGES = 4;
 
-/** SMTP AUTH (RFC 4954). Credentials never go over plaintext unless allowed; the transcript shows `***`. */
+/**
+ * SMTP AUTH (RFC 4954). Credentials go only over TLS whose certificate verified (or was not checked on purpose,
+ * `insecure`), or wherever `allowPlaintext` says they may; the transcript shows `***`.
+ */
 export const auth = {
   kind: 'auth',
-  summary: 'AUTH PLAIN/LOGIN/CRAM-MD5/XOAUTH2; refuses plaintext unless allowed',
+  summary: 'AUTH PLAIN/LOGIN/CRAM-MD5/XOAUTH2; refuses plaintext and unverified TLS unless allowed',
   options: ({ z, oneLine, file }) => ({
     auth: z
       .strictObject({
@@ -31,6 +34,13 @@ export const auth = {
       throw failPhase(
         ctx,
         new ProbeError('auth', 'auth', 'refusing to send credentials over an unencrypted connection (use TLS, or allow plaintext explicitly)'),
+      );
+    }
+    // An unverified certificate protects nothing against whoever sits in the middle: treat it like plaintext.
+    if (session.encrypted && state.tls && !state.tls.verified && !plan.tlsParams.insecure && !a.allowPlaintext) {
+      throw failPhase(
+        ctx,
+        new ProbeError('auth', 'auth', 'refusing to send credentials: the TLS certificate did not verify (give --ca / tls_config.ca_file, or --insecure / insecure_skip_verify)'),
       );
     }
     const offered = authMechanisms(state.capabilities);

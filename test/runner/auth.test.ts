@@ -3,7 +3,7 @@ import type { AuthPlan } from '../../src/core/plan.js';
 import { makeSend } from '../../src/plan/build.js';
 import type { SaslMechanism } from '../../src/core/sasl.js';
 import { closeAll } from '../helpers/cleanup.js';
-import { serverCert } from '../helpers/certs.js';
+import { selfSignedCert, serverCert } from '../helpers/certs.js';
 import { startFakeMx } from '../helpers/fake-mx.js';
 import { authPlan, b64, exp, localPlan, phaseNames, probe, trustedTls } from '../helpers/plans.js';
 import { banner, ehloSteps, quitSteps, reply, startScriptedServer, type ScriptStep } from '../helpers/scripted-server.js';
@@ -111,6 +111,44 @@ describe('AUTH refused to go over plaintext', () => {
     expect(r.failure).toBeNull();
     const auth = s.conn.lines.find((l) => l.text.startsWith('AUTH'));
     expect(auth).toMatchObject({ text: 'AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm', tls: true });
+  });
+});
+
+describe('AUTH refused over TLS whose certificate did not verify', () => {
+  /** Opportunistic STARTTLS with a self-signed certificate (not trusted), then AUTH offered over it. */
+  const untrusted = (after: ScriptStep[]): ScriptStep[] => [
+    banner(),
+    ...ehloSteps(['STARTTLS']),
+    ...reply(/^STARTTLS$/, '220 go ahead'),
+    { starttls: selfSignedCert() },
+    ...ehloSteps(['AUTH PLAIN']),
+    ...after,
+  ];
+  const unverified = (over: Partial<AuthPlan> = {}, insecure = false) =>
+    ({ tls: 'opportunistic' as const, tlsParams: trustedTls({ insecure }), auth: authPlan('tim', 'pw-unverified', over) });
+
+  it('opportunistic STARTTLS, certificate not trusted: auth / auth, and AUTH never goes out', async () => {
+    const s = await startScriptedServer([...untrusted([]), ...quitSteps]);
+    const r = await probe(localPlan(s.port, unverified()));
+    expect(r.tls).toMatchObject({ verified: false });
+    expect(r.failure).toMatchObject({ phase: 'auth', reason: 'auth', code: null });
+    expect(r.failure?.message).toMatch(/certificate/);
+    expect(s.commands().some((c) => /^AUTH/i.test(c))).toBe(false);
+    expect(s.text()).not.toContain(b64('\0tim\0pw-unverified'));
+  });
+
+  it('with insecure (verification off on purpose): AUTH goes out', async () => {
+    const s = await startScriptedServer([...untrusted(reply(/^AUTH PLAIN /, '235 2.7.0 ok')), ...reply(/^NOOP$/, '250 ok'), ...quitSteps]);
+    const r = await probe(localPlan(s.port, unverified({}, true)));
+    expect(r.failure).toBeNull();
+    expect(s.conn.lines.find((l) => l.text.startsWith('AUTH'))).toMatchObject({ tls: true });
+  });
+
+  it('with allowPlaintext (credentials may go without TLS at all): AUTH goes out', async () => {
+    const s = await startScriptedServer([...untrusted(reply(/^AUTH PLAIN /, '235 2.7.0 ok')), ...reply(/^NOOP$/, '250 ok'), ...quitSteps]);
+    const r = await probe(localPlan(s.port, unverified({ allowPlaintext: true })));
+    expect(r.failure).toBeNull();
+    expect(s.commands().some((c) => /^AUTH PLAIN /.test(c))).toBe(true);
   });
 });
 
