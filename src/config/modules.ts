@@ -2,7 +2,7 @@ import type { Expectation } from '../core/expect.js';
 import type { AuthPlan, RoundtripPlan, SendPlan, StepKind } from '../core/plan.js';
 import type { Phase } from '../core/result.js';
 import type { TlsMinVersion, TlsMode } from '../core/tls.js';
-import { defaultSteps, makeSend, normalizeSteps, type GlobalSettings, type ModuleSettings } from '../plan/build.js';
+import { defaultSteps, makeSend, missingSteps, normalizeSteps, type GlobalSettings, type ModuleSettings, type NeededStep } from '../plan/build.js';
 import { DEFAULTS } from '../plan/defaults.js';
 import type { ConfigIssue, ConfigPath, SourceMap } from './issues.js';
 import type { RawModule } from './schema.js';
@@ -98,9 +98,15 @@ function resolveSend(m: RawModule, global: GlobalSettings): SendPlan | null {
 function resolveSteps(m: RawModule, path: ConfigPath, hasAuth: boolean, hasSend: boolean, ctx: ModuleContext): StepKind[] | null {
   if (!m.steps) return null;
   const s = normalizeSteps(m.steps, hasAuth, hasSend);
-  if (s.ok) return s.steps;
-  ctx.issues.push(ctx.src.issue([...path, 'steps'], s.message));
-  return null;
+  if (!s.ok) {
+    ctx.issues.push(ctx.src.issue([...path, 'steps'], s.message));
+    return null;
+  }
+  const key: Record<NeededStep, string> = { starttls: 'tls: starttls needs', auth: 'auth: needs', send: 'send: needs' };
+  for (const step of missingSteps(s.steps, { starttls: m.tls === 'starttls', auth: hasAuth, send: hasSend })) {
+    ctx.issues.push(ctx.src.issue([...path, 'steps'], `${key[step]} the ${step} step (add ${step} to steps)`));
+  }
+  return s.steps;
 }
 
 /** The module's expectations; one on a phase its steps never reach is an issue. */

@@ -179,3 +179,14 @@ export function normalizeSteps(names: readonly string[], hasAuth: boolean, hasSe
   if (['starttls', 'auth', 'send'].some((s) => wanted.has(s))) wanted.add('ehlo');
   return { ok: true, steps: STEP_KINDS.filter((k) => wanted.has(k)) };
 }
+
+/** A step that a setting does nothing without: STARTTLS required, credentials, a test message. */
+export type NeededStep = 'starttls' | 'auth' | 'send';
+
+/**
+ * The steps these settings need that `steps` leaves out: `tls: starttls` without the starttls step would pass in
+ * plaintext, credentials without auth and recipients without send would be ignored, all silently.
+ */
+export function missingSteps(steps: readonly StepKind[], needs: Record<NeededStep, boolean>): NeededStep[] {
+  return (['starttls', 'auth', 'send'] as const).filter((k) => needs[k] && !steps.includes(k));
+}

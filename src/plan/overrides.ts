@@ -2,7 +2,7 @@ import type { Expectation } from '../core/expect.js';
 import type { AuthPlan, CheckPlan, RoundtripPlan, SendPlan } from '../core/plan.js';
 import type { Phase } from '../core/result.js';
 import type { TlsMode } from '../core/tls.js';
-import { defaultSteps, makeSend, normalizeSteps, type ModuleSettings } from './build.js';
+import { defaultSteps, makeSend, missingSteps, normalizeSteps, type ModuleSettings, type NeededStep } from './build.js';
 
 /**
  * Settings given one by one over a module's plan: what `smtp-probe check` takes as flags. A field left undefined
@@ -99,6 +99,11 @@ function overrideSteps(plan: CheckPlan, mod: ModuleSettings, o: Overrides, tls: 
   if (o.steps) {
     const s = normalizeSteps(o.steps, hasAuth, hasSend);
     if (!s.ok) throw new OverrideError(`--steps: ${s.message}`);
+    const flag: Record<NeededStep, string> = { starttls: '--tls starttls', auth: '--auth-user', send: '--to' };
+    const missing = missingSteps(s.steps, { starttls: o.tls === 'starttls', auth: o.auth !== undefined, send: o.to !== undefined });
+    if (missing.length > 0) {
+      throw new OverrideError(missing.map((k) => `--steps: leaves out ${k}, which ${flag[k]} needs (add ${k} to --steps)`).join('; '));
+    }
     return s.steps;
   }
   return mod.steps ? plan.steps : defaultSteps(tls, hasAuth, hasSend);

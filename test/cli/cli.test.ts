@@ -86,8 +86,11 @@ describe('usage errors exit 2 and name the flag', () => {
     [['check'], /no target/],
     [['check', 'URL', '--to', 'not-an-address'], /--to: "not-an-address" is not a mail address/],
     [['check', 'URL', '--retries', '-1'], /--retries/],
+    [['check', 'URL', '--tls', 'starttls', '--steps', 'banner,ehlo,noop,quit'], /--steps: leaves out starttls, which --tls starttls needs/],
+    [['check', 'URL', '--to', DEMO_USER, '--steps', 'banner,ehlo,quit'], /--steps: leaves out send, which --to needs/],
+    [['check', 'URL', '--auth-user', 'u', '--auth-pass-env', 'SET_PW', '--steps', 'banner,ehlo,starttls,quit'], /--steps: leaves out auth, which --auth-user needs/],
   ])('%j', async (args, message) => {
-    const r = await cli(args.map((a) => (a === 'URL' ? url : a)));
+    const r = await cli(args.map((a) => (a === 'URL' ? url : a)), { SET_PW: 'pw' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe('');

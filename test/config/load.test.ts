@@ -348,6 +348,15 @@ const INVALID: Record<string, string[]> = {
   'invalid-auth-step-without-credentials.yaml': [
     'fixtures/invalid-auth-step-without-credentials.yaml:5:12 modules.submission.steps: the auth step needs credentials (auth: in the module, or --auth-user)',
   ],
+  'invalid-steps-without-starttls.yaml': [
+    'fixtures/invalid-steps-without-starttls.yaml:5:12 modules.submission.steps: tls: starttls needs the starttls step (add starttls to steps)',
+  ],
+  'invalid-steps-without-auth.yaml': [
+    'fixtures/invalid-steps-without-auth.yaml:6:12 modules.submission.steps: auth: needs the auth step (add auth to steps)',
+  ],
+  'invalid-steps-without-send.yaml': [
+    'fixtures/invalid-steps-without-send.yaml:6:12 modules.relay.steps: send: needs the send step (add send to steps)',
+  ],
   'invalid-password-and-password-file.yaml': [
     'fixtures/invalid-password-and-password-file.yaml:8:22 modules.submission.auth.password_file: give password or password_file, not both',
   ],
