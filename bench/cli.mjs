@@ -9,20 +9,17 @@ const WARM = 2;
 const CHECK_SMTP = '/usr/lib/nagios/plugins/check_smtp';
 const SWAKS = '/usr/bin/swaks';
 
-export async function cli(ctx) {
-  const { stack, sinkPort } = ctx;
-  const node = process.execPath;
-  const main = join(ROOT, 'dist/src/cli/main.js');
-  const env = { ...process.env, SMTP_PASS: stack.pass };
-  const from = 'bench@probe.test';
-  const to = 'sink@probe.test';
+const FROM = 'bench@probe.test';
+const TO = 'sink@probe.test';
+
+/** `node -e 0` and `smtp-probe --version`, and, when NODE_EXTRA_CA_CERTS is set, both again without it. */
+function startupCommands(node, main, env, extraCa) {
   const cmds = [
     { group: 'startup', name: 'node -e 0', cmd: node, args: ['-e', '0'] },
     { group: 'startup', name: 'smtp-probe --version', cmd: node, args: [main, '--version'] },
   ];
   // This machine's environment sets NODE_EXTRA_CA_CERTS (a whole CA bundle read by every Node process at
   // start). The figures use the environment as it is; these rows show what that variable costs.
-  const extraCa = process.env.NODE_EXTRA_CA_CERTS;
   const noExtraEnv = { ...env };
   delete noExtraEnv.NODE_EXTRA_CA_CERTS;
   if (extraCa) {
@@ -31,44 +28,52 @@ export async function cli(ctx) {
       { group: 'startup', name: 'smtp-probe --version [no NODE_EXTRA_CA_CERTS]', cmd: node, args: [main, '--version'], env: noExtraEnv },
     );
   }
-  if (ctx.sinkPort) {
-    cmds.push(
-      {
-        group: 'a', name: 'smtp-probe', tool: 'smtp-probe', cmd: node,
-        args: [main, 'check', `smtp://127.0.0.1:${sinkPort}`, '--tls', 'none', '--steps', 'banner,ehlo,send,quit', '--from', from, '--to', to],
-      },
-      {
-        group: 'a', name: 'check_smtp', tool: 'check_smtp', cmd: CHECK_SMTP,
-        args: ['-H', '127.0.0.1', '-p', String(sinkPort), '-f', from, '-C', `RCPT TO:<${to}>`, '-R', '250'],
-      },
-      {
-        group: 'a', name: 'swaks', tool: 'swaks', cmd: SWAKS,
-        args: ['--server', `127.0.0.1:${sinkPort}`, '--from', from, '--to', to],
-      },
-    );
-  }
-  if (ctx.stackUp) {
-    const sub = String(stack.submissionPort);
-    cmds.push(
-      {
-        group: 'b', name: 'smtp-probe', tool: 'smtp-probe', cmd: node,
-        args: [main, 'check', `smtp://127.0.0.1:${sub}`, '--tls', 'starttls', '--ca', stack.ca, '--servername', stack.hostname,
-          '--auth-user', stack.user, '--auth-pass-env', 'SMTP_PASS'],
-      },
-      {
-        group: 'b', name: 'check_smtp', tool: 'check_smtp', cmd: CHECK_SMTP,
-        args: ['-H', '127.0.0.1', '-p', sub, '-S', '-A', 'LOGIN', '-U', stack.user, '-P', stack.pass],
-      },
-    );
-    if (ctx.have.sslPerl) {
-      cmds.push({
-        group: 'b', name: 'swaks', tool: 'swaks', cmd: SWAKS,
-        args: ['--server', `127.0.0.1:${sub}`, '--from', stack.user, '--to', stack.user, '--tls', '--tls-verify', '--tls-ca-path', stack.ca,
-          '--auth', 'LOGIN', '--auth-user', stack.user, '--auth-password', stack.pass, '--quit-after', 'AUTH'],
-      });
-    }
-  }
+  return cmds;
+}
 
+/** (a): the three tools against smtp-sink. */
+function sinkCommands(node, main, sinkPort) {
+  return [
+    {
+      group: 'a', name: 'smtp-probe', tool: 'smtp-probe', cmd: node,
+      args: [main, 'check', `smtp://127.0.0.1:${sinkPort}`, '--tls', 'none', '--steps', 'banner,ehlo,send,quit', '--from', FROM, '--to', TO],
+    },
+    {
+      group: 'a', name: 'check_smtp', tool: 'check_smtp', cmd: CHECK_SMTP,
+      args: ['-H', '127.0.0.1', '-p', String(sinkPort), '-f', FROM, '-C', `RCPT TO:<${TO}>`, '-R', '250'],
+    },
+    {
+      group: 'a', name: 'swaks', tool: 'swaks', cmd: SWAKS,
+      args: ['--server', `127.0.0.1:${sinkPort}`, '--from', FROM, '--to', TO],
+    },
+  ];
+}
+
+/** (b): STARTTLS + AUTH against Postfix submission; swaks only if Perl has Net::SSLeay. */
+function submissionCommands(node, main, stack, sslPerl) {
+  const sub = String(stack.submissionPort);
+  const cmds = [
+    {
+      group: 'b', name: 'smtp-probe', tool: 'smtp-probe', cmd: node,
+      args: [main, 'check', `smtp://127.0.0.1:${sub}`, '--tls', 'starttls', '--ca', stack.ca, '--servername', stack.hostname,
+        '--auth-user', stack.user, '--auth-pass-env', 'SMTP_PASS'],
+    },
+    {
+      group: 'b', name: 'check_smtp', tool: 'check_smtp', cmd: CHECK_SMTP,
+      args: ['-H', '127.0.0.1', '-p', sub, '-S', '-A', 'LOGIN', '-U', stack.user, '-P', stack.pass],
+    },
+  ];
+  if (sslPerl) {
+    cmds.push({
+      group: 'b', name: 'swaks', tool: 'swaks', cmd: SWAKS,
+      args: ['--server', `127.0.0.1:${sub}`, '--from', stack.user, '--to', stack.user, '--tls', '--tls-verify', '--tls-ca-path', stack.ca,
+        '--auth', 'LOGIN', '--auth-user', stack.user, '--auth-password', stack.pass, '--quit-after', 'AUTH'],
+    });
+  }
+  return cmds;
+}
+
+function printIntro(stack, sinkPort) {
   console.log(heading(`3. cli: one check per process, ${RUNS} runs each (after ${WARM} unmeasured), commands interleaved`));
   console.log('Wall time = spawn to exit, measured in this process. Each command must exit 0.');
   console.log(`(a) against smtp-sink 127.0.0.1:${sinkPort}: smtp-probe --steps banner,ehlo,send,quit --tls none --to (full DATA); swaks`);
@@ -78,7 +83,10 @@ export async function cli(ctx) {
   console.log('    --servername --auth-user --auth-pass-env (default steps: banner, ehlo, starttls, auth, noop, quit; certificate');
   console.log('    verified); check_smtp -S -A LOGIN -U -P (does not verify the certificate); swaks --tls --tls-verify');
   console.log('    --tls-ca-path --auth LOGIN --quit-after AUTH (no message is delivered by any of the three).');
+}
 
+/** WARM + RUNS rounds, every command once per round (round-robin); wall times of the measured rounds that exit 0. */
+async function measure(cmds, env) {
   const times = new Map(cmds.map((c) => [c, []]));
   const errors = new Map();
   for (let i = 0; i < WARM + RUNS; i += 1) {
@@ -92,18 +100,27 @@ export async function cli(ctx) {
     }
   }
   for (const [c, e] of errors) console.log(`  ERROR ${c.group === 'startup' ? '' : `(${c.group}) `}${c.name}: ${e}`);
+  return times;
+}
 
+function printTable(cmds, times) {
   const rows = [['check', 'command', 'runs ok', 'median ms', 'p90 ms', 'mean ms', 'min ms']];
   for (const c of cmds) {
     const t = times.get(c);
     rows.push([c.group, c.name, `${t.length}/${RUNS}`, fmt(median(t), 1), fmt(percentile(t, 90), 1), fmt(mean(t), 1), fmt(Math.min(...t), 1)]);
   }
   console.log(`\n${table(rows)}`);
+}
 
-  const med = (group, tool) => {
+/** med(group, tool or name): the median wall time of that command, NaN unless all RUNS runs succeeded. */
+function medians(cmds, times) {
+  return (group, tool) => {
     const c = cmds.find((x) => x.group === group && (x.tool === tool || x.name === tool));
     return c && times.get(c).length === RUNS ? median(times.get(c)) : NaN;
   };
+}
+
+function printStartup(med, extraCa) {
   const nodeStart = med('startup', 'node -e 0');
   const version = med('startup', 'smtp-probe --version');
   console.log(`\nstart-up: node -e 0 ${fmt(nodeStart, 1)} ms; smtp-probe --version ${fmt(version, 1)} ms (loading the CLI's modules: ${fmt(version - nodeStart, 1)} ms)`);
@@ -113,7 +130,11 @@ export async function cli(ctx) {
     console.log(`  NODE_EXTRA_CA_CERTS=${extraCa} is set here: it costs every Node process ${fmt(nodeStart - n2, 1)} ms at start`);
     console.log(`  (node -e 0 ${fmt(n2, 1)} ms and smtp-probe --version ${fmt(v2, 1)} ms without it).`);
   }
-  await importCosts(node, main);
+}
+
+/** Per group: smtp-probe = start-up + check, ratios to swaks and check_smtp, and one more run with --format json. */
+async function printChecks(cmds, med, env) {
+  const version = med('startup', 'smtp-probe --version');
   for (const g of ['a', 'b']) {
     const p = med(g, 'smtp-probe');
     if (Number.isNaN(p)) continue;
@@ -131,6 +152,9 @@ export async function cli(ctx) {
       console.log(`    (could not read the --format json result: exit ${j.code} ${j.stderr.slice(0, 200)})`);
     }
   }
+}
+
+function reportTargets(ctx, med) {
   for (const g of ['a', 'b']) {
     const p = med(g, 'smtp-probe');
     const s = med(g, 'swaks');
@@ -139,6 +163,26 @@ export async function cli(ctx) {
     console.log(t);
     ctx.targets.push(t);
   }
+}
+
+export async function cli(ctx) {
+  const { stack, sinkPort } = ctx;
+  const node = process.execPath;
+  const main = join(ROOT, 'dist/src/cli/main.js');
+  const env = { ...process.env, SMTP_PASS: stack.pass };
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+  const cmds = startupCommands(node, main, env, extraCa);
+  if (ctx.sinkPort) cmds.push(...sinkCommands(node, main, sinkPort));
+  if (ctx.stackUp) cmds.push(...submissionCommands(node, main, stack, ctx.have.sslPerl));
+
+  printIntro(stack, sinkPort);
+  const times = await measure(cmds, env);
+  printTable(cmds, times);
+  const med = medians(cmds, times);
+  printStartup(med, extraCa);
+  await importCosts(node, main);
+  await printChecks(cmds, med, env);
+  reportTargets(ctx, med);
 }
 
 /** Which npm packages `smtp-probe --version` loads, and what each costs to import on its own (median of 5). */

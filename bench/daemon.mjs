@@ -560,30 +560,34 @@ function startSink(port) {
 
 // ----------------------------------------------------------------------------------------- run ---
 
-/**
- * One daemon run: start, wait for /healthz, scrape at the start of the steady window (baseline), `scrapes` timed
- * scrapes spread over the steady window, a final scrape at the end, then SIGTERM and wait for the exit.
- */
-async function runOnce(o, label, histograms, sink, sinkPort, dir) {
+/** Write run `label`'s config, pick the daemon's listen port, and build its node command line. */
+async function prepareRun(o, label, histograms, sinkPort, dir) {
   const configFile = join(dir, `config-${label}.yaml`);
   writeFileSync(configFile, configYaml(o, sinkPort, histograms));
   const listenPort = await freePort();
   const nodeArgs = [...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : []), ...o.nodeOpts];
   const args = [...nodeArgs, MAIN, 'run', '--config', configFile, '--listen', `127.0.0.1:${listenPort}`, '--log-level', 'warn'];
-  const out = { label, histograms, listenPort, configFile, scrapes: [], rssSamples: [], stderrLines: 0, stderrTail: [] };
+  return { configFile, listenPort, args };
+}
 
+function validateConfig(label, configFile) {
   const validate = spawnSync(process.execPath, [MAIN, 'validate', '--config', configFile], { encoding: 'utf8', timeout: 60_000 });
   if (validate.status !== 0) throw new Error(`run ${label}: the generated config does not validate:\n${validate.stdout}${validate.stderr}`);
+}
 
-  const sinkAtStart = { sessions: sink.sessions, messages: sink.messages };
-  const tSpawn = performance.now();
+/**
+ * Start the daemon (tracked in `live`, stopped by PID in stopDaemon). Its stderr lines are counted into `out`
+ * (the first 5 kept); `stderr.rest` holds an unterminated last line. Its stdout is drained, or written to a file
+ * when extra node options are given.
+ */
+function spawnDaemon(o, label, histograms, args, dir, out) {
   const daemon = startChild(`daemon ${label}`, process.execPath, args);
   out.pid = daemon.pid;
-  let stderrRest = '';
+  const stderr = { rest: '' };
   daemon.stderr.on('data', (b) => {
-    const text = stderrRest + b.toString('utf8');
+    const text = stderr.rest + b.toString('utf8');
     const parts = text.split('\n');
-    stderrRest = parts.pop();
+    stderr.rest = parts.pop();
     out.stderrLines += parts.length;
     for (const p of parts) {
       if (out.stderrTail.length < 5) out.stderrTail.push(p.slice(0, 300));
@@ -596,105 +600,155 @@ async function runOnce(o, label, histograms, sink, sinkPort, dir) {
     daemon.stdout.on('close', () => closeSync(fd));
     note(`run ${label}: daemon stdout (node ${o.nodeOpts.join(' ')}) to ${outFile}`);
   } else daemon.stdout.resume();
-  note(`run ${label}: daemon pid ${daemon.pid} on 127.0.0.1:${listenPort}, phase_histograms ${histograms}, ${o.targets} targets`);
+  note(`run ${label}: daemon pid ${daemon.pid} on 127.0.0.1:${out.listenPort}, phase_histograms ${histograms}, ${o.targets} targets`);
+  return { daemon, stderr };
+}
 
+/** Poll /healthz every 100 ms until it answers 200 (at most 60 s); throws if the daemon exits first. */
+async function waitReady(daemon, label, listenPort, tSpawn, out) {
+  for (;;) {
+    if (!live.has(daemon.pid)) {
+      const { code, signal } = await daemon.exited;
+      throw new Error(`run ${label}: the daemon exited before it was ready (code ${code}, signal ${signal}); stderr: ${out.stderrTail.join(' | ')}`);
+    }
+    const ok = await get(listenPort, '/healthz', { timeoutMs: 2000 }).then((r) => r.status === 200, () => false);
+    if (ok) break;
+    if (performance.now() - tSpawn > 60_000) throw new Error(`run ${label}: /healthz not answering 60 s after start`);
+    await sleep(100);
+  }
+  return performance.now();
+}
+
+/** RSS sampled now and every 5 s into out.rssSamples; the caller clears `timer` (also in its finally). */
+function startRssSampler(pid, tReady, out) {
+  const sampler = {
+    timer: null,
+    sample: () => {
+      const m = procMem(pid);
+      if (m) out.rssSamples.push({ t: (performance.now() - tReady) / 1000, rss: m.rss });
+    },
+  };
+  sampler.sample();
+  sampler.timer = setInterval(sampler.sample, 5000);
+  return sampler;
+}
+
+/** CPU readings of the daemon, the sink, the machine and this process, at one moment of run `r`. */
+function snapshot(r) {
+  return {
+    t: (performance.now() - r.tReady) / 1000,
+    cpu: procCpuSeconds(r.daemon.pid),
+    sinkCpu: procCpuSeconds(r.sink.child.pid),
+    machine: machineCpu(),
+    self: process.cpuUsage(),
+    threads: threadCpu(r.daemon.pid),
+    split: procCpuSplit(r.daemon.pid),
+    sched: schedCpuSeconds(r.daemon.pid),
+  };
+}
+
+/** One GET /metrics of run `r`: timed, parsed, recorded in r.out.scrapes and noted. */
+async function scrape(r, kind) {
+  const { daemon, label, listenPort, tReady, out } = r;
+  const snap = snapshot(r);
+  const res = await get(listenPort, '/metrics', { keep: true });
+  const cpuAfter = procCpuSeconds(daemon.pid);
+  if (res.status !== 200) throw new Error(`run ${label}: GET /metrics answered ${res.status}`);
+  // the counters were read while the daemon rendered, between the request and the response headers
+  const tValues = (res.t0 + res.ttfbMs / 2 - tReady) / 1000;
+  // the daemon's CPU over the request: the render and the write, plus the runs going on meanwhile
+  const entry = { kind, t: snap.t, tValues, ttfbMs: res.ttfbMs, totalMs: res.totalMs, bytes: res.bytes, lines: res.lines, snap, cpu: cpuAfter - snap.cpu };
+  entry.metrics = parseMetrics(res.body);
+  out.scrapes.push(entry);
+  const g = entry.metrics.gauges;
+  const rss = procMem(daemon.pid)?.rss;
+  note(`run ${label}: t=${snap.t.toFixed(0)} s GET /metrics (${kind}) ${(res.ttfbMs / 1000).toFixed(3)} s to headers, ${(res.totalMs / 1000).toFixed(3)} s in all, ${(res.bytes / MB).toFixed(1)} MB, ${res.lines} lines; RSS ${mb(rss)}, heap used/total ${mb(g.nodejs_heap_size_used_bytes)}/${mb(g.nodejs_heap_size_total_bytes)}, external ${mb(g.nodejs_external_memory_bytes)}, nodejs_eventloop_lag_max ${f3(g.nodejs_eventloop_lag_max_seconds)} s (*)`);
+  return entry;
+}
+
+/**
+ * The scrapes of one run: baseline at the start of the steady window, `o.scrapes` timed ones spread over it, the
+ * end snapshot and the sink's counters at `o.duration`, then the final scrape.
+ */
+async function scrapeSchedule(o, r) {
+  const { label, tReady, out } = r;
+  const at = (s) => sleep(tReady + s * 1000 - performance.now());
+  const steadyFrom = Math.min(o.steadyFrom, o.duration / 3);
+  out.steadyFrom = steadyFrom;
+  if (steadyFrom < o.steadyFrom) note(`run ${label}: duration ${o.duration} s is short: the "steady" window starts at ${steadyFrom.toFixed(0)} s, before one interval has passed`);
+  await at(steadyFrom);
+  const base = await scrape(r, 'baseline');
+  const window = o.duration - steadyFrom;
+  for (let k = 0; k < o.scrapes; k++) {
+    await at(steadyFrom + ((k + 0.5) * window) / (o.scrapes + 0.5));
+    await scrape(r, 'timed');
+  }
+  await at(o.duration);
+  const end = snapshot(r);
+  const sinkAtEnd = { sessions: r.sink.sessions, messages: r.sink.messages };
+  const final = await scrape(r, 'final');
+  return { base, end, sinkAtEnd, final };
+}
+
+/** The run's figures from its readings: whole run (from ready) and steady window (baseline scrape to end). */
+function summariseRun(out, pid, { base, end, sinkAtEnd, final }, sinkAtStart, cpuReady, mem) {
+  out.sink = { sessions: sinkAtEnd.sessions - sinkAtStart.sessions, messages: sinkAtEnd.messages - sinkAtStart.messages };
+  out.hwm = mem?.hwm ?? NaN;
+  out.elapsed = end.t;
+  out.cpuAll = end.cpu - cpuReady;
+  out.cpuSteady = end.cpu - base.snap.cpu;
+  out.threadsSteady = threadGroups(pid, end.threads, base.snap.threads);
+  out.userSteady = end.split.user - base.snap.split.user;
+  out.schedSteady = end.sched !== null && base.snap.sched !== null ? end.sched - base.snap.sched : NaN;
+  out.systemSteady = end.split.system - base.snap.split.system;
+  out.steadySeconds = end.t - base.snap.t;
+  out.sinkCpuSteady = end.sinkCpu - base.snap.sinkCpu;
+  out.machineSteady = Object.fromEntries(Object.keys(end.machine).map((k) => [k, end.machine[k] - base.snap.machine[k]]));
+  out.selfSteady = (end.self.user - base.snap.self.user + end.self.system - base.snap.self.system) / 1e6;
+  out.cpuStartup = cpuReady;
+  // CPU of the scrapes inside the steady window (baseline and timed; the final one is after `end`)
+  out.scrapeCpuSteady = out.scrapes.filter((x) => x.kind !== 'final').reduce((sum, x) => sum + x.cpu, 0);
+  out.base = base;
+  out.final = final;
+}
+
+/** SIGTERM the daemon by PID (SIGKILL after 20 s) and note how it exited. */
+async function stopDaemon(daemon, label) {
+  const stopped = await stopChild(daemon, 20_000);
+  note(`run ${label}: SIGTERM -> exit code ${stopped.code}${stopped.signal ? ` signal ${stopped.signal}` : ''} after ${(stopped.ms / 1000).toFixed(2)} s${stopped.killed ? ' (SIGKILLed after 20 s)' : ''}`);
+  return stopped;
+}
+
+/**
+ * One daemon run: start, wait for /healthz, scrape at the start of the steady window (baseline), `scrapes` timed
+ * scrapes spread over the steady window, a final scrape at the end, then SIGTERM and wait for the exit.
+ */
+async function runOnce(o, label, histograms, sink, sinkPort, dir) {
+  const { configFile, listenPort, args } = await prepareRun(o, label, histograms, sinkPort, dir);
+  const out = { label, histograms, listenPort, configFile, scrapes: [], rssSamples: [], stderrLines: 0, stderrTail: [] };
+  validateConfig(label, configFile);
+
+  const sinkAtStart = { sessions: sink.sessions, messages: sink.messages };
+  const tSpawn = performance.now();
+  const { daemon, stderr } = spawnDaemon(o, label, histograms, args, dir, out);
   let sampler = null;
   try {
-    // ready: /healthz answers 200
-    for (;;) {
-      if (!live.has(daemon.pid)) {
-        const { code, signal } = await daemon.exited;
-        throw new Error(`run ${label}: the daemon exited before it was ready (code ${code}, signal ${signal}); stderr: ${out.stderrTail.join(' | ')}`);
-      }
-      const ok = await get(listenPort, '/healthz', { timeoutMs: 2000 }).then((r) => r.status === 200, () => false);
-      if (ok) break;
-      if (performance.now() - tSpawn > 60_000) throw new Error(`run ${label}: /healthz not answering 60 s after start`);
-      await sleep(100);
-    }
-    const tReady = performance.now();
+    const tReady = await waitReady(daemon, label, listenPort, tSpawn, out);
     out.readyMs = tReady - tSpawn;
     const cpuReady = procCpuSeconds(daemon.pid);
     note(`run ${label}: ready after ${(out.readyMs / 1000).toFixed(2)} s; running ${o.duration} s`);
-
-    const sample = () => {
-      const m = procMem(daemon.pid);
-      if (m) out.rssSamples.push({ t: (performance.now() - tReady) / 1000, rss: m.rss });
-    };
-    sample();
-    sampler = setInterval(sample, 5000);
-
-    const at = (s) => sleep(tReady + s * 1000 - performance.now());
-    const snapshot = () => ({
-      t: (performance.now() - tReady) / 1000,
-      cpu: procCpuSeconds(daemon.pid),
-      sinkCpu: procCpuSeconds(sink.child.pid),
-      machine: machineCpu(),
-      self: process.cpuUsage(),
-      threads: threadCpu(daemon.pid),
-      split: procCpuSplit(daemon.pid),
-      sched: schedCpuSeconds(daemon.pid),
-    });
-    const scrape = async (kind) => {
-      const snap = snapshot();
-      const r = await get(listenPort, '/metrics', { keep: true });
-      const cpuAfter = procCpuSeconds(daemon.pid);
-      if (r.status !== 200) throw new Error(`run ${label}: GET /metrics answered ${r.status}`);
-      // the counters were read while the daemon rendered, between the request and the response headers
-      const tValues = (r.t0 + r.ttfbMs / 2 - tReady) / 1000;
-      // the daemon's CPU over the request: the render and the write, plus the runs going on meanwhile
-      const entry = { kind, t: snap.t, tValues, ttfbMs: r.ttfbMs, totalMs: r.totalMs, bytes: r.bytes, lines: r.lines, snap, cpu: cpuAfter - snap.cpu };
-      entry.metrics = parseMetrics(r.body);
-      out.scrapes.push(entry);
-      const g = entry.metrics.gauges;
-      const rss = procMem(daemon.pid)?.rss;
-      note(`run ${label}: t=${snap.t.toFixed(0)} s GET /metrics (${kind}) ${(r.ttfbMs / 1000).toFixed(3)} s to headers, ${(r.totalMs / 1000).toFixed(3)} s in all, ${(r.bytes / MB).toFixed(1)} MB, ${r.lines} lines; RSS ${mb(rss)}, heap used/total ${mb(g.nodejs_heap_size_used_bytes)}/${mb(g.nodejs_heap_size_total_bytes)}, external ${mb(g.nodejs_external_memory_bytes)}, nodejs_eventloop_lag_max ${f3(g.nodejs_eventloop_lag_max_seconds)} s (*)`);
-      return entry;
-    };
-
-    const steadyFrom = Math.min(o.steadyFrom, o.duration / 3);
-    out.steadyFrom = steadyFrom;
-    if (steadyFrom < o.steadyFrom) note(`run ${label}: duration ${o.duration} s is short: the "steady" window starts at ${steadyFrom.toFixed(0)} s, before one interval has passed`);
-    await at(steadyFrom);
-    const base = await scrape('baseline');
-    const window = o.duration - steadyFrom;
-    for (let k = 0; k < o.scrapes; k++) {
-      await at(steadyFrom + ((k + 0.5) * window) / (o.scrapes + 0.5));
-      await scrape('timed');
-    }
-    await at(o.duration);
-    const end = snapshot();
-    const sinkAtEnd = { sessions: sink.sessions, messages: sink.messages };
-    const final = await scrape('final');
-    clearInterval(sampler);
-    sampler = null;
-    sample();
+    sampler = startRssSampler(daemon.pid, tReady, out);
+    const readings = await scrapeSchedule(o, { daemon, sink, label, listenPort, tReady, out });
+    clearInterval(sampler.timer);
+    sampler.timer = null;
+    sampler.sample();
     const mem = procMem(daemon.pid); // after the final scrape: rendering the text is part of the peak
-
-    out.sink = { sessions: sinkAtEnd.sessions - sinkAtStart.sessions, messages: sinkAtEnd.messages - sinkAtStart.messages };
-    out.hwm = mem?.hwm ?? NaN;
-    out.elapsed = end.t;
-    out.cpuAll = end.cpu - cpuReady;
-    out.cpuSteady = end.cpu - base.snap.cpu;
-    out.threadsSteady = threadGroups(daemon.pid, end.threads, base.snap.threads);
-    out.userSteady = end.split.user - base.snap.split.user;
-    out.schedSteady = end.sched !== null && base.snap.sched !== null ? end.sched - base.snap.sched : NaN;
-    out.systemSteady = end.split.system - base.snap.split.system;
-    out.steadySeconds = end.t - base.snap.t;
-    out.sinkCpuSteady = end.sinkCpu - base.snap.sinkCpu;
-    out.machineSteady = Object.fromEntries(Object.keys(end.machine).map((k) => [k, end.machine[k] - base.snap.machine[k]]));
-    out.selfSteady = (end.self.user - base.snap.self.user + end.self.system - base.snap.self.system) / 1e6;
-    out.cpuStartup = cpuReady;
-    // CPU of the scrapes inside the steady window (baseline and timed; the final one is after `end`)
-    out.scrapeCpuSteady = out.scrapes.filter((x) => x.kind !== 'final').reduce((sum, x) => sum + x.cpu, 0);
-    out.base = base;
-    out.final = final;
+    summariseRun(out, daemon.pid, readings, sinkAtStart, cpuReady, mem);
   } finally {
-    if (sampler) clearInterval(sampler);
-    const stopped = await stopChild(daemon, 20_000);
-    out.exit = stopped;
-    note(`run ${label}: SIGTERM -> exit code ${stopped.code}${stopped.signal ? ` signal ${stopped.signal}` : ''} after ${(stopped.ms / 1000).toFixed(2)} s${stopped.killed ? ' (SIGKILLed after 20 s)' : ''}`);
+    if (sampler?.timer) clearInterval(sampler.timer);
+    out.exit = await stopDaemon(daemon, label);
   }
-  if (stderrRest) out.stderrLines++;
+  if (stderr.rest) out.stderrLines++;
   return out;
 }
 
@@ -755,17 +809,13 @@ function analyse(o, r) {
   };
 }
 
-function report(o, results) {
-  const A = results.find((r) => r.label === 'A');
-  const B = results.find((r) => r.label === 'B');
+/** The RESULTS table: one row per figure, one column per run. */
+function resultRows(o, results, an) {
   const cols = results.map((r) => `run ${r.label} (histograms ${r.histograms ? 'on' : 'off'})`);
-  const an = results.map((r) => analyse(o, r));
   const lagBounds = (q) => (q.value === Infinity ? `> ${q.lo} s` : `~${f3(q.value)} s (bucket ${q.lo}-${q.hi} s)`);
   const row = (name, fn) => [name, ...an.map((a, i) => fn(a, results[i]))];
   const steadyNote = (r) => `${f1(r.steadyFrom)}-${f1(r.elapsed)} s`;
-
-  log(`\n${'='.repeat(100)}\nRESULTS: ${o.targets} targets, interval ${o.interval} s, concurrency ${o.concurrency}, variant ${o.variant}, ${o.duration} s per run\n${'='.repeat(100)}`);
-  const rows = [
+  return [
     ['', ...cols],
     row('steady window (after ready)', (a, r) => steadyNote(r)),
     row('runs started (lag histogram count)', (a) => int(a.started)),
@@ -811,8 +861,10 @@ function report(o, results) {
     row('SIGTERM -> exit', (a, r) => `code ${r.exit.code}${r.exit.signal ? ` ${r.exit.signal}` : ''} in ${f2(r.exit.ms / 1000)} s${r.exit.killed ? ' (KILLED)' : ''}`),
     row('daemon stderr lines (warn+)', (a, r) => int(r.stderrLines)),
   ];
-  log(table(rows));
+}
 
+/** The lag histogram, the RSS timelines, and per run its failures by kind and first stderr lines. */
+function printDetails(results, an) {
   log('\nstart-lag histogram (smtp_probe_schedule_lag_seconds, whole run; cumulative share <= le):');
   const bounds = [...an[0].lagAll.buckets.keys()].sort((a, b) => a - b);
   log(table([['le (s)', ...results.map((r) => `run ${r.label}`)], ...bounds.map((b) => [String(b), ...an.map((a) => pct(a.lagAll.buckets.get(b) / a.lagAll.count, 3))])]));
@@ -825,7 +877,10 @@ function report(o, results) {
     if (a.failureKinds.length) log(`\nrun ${results[i].label} failures by phase/reason: ${a.failureKinds.map(([k, n]) => `${k}=${n}`).join(', ')}`);
     if (results[i].stderrLines > 0) log(`run ${results[i].label} first daemon stderr lines:\n    ${results[i].stderrTail.join('\n    ')}`);
   }
+}
 
+/** One line per run and check: TARGET (binding: histograms off) or report. Returns the binding verdicts. */
+function printTargets(o, results, an) {
   log('\nTargets (issue: histograms off: >= 99% of runs within 1 s, RSS <= 512 MB, /metrics under 1 s; histograms on: report):');
   const verdicts = [];
   for (const [i, r] of results.entries()) {
@@ -845,6 +900,18 @@ function report(o, results) {
       if (binding) verdicts.push(met);
     }
   }
+  return verdicts;
+}
+
+function report(o, results) {
+  const A = results.find((r) => r.label === 'A');
+  const B = results.find((r) => r.label === 'B');
+  const an = results.map((r) => analyse(o, r));
+
+  log(`\n${'='.repeat(100)}\nRESULTS: ${o.targets} targets, interval ${o.interval} s, concurrency ${o.concurrency}, variant ${o.variant}, ${o.duration} s per run\n${'='.repeat(100)}`);
+  log(table(resultRows(o, results, an)));
+  printDetails(results, an);
+  const verdicts = printTargets(o, results, an);
   if (!A) log('  (run A not run: the targets are not checked)');
   if (A && B) {
     const a = an[0];
@@ -857,11 +924,8 @@ function report(o, results) {
 
 // --------------------------------------------------------------------------------------- main ---
 
-async function main() {
-  const o = parseOptions(process.argv.slice(2));
-  const t0 = performance.now();
-
-  // prerequisites
+/** smtp-sink and dist/ present, dist/ not stale (unless --allow-stale), 1 s a LAG_BUCKETS boundary; else exit 1. */
+function checkPrerequisites(o) {
   const missing = [];
   if (!existsSync(SMTP_SINK)) missing.push(`${SMTP_SINK} (Debian package: postfix; apt-get install -y --no-install-recommends postfix)`);
   if (!existsSync(MAIN)) missing.push(`${relative(ROOT, MAIN)} (run: npm run build)`);
@@ -881,13 +945,11 @@ async function main() {
     console.error(`bench/daemon.mjs: 1 s is not a boundary of LAG_BUCKETS in ${relative(ROOT, RECORD_TS)} (${lagBuckets}); "within 1 s" cannot be read off the histogram`);
     process.exit(1);
   }
+  return { distNewest, stale, unbuilt, staleText, lagBuckets };
+}
 
-  const runs = [
-    ['A', false],
-    ['B', true],
-  ].filter(([l]) => !o.only || o.only === l);
-
-  // watchdog: the whole benchmark, with room for startup, scrapes and shutdown
+/** The whole benchmark's hard stop, with room for startup, scrapes and shutdown: kills everything and exits 1. */
+function startWatchdog(o, runs) {
   const capMs = (runs.length * (o.duration + 180) + 60) * 1000;
   const watchdog = setTimeout(() => {
     console.error(`\nbench/daemon.mjs: watchdog: still running after ${capMs / 1000} s; killing everything`);
@@ -895,8 +957,10 @@ async function main() {
     process.exit(1);
   }, capMs);
   watchdog.unref();
+  return watchdog;
+}
 
-  // machine
+function printHeader(o, runs, { distNewest, stale, unbuilt, staleText, lagBuckets }) {
   const head = sh('git', ['log', '-1', '--format=%h %s']) || 'unknown';
   const dirty = sh('git', ['status', '--porcelain', '--', 'src', 'checks']);
   log(`smtp-probe daemon benchmark (bench/daemon.mjs), ${new Date().toISOString()}`);
@@ -909,6 +973,42 @@ async function main() {
   log(`          expected rate ${(o.targets / o.interval).toFixed(1)} runs/s; ${runs.map(([l, h]) => `run ${l}: phase_histograms ${h}`).join(', ')}; ${o.duration} s each; LAG_BUCKETS ${lagBuckets.join(' ')}`);
   if (o.cpuProf) log(`          daemon under node --cpu-prof (profiles to ${o.cpuProf}): figures include profiler overhead`);
   if (o.nodeOpts.length) log(`          daemon node options: ${o.nodeOpts.join(' ')}`);
+}
+
+/** Wait (30 tries, 1 s each at most) for the sink's banner; throws if it exits or never answers. */
+async function waitSinkBanner(sink, sinkPort) {
+  let banner = null;
+  for (let i = 0; i < 30 && !banner; i++) {
+    if (!live.has(sink.child.pid)) throw new Error(`smtp-sink exited at once: ${sink.stderr.trim()}`);
+    banner = await readBanner(sinkPort, 1000);
+    if (!banner) await sleep(100);
+  }
+  if (!banner) throw new Error(`smtp-sink on 127.0.0.1:${sinkPort} does not answer: ${sink.stderr.trim()}`);
+  log(`sink:     ${SMTP_SINK} ${sink.args.join(' ')} (pid ${sink.child.pid}); banner "${banner}"`);
+  log('');
+}
+
+/** Stop the sink by PID, remove (or keep) the temp directory, clear the watchdog. */
+async function cleanUp(o, sink, dir, watchdog) {
+  if (sink) {
+    const s = await stopChild(sink.child, 3000);
+    note(`smtp-sink stopped (code ${s.code}${s.signal ? `, signal ${s.signal}` : ''})`);
+  }
+  if (o.keep) note(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
+  clearTimeout(watchdog);
+}
+
+async function main() {
+  const o = parseOptions(process.argv.slice(2));
+  const t0 = performance.now();
+  const pre = checkPrerequisites(o);
+  const runs = [
+    ['A', false],
+    ['B', true],
+  ].filter(([l]) => !o.only || o.only === l);
+  const watchdog = startWatchdog(o, runs);
+  printHeader(o, runs, pre);
 
   const dir = mkdtempSync(join(os.tmpdir(), 'smtp-probe-bench-daemon-'));
   let sink = null;
@@ -917,16 +1017,7 @@ async function main() {
   try {
     const sinkPort = await freePort();
     sink = startSink(sinkPort);
-    let banner = null;
-    for (let i = 0; i < 30 && !banner; i++) {
-      if (!live.has(sink.child.pid)) throw new Error(`smtp-sink exited at once: ${sink.stderr.trim()}`);
-      banner = await readBanner(sinkPort, 1000);
-      if (!banner) await sleep(100);
-    }
-    if (!banner) throw new Error(`smtp-sink on 127.0.0.1:${sinkPort} does not answer: ${sink.stderr.trim()}`);
-    log(`sink:     ${SMTP_SINK} ${sink.args.join(' ')} (pid ${sink.child.pid}); banner "${banner}"`);
-    log('');
-
+    await waitSinkBanner(sink, sinkPort);
     for (const [label, histograms] of runs) {
       results.push(await runOnce(o, label, histograms, sink, sinkPort, dir));
     }
@@ -935,13 +1026,7 @@ async function main() {
     console.error(`\nbench/daemon.mjs: ${e.message}`);
     process.exitCode = 1;
   } finally {
-    if (sink) {
-      const s = await stopChild(sink.child, 3000);
-      note(`smtp-sink stopped (code ${s.code}${s.signal ? `, signal ${s.signal}` : ''})`);
-    }
-    if (o.keep) note(`kept ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-    clearTimeout(watchdog);
+    await cleanUp(o, sink, dir, watchdog);
   }
   log(`\ntotal wall time ${((performance.now() - t0) / 1000).toFixed(0)} s${verdict === null ? '' : `; run A targets ${verdict ? 'all MET' : 'NOT all met'}`}`);
   if (interrupted) process.exitCode = 130;

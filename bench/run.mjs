@@ -60,16 +60,17 @@ function stackSettings() {
   };
 }
 
-async function main() {
+function parseArgs() {
   const args = process.argv.slice(2);
   if (args.includes('-h') || args.includes('--help')) usage(0);
   for (const a of args) if (!SECTIONS.includes(a)) {
     console.error(`unknown section "${a}"`);
     usage(2);
   }
-  const selected = args.length ? SECTIONS.filter((s) => args.includes(s)) : SECTIONS;
-  const t0 = Date.now();
+  return args.length ? SECTIONS.filter((s) => args.includes(s)) : SECTIONS;
+}
 
+function printHeader(selected) {
   const m = machineInfo();
   console.log(heading('smtp-probe benchmarks'));
   console.log(`machine:  ${m.cpu}, ${m.cores} cores, ${m.mem} RAM; ${m.os}`);
@@ -84,8 +85,10 @@ async function main() {
   console.log('          time cap passes, after an unmeasured warm-up; the child reports wall time, per-run latency,');
   console.log('          process.cpuUsage() and process.resourceUsage().maxRSS. Reference tools are measured from');
   console.log('          outside (GNU time, /proc). Figures are printed with the targets; nothing here passes or fails.');
+}
 
-  // ---- prerequisites
+/** Which tools are installed, what the selected sections miss (as problems to print), whether dist/ is built. */
+function checkTools(selected) {
   const have = {};
   const missing = [];
   for (const [k, t] of Object.entries(TOOLS)) {
@@ -105,7 +108,11 @@ async function main() {
     const dist = newestMtime(join(ROOT, 'dist'), ['.js']);
     if (src > dist) console.log('warning:  src/ or checks/ has changes newer than dist/: run "npm run build" to benchmark them');
   }
+  return { have, problems, distOk };
+}
 
+/** Whether the Postfix+Dovecot test stack answers (it is never started or stopped here); adds a problem if not. */
+async function checkStack(selected, problems) {
   const stack = stackSettings();
   const banner = await readBanner(stack.smtpPort);
   const subBanner = await readBanner(stack.submissionPort);
@@ -117,6 +124,59 @@ async function main() {
     );
   }
   console.log(`stack:    Postfix ${stackUp ? 'up' : 'DOWN'} (${stack.dir}; SMTP ${stack.smtpPort} "${banner ?? '-'}", submission ${stack.submissionPort}), CA ${stack.ca}`);
+  return { stack, stackUp };
+}
+
+/** smtp-sink, ours, on `port`: own PID (tracked; the caller stops it in its finally). Log in sinkDir. */
+function spawnSink(sinkDir, port) {
+  const fd = openSync(join(sinkDir, 'sink.log'), 'a');
+  // -u nobody: drop root after bind; -m 500 connections at once; backlog 1000; PIPELINING stays on (no -p).
+  const sink = startDaemon(TOOLS.smtpSink.path, ['-4', '-u', 'nobody', '-m', '500', '-h', 'sink.probe.test', `127.0.0.1:${port}`, '1000'], fd);
+  closeSync(fd);
+  return sink;
+}
+
+/** Wait (up to 5 s) for the sink's 220 banner; throws with the end of its log if it exits or does not answer. */
+async function waitSinkReady(sink, port, sinkDir) {
+  const ok = await waitFor(async () => (await readBanner(port, 500))?.startsWith('220') || sink.exitCode !== null, 5000);
+  if (!ok || sink.exitCode !== null) {
+    throw new Error(`smtp-sink did not start: ${readFileSync(join(sinkDir, 'sink.log'), 'utf8').slice(-500)}`);
+  }
+}
+
+/** Each selected section in order, skipped if not runnable; an error fails that section only. Returns whether any failed. */
+async function runSections(selected, runnable, ctx) {
+  let failed = false;
+  for (const s of selected) {
+    if (!runnable(s)) {
+      console.log(heading(`${s}: SKIPPED (prerequisites missing, see above)`));
+      continue;
+    }
+    try {
+      const mod = await import(s === 'daemon' ? './daemon-section.mjs' : `./${s}.mjs`);
+      await mod[s](ctx);
+    } catch (e) {
+      failed = true;
+      console.log(`\nERROR in section ${s}: ${e?.stack ?? e}`);
+    }
+  }
+  return failed;
+}
+
+function printSummary(ctx, t0) {
+  console.log(heading('summary of targets'));
+  for (const t of ctx.targets) console.log(t);
+  if (ctx.targets.length === 0) console.log('  (no target measured)');
+  console.log(`\ntotal bench time ${((Date.now() - t0) / 1000).toFixed(0)} s; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log('(other work on this machine during the run shows in the load averages and in the per-rep ranges)');
+}
+
+async function main() {
+  const selected = parseArgs();
+  const t0 = Date.now();
+  printHeader(selected);
+  const { have, problems, distOk } = checkTools(selected);
+  const { stack, stackUp } = await checkStack(selected, problems);
   for (const p of problems) console.log(`PREREQUISITE: ${p}`);
 
   const ctx = { stack, stackUp, have, targets: [], sinkPort: null, sinkPid: null };
@@ -129,41 +189,18 @@ async function main() {
   try {
     if (selected.some((s) => s !== 'starttls' && s !== 'daemon' && runnable(s))) {
       const port = await freePort();
-      const fd = openSync(join(sinkDir, 'sink.log'), 'a');
-      // -u nobody: drop root after bind; -m 500 connections at once; backlog 1000; PIPELINING stays on (no -p).
-      sink = startDaemon(TOOLS.smtpSink.path, ['-4', '-u', 'nobody', '-m', '500', '-h', 'sink.probe.test', `127.0.0.1:${port}`, '1000'], fd);
-      closeSync(fd);
-      const ok = await waitFor(async () => (await readBanner(port, 500))?.startsWith('220') || sink.exitCode !== null, 5000);
-      if (!ok || sink.exitCode !== null) {
-        throw new Error(`smtp-sink did not start: ${readFileSync(join(sinkDir, 'sink.log'), 'utf8').slice(-500)}`);
-      }
+      sink = spawnSink(sinkDir, port);
+      await waitSinkReady(sink, port, sinkDir);
       ctx.sinkPort = port;
       ctx.sinkPid = sink.pid;
     }
-
-    for (const s of selected) {
-      if (!runnable(s)) {
-        console.log(heading(`${s}: SKIPPED (prerequisites missing, see above)`));
-        continue;
-      }
-      try {
-        const mod = await import(s === 'daemon' ? './daemon-section.mjs' : `./${s}.mjs`);
-        await mod[s](ctx);
-      } catch (e) {
-        failed = true;
-        console.log(`\nERROR in section ${s}: ${e?.stack ?? e}`);
-      }
-    }
+    if (await runSections(selected, runnable, ctx)) failed = true;
   } finally {
     await stopChild(sink);
     rmSync(sinkDir, { recursive: true, force: true });
   }
 
-  console.log(heading('summary of targets'));
-  for (const t of ctx.targets) console.log(t);
-  if (ctx.targets.length === 0) console.log('  (no target measured)');
-  console.log(`\ntotal bench time ${((Date.now() - t0) / 1000).toFixed(0)} s; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log('(other work on this machine during the run shows in the load averages and in the per-rep ranges)');
+  printSummary(ctx, t0);
   return failed ? 1 : 0;
 }
 

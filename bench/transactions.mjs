@@ -83,7 +83,17 @@ function paired(as, bs, f) {
   return { med: xs[Math.floor((xs.length - 1) / 2)], min: xs[0], max: xs.at(-1) };
 }
 
-export async function transactions(ctx) {
+const util = (x) => `${fmt((100 * x.cpuMs) / x.wallMs, 0)}%`;
+const placeOf = (o) => (o.pinned ? o.place : 'unpinned');
+
+// per-rep ratio functions f(a, b) and their display
+const time = (a, b) => msPer(a) / msPer(b);
+const thr = (a, b) => tps(a) / tps(b);
+const cpuRatio = (a, b) => a.cpuMs / a.done / (b.cpuMs / b.done);
+const rss = (a, b) => a.maxRssKiB / b.maxRssKiB;
+const show = (r, f = ratio) => `${f(r.med)} [${f(r.min)}-${f(r.max)}]`;
+
+function printIntro(ctx) {
   console.log(heading('1. transactions: banner, EHLO, MAIL, RCPT, DATA (1 KiB), QUIT against smtp-sink'));
   console.log(`smtp-sink on 127.0.0.1:${ctx.sinkPort} (pid ${ctx.sinkPid}); smtp-probe plan: steps banner,ehlo,send,quit, tls none,`);
   console.log(`makeSend({ size: 1024 }); smtp-source -s C -m N -l 1024 -f ${FROM} -t ${TO}.`);
@@ -93,40 +103,46 @@ export async function transactions(ctx) {
   console.log('(taskset): client and sink on different cores, where every reply must wake the other core (as with a real');
   console.log("network peer), and on the same core, where no cross-core wake-up happens and each client's own cost shows.");
   console.log("smtp-source has no per-transaction clock: its latency at c>1 comes from Little's law (c x wall / N), marked '~'.");
+}
 
-  const canPin = existsSync(TASKSET) && os.availableParallelism() >= 2;
-  if (!canPin) console.log('NOTE: taskset (util-linux) or a second core is missing: the c=1 runs are not pinned.');
+/** One rep of one configuration: smtp-source (with its unmeasured warm-up before the first rep), smtp-probe, node floor. */
+async function measureRep(ctx, cfg, clientCpu, i, runs) {
+  const { c, n, warm, source } = cfg;
   const port = ctx.sinkPort;
+  if (source) {
+    if (i === 0) await smtpSource(port, c, Math.min(200, warm), ctx.sinkPid, clientCpu); // warm-up, not measured
+    runs.source.push(await smtpSource(port, c, n, ctx.sinkPid, clientCpu));
+  }
+  const p = await probe(port, c, n, warm, ctx.sinkPid, clientCpu);
+  if (p.failures > 0 || p.warmFailures > 0) {
+    console.log(`  ERROR smtp-probe c=${c}: ${p.failures} failed runs (+${p.warmFailures} in warm-up); first: ${JSON.stringify(p.firstFailure ?? p.firstWarmFailure)}`);
+  }
+  runs.probe.push(p);
+  if (source) {
+    const f = await probe(port, c, n, warm, ctx.sinkPid, clientCpu, 'raw-send');
+    if (f.failures > 0) console.log(`  ERROR node floor c=${c}: ${f.failures} failed runs; first: ${f.firstFailure}`);
+    runs.floor.push(f);
+  }
+}
+
+/** Every configuration of PLAN, its reps back to back; the sink is pinned per configuration and unpinned at the end. */
+async function measure(ctx, canPin) {
   const out = {};
   try {
     for (const cfg of PLAN) {
-      const { key, c, n, warm, reps, source } = cfg;
       const clientCpu = canPin && cfg.clientCpu ? cfg.clientCpu : null;
       if (canPin) pinSink(ctx.sinkPid, cfg.sinkCpu ?? `0-${os.availableParallelism() - 1}`);
       const runs = { probe: [], source: [], floor: [] };
-      for (let i = 0; i < reps; i += 1) {
-        if (source) {
-          if (i === 0) await smtpSource(port, c, Math.min(200, warm), ctx.sinkPid, clientCpu); // warm-up, not measured
-          runs.source.push(await smtpSource(port, c, n, ctx.sinkPid, clientCpu));
-        }
-        const p = await probe(port, c, n, warm, ctx.sinkPid, clientCpu);
-        if (p.failures > 0 || p.warmFailures > 0) {
-          console.log(`  ERROR smtp-probe c=${c}: ${p.failures} failed runs (+${p.warmFailures} in warm-up); first: ${JSON.stringify(p.firstFailure ?? p.firstWarmFailure)}`);
-        }
-        runs.probe.push(p);
-        if (source) {
-          const f = await probe(port, c, n, warm, ctx.sinkPid, clientCpu, 'raw-send');
-          if (f.failures > 0) console.log(`  ERROR node floor c=${c}: ${f.failures} failed runs; first: ${f.firstFailure}`);
-          runs.floor.push(f);
-        }
-      }
-      out[key] = { ...cfg, pinned: clientCpu !== null, probe: medianRun(runs.probe), source: medianRun(runs.source), floor: medianRun(runs.floor), runs };
+      for (let i = 0; i < cfg.reps; i += 1) await measureRep(ctx, cfg, clientCpu, i, runs);
+      out[cfg.key] = { ...cfg, pinned: clientCpu !== null, probe: medianRun(runs.probe), source: medianRun(runs.source), floor: medianRun(runs.floor), runs };
     }
   } finally {
     if (canPin) pinSink(ctx.sinkPid, `0-${os.availableParallelism() - 1}`);
   }
+  return out;
+}
 
-  const util = (x) => `${fmt((100 * x.cpuMs) / x.wallMs, 0)}%`;
+function printTable(out) {
   const rows = [['tool', 'c', 'CPUs', 'reps', 'N', 'wall s', 'tx/s', 'wall ms/tx', 'latency ms', 'p50', 'p90', 'p99', 'CPU ms/tx', 'CPU %', 'sink CPU ms/tx', 'peak RSS MiB']];
   for (const cfg of PLAN) {
     const { probe: p, source: s, floor: f, reps, c, pinned } = out[cfg.key];
@@ -152,29 +168,31 @@ export async function transactions(ctx) {
   console.log('  (CPU ms/tx = user+sys of the client process: for smtp-probe from process.cpuUsage() in the child, for');
   console.log('   smtp-source from GNU time %U %S, its RSS from %M; CPU % = client CPU time / wall time, 100% = one core busy;');
   console.log('   sink CPU = smtp-sink process time over the same run, from /proc)');
+}
 
+function printPhases(out) {
   for (const key of ['1-cross', '1-same']) {
     const p = out[key].probe;
-    console.log(`\nsmtp-probe c=1 (${out[key].pinned ? out[key].place : 'unpinned'}), mean ms per phase (from the result records):`);
+    console.log(`\nsmtp-probe c=1 (${placeOf(out[key])}), mean ms per phase (from the result records):`);
     console.log(`  ${Object.entries(p.phases).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(' | ')}`);
     console.log(`  sum ${fmt(p.internalMean, 3)} ms; around runCheck() ${fmt(p.latMean, 3)} ms; CPU user ${fmt(p.cpuUserMs / p.done, 3)} + sys ${fmt(p.cpuSysMs / p.done, 3)} ms per transaction`);
   }
+}
 
-  const R = (key, a, b, f) => paired(out[key].runs[a], out[key].runs[b], f);
-  const time = (a, b) => msPer(a) / msPer(b);
-  const thr = (a, b) => tps(a) / tps(b);
-  const cpu = (a, b) => a.cpuMs / a.done / (b.cpuMs / b.done);
-  const rss = (a, b) => a.maxRssKiB / b.maxRssKiB;
-  const show = (r, f = ratio) => `${f(r.med)} [${f(r.min)}-${f(r.max)}]`;
+/** Median and range over the reps of configuration `key` of f(runs[a][i], runs[b][i]). */
+const pairedOf = (out) => (key, a, b, f) => paired(out[key].runs[a], out[key].runs[b], f);
+
+function printRatios(out) {
+  const R = pairedOf(out);
   console.log('\nratios, median of the per-rep ratios [range]:');
   for (const key of ['1-cross', '1-same']) {
-    const label = `c=1 ${out[key].pinned ? out[key].place : 'unpinned'}`;
-    console.log(`  ${label}: smtp-probe / smtp-source time per transaction ${show(R(key, 'probe', 'source', time))}, CPU ${show(R(key, 'probe', 'source', cpu))}, peak RSS ${show(R(key, 'probe', 'source', rss))}`);
-    console.log(`    node floor / smtp-source time ${show(R(key, 'floor', 'source', time))}; smtp-probe / node floor time ${show(R(key, 'probe', 'floor', time))}, CPU ${show(R(key, 'probe', 'floor', cpu))}`);
+    const label = `c=1 ${placeOf(out[key])}`;
+    console.log(`  ${label}: smtp-probe / smtp-source time per transaction ${show(R(key, 'probe', 'source', time))}, CPU ${show(R(key, 'probe', 'source', cpuRatio))}, peak RSS ${show(R(key, 'probe', 'source', rss))}`);
+    console.log(`    node floor / smtp-source time ${show(R(key, 'floor', 'source', time))}; smtp-probe / node floor time ${show(R(key, 'probe', 'floor', time))}, CPU ${show(R(key, 'probe', 'floor', cpuRatio))}`);
     const perRep = out[key].runs.source.map((s, i) => `${fmt(msPer(s), 3)}/${fmt(msPer(out[key].runs.probe[i]), 3)}/${fmt(msPer(out[key].runs.floor[i]), 3)}`).join('  ');
     console.log(`    per rep, ms per transaction smtp-source/smtp-probe/node floor: ${perRep}`);
   }
-  console.log(`  c=20: smtp-probe / smtp-source throughput ${show(R('20', 'probe', 'source', thr), pct)}, CPU per transaction ${show(R('20', 'probe', 'source', cpu))}, peak RSS ${show(R('20', 'probe', 'source', rss))}`);
+  console.log(`  c=20: smtp-probe / smtp-source throughput ${show(R('20', 'probe', 'source', thr), pct)}, CPU per transaction ${show(R('20', 'probe', 'source', cpuRatio))}, peak RSS ${show(R('20', 'probe', 'source', rss))}`);
   console.log(`    node floor / smtp-source throughput ${show(R('20', 'floor', 'source', thr), pct)}; smtp-probe / node floor ${show(R('20', 'probe', 'floor', thr), pct)}`);
   const p20 = out['20'].probe;
   const s20 = out['20'].source;
@@ -183,16 +201,30 @@ export async function transactions(ctx) {
   console.log(`    the bare node floor uses ${fmt(out['20'].floor.cpuMs / out['20'].floor.done, 3)}.`);
   const p50 = out['50'].probe;
   console.log(`  c=50 (information): smtp-probe ${fmt(tps(p50), 0)} tx/s, mean latency ${fmt(p50.latMean, 2)} ms, p99 ${fmt(p50.latP99, 2)} ms, peak RSS ${fmt(p50.maxRssKiB / 1024, 1)} MiB, ${p50.failures} failures`);
+}
 
+function reportTargets(ctx, out) {
+  const R = pairedOf(out);
   const ts = [];
   for (const key of ['1-cross', '1-same']) {
     const r = R(key, 'probe', 'source', time);
-    ts.push(target(`c=1 (${out[key].pinned ? out[key].place : 'unpinned'}) per-transaction time within 2x of smtp-source`, r.med <= 2,
+    ts.push(target(`c=1 (${placeOf(out[key])}) per-transaction time within 2x of smtp-source`, r.med <= 2,
       `${ratio(r.med)}, reps ${ratio(r.min)}-${ratio(r.max)}`));
   }
   const r20 = R('20', 'probe', 'source', thr);
   ts.push(target('c=20 throughput at least 50% of smtp-source', r20.med >= 0.5, `${pct(r20.med)} achieved, reps ${pct(r20.min)}-${pct(r20.max)}`));
   console.log(ts.join('\n'));
   ctx.targets.push(...ts);
+}
+
+export async function transactions(ctx) {
+  printIntro(ctx);
+  const canPin = existsSync(TASKSET) && os.availableParallelism() >= 2;
+  if (!canPin) console.log('NOTE: taskset (util-linux) or a second core is missing: the c=1 runs are not pinned.');
+  const out = await measure(ctx, canPin);
+  printTable(out);
+  printPhases(out);
+  printRatios(out);
+  reportTargets(ctx, out);
   return out;
 }
