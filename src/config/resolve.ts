@@ -66,6 +66,10 @@ export function resolveConfig(
   if (global.intervalMs < global.timeoutMs) {
     issues.push(src.issue(['global', raw.global?.interval ? 'interval' : 'timeout'], `interval is shorter than the timeout (${formatDuration(global.timeoutMs)})`));
   }
+  if (global.web.headerTimeoutMs > global.web.requestTimeoutMs) {
+    const key = raw.global?.web?.header_timeout !== undefined ? 'header_timeout' : 'request_timeout';
+    issues.push(src.issue(['global', 'web', key], `header_timeout is longer than request_timeout (${formatDuration(global.web.requestTimeoutMs)})`));
+  }
   const receivers = bindReceivers(raw, files, src, issues);
   issues.push(...files.issues);
   const config: LoadedConfig = {
@@ -91,6 +95,14 @@ function resolveGlobal(g: NonNullable<RawConfig['global']>): GlobalSettings {
     stateFile: g.state_file ?? d.stateFile,
     ehlo: g.ehlo ?? d.ehlo,
     dnsServers: g.dns_servers ?? null,
+    web: {
+      maxConnections: g.web?.max_connections ?? d.web.maxConnections,
+      maxConcurrentProbes: g.web?.max_concurrent_probes ?? d.web.maxConcurrentProbes,
+      headerTimeoutMs: g.web?.header_timeout ?? d.web.headerTimeoutMs,
+      requestTimeoutMs: g.web?.request_timeout ?? d.web.requestTimeoutMs,
+      keepAliveTimeoutMs: g.web?.keep_alive_timeout ?? d.web.keepAliveTimeoutMs,
+      reload: g.web?.reload ?? d.web.reload,
+    },
   };
 }
 

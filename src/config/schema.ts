@@ -36,6 +36,9 @@ const duration = z
   .pipe(parsedString(parseDuration))
   .meta({ description: 'A duration with units: 500ms, 10s, 5m, 1h' });
 
+/** A duration over zero (where zero would turn a limit off). */
+const positiveDuration = duration.refine((ms) => ms > 0, 'must be longer than 0');
+
 /** A duration kept as written: receivers take their `timeout` as text (alerts/providers/index.ts reads it). */
 const durationText = z
   .string({ error: 'must be a duration string with a unit, like 500ms, 10s, 5m' })
@@ -130,6 +133,17 @@ const global = z.strictObject({
   state_file: z.string().optional(),
   ehlo: oneLine('ehlo').optional(),
   dns_servers: z.array(dnsServer).min(1).optional(),
+  web: z
+    .strictObject({
+      max_connections: z.number().int().min(1).max(1_000_000).optional(),
+      max_concurrent_probes: z.number().int().min(1).max(10_000).optional(),
+      header_timeout: positiveDuration.optional(),
+      request_timeout: positiveDuration.optional(),
+      keep_alive_timeout: positiveDuration.optional(),
+      reload: z.boolean().optional(),
+    })
+    .optional()
+    .meta({ description: 'Limits of the HTTP server (connections, /probe runs at once, request timeouts) and POST /-/reload' }),
 });
 
 /** An `alerts.receivers` entry: each receiver module owns its keys (alerts/providers/index.ts assembles them). */

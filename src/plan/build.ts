@@ -25,6 +25,17 @@ export interface GlobalSettings {
   ehlo: string;
   /** DNS servers for every target without its own ("127.0.0.1:5353"); null: the system resolver. */
   dnsServers: string[] | null;
+  web: WebSettings;
+}
+
+/** `global.web`: the limits of the daemon's HTTP server (server/http.ts HttpLimits has the same shape). */
+export interface WebSettings {
+  maxConnections: number;
+  maxConcurrentProbes: number;
+  headerTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  reload: boolean;
 }
 
 /** A module with its files read and its values parsed: everything a plan needs, computed once. */
@@ -74,6 +85,7 @@ export function defaultGlobal(): GlobalSettings {
     stateFile: DEFAULTS.stateFile,
     ehlo: machineFqdn(),
     dnsServers: null,
+    web: { ...DEFAULTS.web },
   };
 }
 

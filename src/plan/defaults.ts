@@ -17,6 +17,21 @@ export const DEFAULTS = {
   phaseHistograms: true,
   /** global.state_file */
   stateFile: '/var/lib/smtp-probe/state.json',
+  /** global.web: the HTTP server's limits (README "Running as a monitor"). */
+  web: {
+    /** Open connections at once; one more is closed on accept. */
+    maxConnections: 512,
+    /** /probe runs at once; one more answers 503 with Retry-After. */
+    maxConcurrentProbes: 32,
+    /** A request's headers must arrive within this (slowloris). */
+    headerTimeoutMs: 5_000,
+    /** The whole request (headers and body) must arrive within this; the answer may take longer. */
+    requestTimeoutMs: 30_000,
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: 5_000,
+    /** POST /-/reload is served. */
+    reload: true,
+  },
   /** The module a target without `module:` uses, and the one `check URL` runs under. */
   module: 'default',
   /** EHLO name of a plan built without one (config and CLI use the machine's FQDN instead). */

@@ -27,6 +27,7 @@ const GLOBAL: GlobalSettings = {
   stateFile: '/tmp/state.json',
   ehlo: 'probe.global.test',
   dnsServers: null,
+  web: DEFAULTS.web,
 };
 
 const mod = (over: Partial<ModuleSettings> = {}): ModuleSettings => ({ ...defaultModule(), name: 'm', ...over });
@@ -45,6 +46,9 @@ describe('DEFAULTS, defaultGlobal, defaultModule', () => {
       stateFile: '/var/lib/smtp-probe/state.json',
       ehlo: machineFqdn(),
       dnsServers: null,
+      web: {
+        maxConnections: 512, maxConcurrentProbes: 32, headerTimeoutMs: 5_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, reload: true,
+      },
     });
   });
 
