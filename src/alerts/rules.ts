@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
 import { PHASES, type CheckResult } from '../core/result.js';
 import { DEFAULTS } from '../plan/defaults.js';
 import type { AlertRule, Verdict } from './types.js';
@@ -19,16 +20,27 @@ export const ALERT_DEFAULTS = {
 
 type Duration = z.ZodType<number, string>;
 
-const thresholds = (duration: Duration) => ({
+/** `reminder_interval`: a duration, or zero (`0s`) for never: state.ts sends no reminder at 0. */
+const reminderInterval = z
+  .string({ error: 'must be a duration string with a unit, like 500ms, 10s, 5m' })
+  .transform((s, ctx): number => {
+    const v = parseDuration(s, true);
+    if (typeof v === 'number') return v;
+    ctx.addIssue({ code: 'custom', message: v });
+    return z.NEVER;
+  })
+  .meta({ description: 'Repeat a firing alert this often (1h); 0s: never' });
+
+const thresholds = {
   failure_threshold: z.number().int().min(1).optional(),
   success_threshold: z.number().int().min(1).optional(),
-  reminder_interval: duration.optional(),
+  reminder_interval: reminderInterval.optional(),
   send_resolved: z.boolean().optional(),
-});
+};
 
 /** `alerts.defaults`. */
-export function alertDefaultsSchema(duration: Duration) {
-  return z.strictObject(thresholds(duration));
+export function alertDefaultsSchema() {
+  return z.strictObject(thresholds);
 }
 
 /** One entry of `alerts.rules`, by `kind`. */
@@ -38,7 +50,7 @@ export function ruleSchema(duration: Duration, labelName: z.ZodString) {
     targets: z.array(z.string()).optional(),
     modules: z.array(z.string()).optional(),
     receivers: z.array(z.string()).min(1),
-    ...thresholds(duration),
+    ...thresholds,
     /** mx:// targets: judge each MX host (host, the default) or the domain as a whole (domain: every MX failing). */
     scope: z.enum(['host', 'domain']).optional(),
   };

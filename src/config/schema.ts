@@ -150,7 +150,7 @@ const global = z.strictObject({
 const receiver = receiverConfigSchema({ timeout: durationText.optional() });
 
 export const alertsSchema = z.strictObject({
-  defaults: alertDefaultsSchema(duration).optional(),
+  defaults: alertDefaultsSchema().optional(),
   rules: z.array(ruleSchema(duration, labelName)).optional(),
   silences: z
     .array(
