@@ -1,10 +1,15 @@
 import { configJsonSchema } from '../config/schema.js';
 import { UsageError, parseFlags } from './args.js';
-import { loadOrThrow } from './config-file.js';
+import { formatIssue } from '../config/issues.js';
+import { loadConfig } from '../config/load.js';
+import { ConfigError } from './config-file.js';
 import { SCHEMA_HELP, VALIDATE_HELP } from './help.js';
 import type { CliIo } from './io.js';
 
-/** `smtp-probe validate --config FILE`: load and check, run nothing. Exit 0, or 2 with every problem listed. */
+/**
+ * `smtp-probe validate --config FILE`: load and check, run nothing. Exit 0, or 2 with every problem listed.
+ * Warnings (a secret written inline) go to stderr, one line each, and leave the exit code at 0.
+ */
 export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags('validate', argv, { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const);
   if (values.help) {
@@ -13,7 +18,10 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   }
   const file = values.config ?? positionals[0];
   if (!file) throw new UsageError('--config: which file? (smtp-probe validate --config FILE)');
-  const config = loadOrThrow(file, io.env);
+  const r = loadConfig(file, { env: io.env });
+  if (!r.ok) throw new ConfigError(r.issues.map(formatIssue));
+  const config = r.config;
+  for (const w of r.warnings) io.stderr(`${formatIssue({ ...w, message: `warning: ${w.message}` })}\n`);
   const modules = Object.keys(config.modules).length - 1;
   io.stdout(`${file}: ok (${plural(config.targets.length, "target")}, ${plural(modules, "module")}, ${plural(config.alerts.rules?.length ?? 0, "alert rule")})\n`);
   return 0;

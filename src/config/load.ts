@@ -8,8 +8,10 @@ import { configSchema, type WrittenConfig } from './schema.js';
 import { SourceMap, type ConfigIssue, type ConfigPath } from './issues.js';
 import { FileReader } from './files.js';
 import { referenceIssues, resolveConfig, type LoadedConfig } from './resolve.js';
+import { inlineSecretWarnings, pathKey } from './secrets.js';
 
-export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; issues: ConfigIssue[] };
+/** `warnings`: what works but should not be written so (secrets inline); `validate` prints them. */
+export type LoadResult = { ok: true; config: LoadedConfig; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
 
 export interface LoadOptions {
   env: NodeJS.ProcessEnv;
@@ -58,18 +60,24 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions): L
   if (issues.length > 0 || !parsed.success) return { ok: false, issues: sortIssues(dedupe(issues)) };
 
   const resolved = resolveConfig(parsed.data, raw, src, files);
-  return resolved.issues.length > 0 ? { ok: false, issues: sortIssues(dedupe(resolved.issues)) } : { ok: true, config: resolved.config! };
+  if (resolved.issues.length > 0) return { ok: false, issues: sortIssues(dedupe(resolved.issues)) };
+  return { ok: true, config: resolved.config!, warnings: inlineSecretWarnings(raw, src, expanded.fromEnv) };
 }
 
-/** `${VAR}`, `${VAR:-default}` and `$$` inside scalar values (never keys); a missing variable is an issue. */
-function expandEnv(doc: Document, src: SourceMap, env: NodeJS.ProcessEnv): { issues: ConfigIssue[]; paths: Set<string> } {
+/**
+ * `${VAR}`, `${VAR:-default}` and `$$` inside scalar values (never keys); a missing variable is an issue.
+ * `paths`: values a missing variable emptied; `fromEnv`: values a variable (or its default) filled in.
+ */
+function expandEnv(doc: Document, src: SourceMap, env: NodeJS.ProcessEnv): { issues: ConfigIssue[]; paths: Set<string>; fromEnv: Set<string> } {
   const issues: ConfigIssue[] = [];
   const paths = new Set<string>();
+  const fromEnv = new Set<string>();
   visit(doc, {
     Scalar(key, node, path) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
       node.value = node.value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (m, name?: string, def?: string) => {
         if (m === '$$') return '$';
+        fromEnv.add(pathKey(yamlPath(path, key)));
         const v = env[name!];
         // Shell semantics: ${VAR:-default} also replaces an empty value; ${VAR} keeps a set-but-empty one.
         if (def !== undefined) return v === undefined || v === '' ? def : v;
@@ -81,11 +89,7 @@ function expandEnv(doc: Document, src: SourceMap, env: NodeJS.ProcessEnv): { iss
       });
     },
   });
-  return { issues, paths };
-}
-
-function pathKey(path: readonly PropertyKey[]): string {
-  return path.map(String).join('\u0000');
+  return { issues, paths, fromEnv };
 }
 
 /** The config path of a node from yaml's visitor path (pairs and collections down to the node). */

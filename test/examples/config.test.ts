@@ -41,6 +41,11 @@ describe('example configs', () => {
     expect(inline).toEqual([]);
   });
 
+  test.each(CONFIGS)('%s gets no warning from the loader (validate prints none)', (file) => {
+    const { result } = loadExample(file);
+    expect(result.ok ? result.warnings.map((w) => `${w.path}: ${w.message}`) : problems(result)).toEqual([]);
+  });
+
   test('alerts.yaml has one receiver of each kind, bound with its secrets, and every rule kind', () => {
     const { result } = loadExample('alerts.yaml');
     if (!result.ok) throw new Error(problems(result).join('\n'));
