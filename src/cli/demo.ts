@@ -5,7 +5,7 @@ import { systemClock } from '../core/clock.js';
 import { makePlan, makeSend } from '../plan/build.js';
 import type { CheckResult } from '../core/result.js';
 import { Daemon } from '../daemon/daemon.js';
-import { DEMO_CERT } from '../demo/cert.js';
+import { demoCertificate } from '../demo/cert.js';
 import { DEMO_DOMAIN, DEMO_PASSWORD, DEMO_USER, startDemoServer, type DemoServer } from '../demo/server.js';
 import { createLogger } from '../log.js';
 import { runCheck, systemDeps, systemLookup } from '../runner/run.js';
@@ -47,7 +47,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
 async function demoOnce(server: DemoServer, io: CliIo, format: 'text' | 'json', transcript: boolean | undefined): Promise<number> {
   const plan = makePlan({
     name: 'demo', host: '127.0.0.1', port: server.port, tls: 'starttls',
-    tlsParams: { servername: 'localhost', ca: DEMO_CERT, insecure: false },
+    tlsParams: { servername: 'localhost', ca: demoCertificate().cert, insecure: false },
     ehlo: `probe.${DEMO_DOMAIN}`,
     auth: { username: DEMO_USER, password: DEMO_PASSWORD, mechanism: null, allowPlaintext: false },
     send: makeSend({ from: DEMO_USER, to: [DEMO_USER] }),
@@ -87,7 +87,7 @@ targets:
 async function demoDaemon(server: DemoServer, io: CliIo, listenText: string): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'smtp-probe-demo-'));
   try {
-    writeFileSync(join(dir, 'ca.pem'), DEMO_CERT);
+    writeFileSync(join(dir, 'ca.pem'), demoCertificate().cert);
     const configFile = join(dir, 'demo.yaml');
     writeFileSync(configFile, demoConfig(server.port, join(dir, 'ca.pem'), await closedPort()));
     const daemon = Daemon.create({

@@ -1,6 +1,6 @@
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
-import { DEMO_CERT, DEMO_KEY } from './cert.js';
+import { demoCertificate } from './cert.js';
 
 export const DEMO_DOMAIN = 'demo.smtp-probe.test';
 export const DEMO_USER = `probe@${DEMO_DOMAIN}`;
@@ -17,17 +17,18 @@ export interface DemoServer {
 }
 
 /**
- * A small, realistic SMTP server on 127.0.0.1 (smtp-server): STARTTLS with a localhost certificate, AUTH
+ * A small, realistic SMTP server on 127.0.0.1 (smtp-server): STARTTLS with a localhost certificate made at start-up, AUTH
  * PLAIN/LOGIN for one demo user, mail accepted for the demo domain only (anything else: 550 relay denied).
  */
 export async function startDemoServer(port = 0): Promise<DemoServer> {
   let accepted = 0;
   let last: string | null = null;
+  const { cert, key } = demoCertificate();
   const options: SMTPServerOptions = {
     name: `mail.${DEMO_DOMAIN}`,
     banner: 'smtp-probe demo server',
-    key: DEMO_KEY,
-    cert: DEMO_CERT,
+    key,
+    cert,
     size: 10 * 1024 * 1024,
     authMethods: ['PLAIN', 'LOGIN'],
     authOptional: true,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import type { CheckResult } from '../../src/core/result.js';
-import { DEMO_CERT } from '../../src/demo/cert.js';
+import { demoCertificate } from '../../src/demo/cert.js';
 import { DEMO_PASSWORD, DEMO_USER, startDemoServer, type DemoServer } from '../../src/demo/server.js';
 
 interface Run {
@@ -44,7 +44,7 @@ beforeAll(async () => {
   url = `smtp://127.0.0.1:${server.port}`;
   dir = mkdtempSync(join(tmpdir(), 'smtp-probe-cli-'));
   caFile = join(dir, 'ca.pem');
-  writeFileSync(caFile, DEMO_CERT);
+  writeFileSync(caFile, demoCertificate().cert);
 });
 afterAll(async () => {
   await server.close();

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import type { CheckResult } from '../../src/core/result.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import { DEMO_CERT } from '../../src/demo/cert.js';
+import { demoCertificate } from '../../src/demo/cert.js';
 import { DEMO_PASSWORD, DEMO_USER, startDemoServer, type DemoServer } from '../../src/demo/server.js';
 import { createLogger } from '../../src/log.js';
 import { systemLookup } from '../../src/runner/run.js';
@@ -18,7 +18,7 @@ const daemons: Daemon[] = [];
 beforeAll(async () => {
   server = await startDemoServer();
   dir = mkdtempSync(join(tmpdir(), 'smtp-probe-daemon-'));
-  writeFileSync(join(dir, 'ca.pem'), DEMO_CERT);
+  writeFileSync(join(dir, 'ca.pem'), demoCertificate().cert);
   writeFileSync(join(dir, 'pass'), `${DEMO_PASSWORD}\n`);
 });
 afterAll(async () => {
