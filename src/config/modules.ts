@@ -55,7 +55,9 @@ export function resolveModule(name: string, m: RawModule, ctx: ModuleContext): M
     steps,
     probeTargets: m.probe_targets ? m.probe_targets.map((u) => u.url) : null,
     phaseHistograms: m.phase_histograms ?? null,
-    hasCredentials: auth !== null || m.roundtrip !== undefined,
+    // anything the server may trust: a password, a mailbox, a client certificate, an address relays allow by IP
+    hasCredentials: auth !== null || m.roundtrip !== undefined || tc.cert_file !== undefined || tc.key_file !== undefined
+      || m.source_ip_address !== undefined,
     roundtrip: resolveRoundtrip(m, [...path, 'roundtrip'], ctx),
   };
 }

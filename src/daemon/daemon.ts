@@ -1,4 +1,3 @@
-import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
@@ -9,7 +8,7 @@ import { parseTargetUrl, type TargetUrl } from '../core/target.js';
 import { formatIssue } from '../config/issues.js';
 import { loadConfig } from '../config/load.js';
 import type { ConfiguredTarget, LoadedConfig } from '../config/resolve.js';
-import { buildPlan } from '../plan/build.js';
+import { buildPlan, type ModuleSettings } from '../plan/build.js';
 import type { Logger } from '../log.js';
 import { probeRegistry } from '../metrics/probe.js';
 import { createRegistry } from '../metrics/registry.js';
@@ -18,7 +17,7 @@ import { runTarget } from '../runner/mx.js';
 import { runCheck, type Lookup, type RunDeps } from '../runner/run.js';
 import { RoundtripTracker } from '../runner/roundtrip.js';
 import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler.js';
-import { createHttpServer, listen, type HttpHandlers, type HttpReply } from '../server/http.js';
+import { createHttpServer, listen, type HttpHandlers, type HttpReply, type HttpServer } from '../server/http.js';
 import { Alerting } from './alerting.js';
 import { renderIndex } from './index-page.js';
 
@@ -40,6 +39,8 @@ export interface DaemonOptions {
 
 /** blackbox_exporter's --timeout-offset: /probe answers this much before Prometheus gives up on the scrape. */
 const PROBE_TIMEOUT_OFFSET_S = 0.5;
+/** At stop, after aborting: how long aborted /probe runs get to answer, and open connections to end. */
+const STOP_SETTLE_MS = 1000;
 
 /**
  * The long-running monitor: the config's targets (this shard's share) on their schedule, each result recorded
@@ -49,7 +50,7 @@ export class Daemon {
   readonly registry: Registry;
   private readonly metrics: RunMetrics;
   private readonly scheduler: Scheduler;
-  private readonly server: http.Server;
+  private readonly server: HttpServer;
   private readonly results = new Map<string, CheckResult[]>();
   private readonly trackers = new Map<string, RoundtripTracker>();
   private config: LoadedConfig;
@@ -78,7 +79,7 @@ export class Daemon {
       onLag: (_key, seconds) => this.metrics.observeLag(seconds),
       onError: (key, e) => opts.logger.error({ target: key, err: e }, 'run failed unexpectedly'),
     });
-    this.server = createHttpServer(this.handlers(), opts.logger);
+    this.server = createHttpServer(this.handlers(), opts.logger, config.global.web, opts.clock);
   }
 
   /** Load the config and build a daemon; the issues when the file does not load. */
@@ -115,6 +116,7 @@ export class Daemon {
     const removed = this.targets.filter((t) => !r.config.targets.some((n) => n.name === t.name));
     this.metrics.setStaticLabelNames(r.config.staticLabelNames);
     this.config = r.config;
+    this.server.configure(r.config.global.web);
     if (this.alerting) await this.alerting.reload(r.config);
     else this.setUpAlerting(r.config);
     this.apply(r.config);
@@ -129,23 +131,25 @@ export class Daemon {
     return { ok: true, message };
   }
 
-  /** Stop new runs, let running ones finish within `graceMs`, close the HTTP server. */
+  /**
+   * Stop new runs and new /probe requests (503), let running ones (scheduled and /probe) finish within `graceMs`,
+   * then abort the rest (a /probe cut short answers 503, not a failed check) and close the HTTP server.
+   */
   async stop(graceMs: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.opts.logger.info({ graceMs }, 'stopping');
-    await this.scheduler.stop(graceMs);
+    await Promise.all([this.scheduler.stop(graceMs), this.server.drain(graceMs)]);
     this.shutdown.abort();
+    await this.server.drain(STOP_SETTLE_MS);
     await this.alerting?.stop(Math.min(graceMs, 5000));
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await this.server.shutdown(STOP_SETTLE_MS);
   }
 
-  /** The longest a run can take: the grace period for a clean stop. */
+  /** The longest a run (scheduled, or /probe under any module) can take: the grace period for a clean stop. */
   longestRunMs(): number {
-    return Math.max(1000, ...this.targets.map((t) => t.plan.timeoutMs));
+    const probes = Object.values(this.config.modules).map((m) => m.timeoutMs ?? this.config.global.timeoutMs);
+    return Math.max(1000, ...this.targets.map((t) => t.plan.timeoutMs), ...probes);
   }
 
   /** Alerting exists once a config has rules; its state file is read once, at that point. */
@@ -211,7 +215,7 @@ export class Daemon {
   private async probe(q: URLSearchParams, scrapeTimeout: number | null, signal: AbortSignal): Promise<HttpReply> {
     const bad = (status: number, body: string): HttpReply => ({ status, contentType: 'text/plain; charset=utf-8', body: `${body}\n` });
     const moduleName = q.get('module') ?? 'default';
-    const mod = this.config.modules[moduleName];
+    const mod = Object.hasOwn(this.config.modules, moduleName) ? this.config.modules[moduleName] : undefined;
     if (!mod) return bad(400, `unknown module "${moduleName}" (modules: ${Object.keys(this.config.modules).join(', ')})`);
     const raw = q.get('target');
     if (!raw) return bad(400, 'target parameter is missing (e.g. /probe?target=smtp://mx.example.test:25&module=default)');
@@ -219,11 +223,13 @@ export class Daemon {
     if (typeof url === 'string') return bad(400, url);
     if (url.scheme === 'mx') return bad(400, 'mx:// targets answer through the configured targets (/metrics), one result per MX host; /probe takes one host');
     if (mod.hasCredentials && !(mod.probeTargets ?? []).includes(url.url)) {
-      return bad(403, `module "${moduleName}" holds credentials and only probes its probe_targets; ${url.url} is not one of them`);
+      return bad(403, `module "${moduleName}" holds credentials, a client certificate or a source address and only probes its probe_targets; ${url.url} is not one of them`);
     }
-    const plan = this.probePlan(url, moduleName, scrapeTimeout, q.get('debug') === 'true');
+    const plan = this.probePlan(url, mod, scrapeTimeout, q.get('debug') === 'true');
     const bound = deadline(null, [signal, this.shutdown.signal], this.opts.clock);
     const result = await runCheck(plan, this.deps(bound.signal)).finally(() => bound.dispose());
+    // cut short by stop(), not by the server: no result to report (a probe_success 0 would be a false alarm)
+    if (!result.ok && this.shutdown.signal.aborted) return bad(503, 'smtp-probe stopped before the check finished');
     logResult(this.opts.logger, result);
     const registry = probeRegistry(result, { timeoutSeconds: plan.timeoutMs / 1000 });
     const metrics = await registry.metrics();
@@ -236,8 +242,8 @@ export class Daemon {
     return { status: 200, contentType: registry.contentType, body: metrics };
   }
 
-  private probePlan(url: TargetUrl, moduleName: string, scrapeTimeout: number | null, debug: boolean) {
-    const base = buildPlan(url.url, url, this.config.modules[moduleName]!, this.config.global);
+  private probePlan(url: TargetUrl, mod: ModuleSettings, scrapeTimeout: number | null, debug: boolean) {
+    const base = buildPlan(url.url, url, mod, this.config.global);
     const limit = scrapeTimeout === null ? base.timeoutMs : Math.max(100, (scrapeTimeout - PROBE_TIMEOUT_OFFSET_S) * 1000);
     const timeoutMs = Math.min(base.timeoutMs, limit);
     return { ...base, timeoutMs, phaseTimeoutMs: Math.min(base.phaseTimeoutMs, timeoutMs), transcript: debug };

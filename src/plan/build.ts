@@ -62,7 +62,10 @@ export interface ModuleSettings {
   steps: StepKind[] | null;
   probeTargets: string[] | null;
   phaseHistograms: boolean | null;
-  /** True when the module carries credentials: /probe then only answers for its probe_targets. */
+  /**
+   * True when the module carries credentials (auth, a mailbox, a client certificate or key) or a source address
+   * (relays that trust it by IP): /probe then only answers for its probe_targets.
+   */
   hasCredentials: boolean;
   roundtrip: RoundtripPlan | null;
 }

@@ -1,5 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from '../core/clock.js';
+import { bounded, deadline } from '../core/deadline.js';
 import type { Logger } from '../log.js';
 
 /** What the HTTP endpoints need from the daemon; the server itself holds no state. */
@@ -15,39 +17,195 @@ export interface HttpReply {
   status: number;
   contentType: string;
   body: string;
+  headers?: Record<string, string>;
+}
+
+/** `global.web` (plan/build.ts WebSettings): what one client, or many, can hold of the server. */
+export interface HttpLimits {
+  /** Open connections at once; one more is closed as soon as it is accepted. */
+  maxConnections: number;
+  /** /probe runs at once; one more answers 503 with Retry-After. */
+  maxConcurrentProbes: number;
+  /** A request's headers must have arrived this long after it started (slowloris), else 408 and closed. */
+  headerTimeoutMs: number;
+  /** The whole request must have arrived by then; the answer (a /probe run) may take longer. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** POST /-/reload is served (false: 403). */
+  reload: boolean;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
+/** Retry-After of a /probe refused because max_concurrent_probes runs are going. */
+const PROBE_RETRY_AFTER_S = 1;
+/** A flood of dropped connections is logged once per this. */
+const DROP_LOG_EVERY_MS = 10_000;
 
-/** /metrics, /probe, /healthz, /, POST /-/reload. Unknown paths 404, wrong methods 405; handler errors 500. */
-export function createHttpServer(h: HttpHandlers, log: Logger): http.Server {
-  return http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+const text = (status: number, body: string, headers?: Record<string, string>): HttpReply => ({
+  status, contentType: TEXT, body: `${body}\n`, ...(headers ? { headers } : {}),
+});
+
+/**
+ * /metrics, /probe, /healthz, /, POST /-/reload, within `global.web`'s limits. Paths match exactly (unknown: 404,
+ * wrong method: 405); handler errors 500; every answer is `nosniff` and `no-store`. `drain` and `shutdown` end it:
+ * no new /probe while stopping, running handlers finish within the grace period.
+ */
+export class HttpServer extends http.Server {
+  private limits: HttpLimits;
+  /** Handlers running, and of those /probe runs. */
+  private active = 0;
+  private probes = 0;
+  private stopping = false;
+  private idleWaiters: (() => void)[] = [];
+  private dropped = 0;
+  private dropLoggedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly h: HttpHandlers,
+    private readonly log: Logger,
+    limits: HttpLimits,
+    private readonly clock: Clock = systemClock,
+  ) {
+    // Node looks for requests past their header/request timeout every connectionsCheckingInterval (default 30 s):
+    // checked often enough that a half-sent request is gone soon after header_timeout. Fixed at creation.
+    super({ connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(limits.headerTimeoutMs / 4))) });
+    this.limits = limits;
+    this.configure(limits);
+    this.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.serve(req, res));
+    this.on('drop', () => this.onDrop());
+  }
+
+  /** Apply (new) limits; open connections keep theirs until their next request. */
+  configure(limits: HttpLimits): void {
+    this.limits = { ...limits };
+    this.maxConnections = limits.maxConnections;
+    this.headersTimeout = limits.headerTimeoutMs;
+    this.requestTimeout = limits.requestTimeoutMs;
+    this.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  }
+
+  /**
+   * Stop taking /probe runs (503) and close connections after their answer; wait up to `ms` for the running
+   * handlers. True when none is left.
+   */
+  async drain(ms: number): Promise<boolean> {
+    this.stopping = true;
+    if (this.active === 0) return true;
+    const bound = deadline(ms, [], this.clock);
+    await new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+      bound.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    bound.dispose();
+    return this.active === 0;
+  }
+
+  /** Stop listening, end idle connections, wait up to `ms` for the others to end, then cut them. */
+  async shutdown(ms: number): Promise<void> {
+    this.stopping = true;
+    const closed = new Promise<void>((resolve) => this.close(() => resolve()));
+    this.closeIdleConnections();
+    await bounded(closed, ms, undefined, this.clock, () => undefined);
+    this.closeAllConnections();
+    await closed;
+  }
+
+  private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Cache-Control', 'no-store');
+    if (this.stopping) res.setHeader('Connection', 'close');
     const send = (r: HttpReply): void => {
-      res.writeHead(r.status, { 'Content-Type': r.contentType, 'Cache-Control': 'no-store' });
+      if (res.headersSent || res.destroyed) return;
+      res.writeHead(r.status, { ...r.headers, 'Content-Type': r.contentType });
       res.end(r.body);
     };
-    const route = ROUTES[url.pathname];
-    if (!route) return send({ status: 404, contentType: TEXT, body: `not found: ${url.pathname}\n` });
+    const target = requestTarget(req.url ?? '');
+    const route = target && Object.hasOwn(ROUTES, target.path) ? ROUTES[target.path] : undefined;
+    if (!target || !route) return send(text(404, `not found: ${target?.path ?? ''}`));
     if (!route.methods.includes(req.method ?? 'GET')) {
-      res.setHeader('Allow', route.methods.join(', '));
-      return send({ status: 405, contentType: TEXT, body: `method ${req.method} not allowed on ${url.pathname}\n` });
+      return send(text(405, `method ${req.method} not allowed on ${target.path}`, { Allow: route.methods.join(', ') }));
     }
+    const refused = this.refuse(route, req);
+    if (refused) return send(refused);
     const abort = new AbortController();
     res.on('close', () => abort.abort());
+    this.begin(route);
     route
-      .handle(h, url, req, abort.signal)
+      .handle(this.h, target.query, req, abort.signal)
       .then(send)
       .catch((e: unknown) => {
-        log.error({ err: e, path: url.pathname }, 'http handler failed');
-        if (!res.headersSent) send({ status: 500, contentType: TEXT, body: 'internal error\n' });
+        this.log.error({ err: e, path: target.path }, 'http handler failed');
+        send(text(500, 'internal error'));
+      })
+      .finally(() => this.end(route));
+  }
+
+  /** Why this request does not reach its handler, or null. */
+  private refuse(route: Route, req: http.IncomingMessage): HttpReply | null {
+    if (route.refuse) return route.refuse(req, this.limits);
+    if (!route.probe) return null;
+    if (this.stopping) return text(503, 'smtp-probe is stopping');
+    if (this.probes >= this.limits.maxConcurrentProbes) {
+      return text(503, `${this.probes} /probe runs are going (global.web.max_concurrent_probes); try again shortly`, {
+        'Retry-After': String(PROBE_RETRY_AFTER_S),
       });
-  });
+    }
+    return null;
+  }
+
+  private begin(route: Route): void {
+    this.active++;
+    if (route.probe) this.probes++;
+  }
+
+  private end(route: Route): void {
+    this.active--;
+    if (route.probe) this.probes--;
+    if (this.active > 0) return;
+    for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private onDrop(): void {
+    this.dropped++;
+    const now = this.clock.now();
+    if (now - this.dropLoggedAt < DROP_LOG_EVERY_MS) return;
+    this.dropLoggedAt = now;
+    this.log.warn({ dropped: this.dropped, maxConnections: this.limits.maxConnections }, 'connections dropped: global.web.max_connections reached');
+    this.dropped = 0;
+  }
+}
+
+export function createHttpServer(h: HttpHandlers, log: Logger, limits: HttpLimits, clock: Clock = systemClock): HttpServer {
+  return new HttpServer(h, log, limits, clock);
+}
+
+/** The path (exact, as sent) and query of an origin-form or absolute-form request target; null for any other. */
+function requestTarget(raw: string): { path: string; query: URLSearchParams } | null {
+  if (raw.startsWith('/')) {
+    const q = raw.indexOf('?');
+    return { path: q < 0 ? raw : raw.slice(0, q), query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
+  }
+  if (!/^https?:\/\//i.test(raw) || !URL.canParse(raw)) return null;
+  const u = new URL(raw);
+  return { path: u.pathname, query: u.searchParams };
+}
+
+/**
+ * A browser's request: it carries `Origin` (every POST since 2020) or `Sec-Fetch-Site`. curl, wget and scripts send
+ * neither, and a web page cannot remove them, so a page the operator visits cannot make the daemon reload.
+ */
+function fromBrowser(req: http.IncomingMessage): boolean {
+  return req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined;
 }
 
 interface Route {
   methods: string[];
-  handle(h: HttpHandlers, url: URL, req: http.IncomingMessage, signal: AbortSignal): Promise<HttpReply>;
+  /** Counted against max_concurrent_probes (refused while stopping). */
+  probe?: true;
+  /** Refuses the request before its handler runs; null admits it. */
+  refuse?(req: http.IncomingMessage, limits: HttpLimits): HttpReply | null;
+  handle(h: HttpHandlers, query: URLSearchParams, req: http.IncomingMessage, signal: AbortSignal): Promise<HttpReply>;
 }
 
 const ROUTES: Record<string, Route> = {
@@ -60,15 +218,16 @@ const ROUTES: Record<string, Route> = {
   },
   '/probe': {
     methods: ['GET'],
-    handle(h, url, req, signal) {
+    probe: true,
+    handle(h, query, req, signal) {
       const header = Number(req.headers['x-prometheus-scrape-timeout-seconds']);
-      return h.probe(url.searchParams, Number.isFinite(header) && header > 0 ? header : null, signal);
+      return h.probe(query, Number.isFinite(header) && header > 0 ? header : null, signal);
     },
   },
   '/healthz': {
     methods: ['GET', 'HEAD'],
     async handle(h) {
-      return h.healthy() ? { status: 200, contentType: TEXT, body: 'ok\n' } : { status: 503, contentType: TEXT, body: 'stopping\n' };
+      return h.healthy() ? text(200, 'ok') : text(503, 'stopping');
     },
   },
   '/': {
@@ -79,9 +238,14 @@ const ROUTES: Record<string, Route> = {
   },
   '/-/reload': {
     methods: ['POST', 'PUT'],
+    refuse(req, limits) {
+      if (!limits.reload) return text(403, 'reload over HTTP is off (global.web.reload: false); send SIGHUP instead');
+      if (fromBrowser(req)) return text(403, 'reload refuses a request from a browser (Origin or Sec-Fetch-Site header); use curl or SIGHUP');
+      return null;
+    },
     async handle(h) {
       const r = await h.reload();
-      return { status: r.ok ? 200 : 500, contentType: TEXT, body: `${r.message}\n` };
+      return text(r.ok ? 200 : 500, r.message);
     },
   },
 };

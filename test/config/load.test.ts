@@ -37,6 +37,9 @@ describe('valid configs', () => {
       stateFile: '/var/lib/smtp-probe/state.json',
       dnsServers: null,
       ehlo: expect.any(String),
+      web: {
+        maxConnections: 512, maxConcurrentProbes: 32, headerTimeoutMs: 5_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, reload: true,
+      },
     });
     expect(Object.keys(c.modules)).toEqual(['default']);
     expect(c.targets).toHaveLength(1);
@@ -74,6 +77,9 @@ describe('valid configs', () => {
       stateFile: '/var/lib/smtp-probe/state.json',
       dnsServers: null,
       ehlo: expect.any(String),
+      web: {
+        maxConnections: 512, maxConcurrentProbes: 32, headerTimeoutMs: 5_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, reload: true,
+      },
     });
     expect(Object.keys(c.modules).sort()).toEqual(['default', 'submission']);
     const m = c.modules.submission!;
