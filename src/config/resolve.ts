@@ -61,6 +61,10 @@ export function resolveConfig(
   for (const [name, m] of Object.entries(raw.modules ?? {})) modules[name] = resolveModule(name, m, ctx);
 
   issues.push(...referenceIssues(raw, src));
+  if ((raw.targets ?? []).length === 0 && Object.keys(raw.modules ?? {}).length === 0) {
+    // Loaded, it would run (or reload to) nothing at all: almost always a file emptied or cut short.
+    issues.push(src.at(1, 1, 'the config defines nothing: no target and no module (an empty or truncated file?)'));
+  }
   const alertRules = resolveRules(raw.alerts ?? {});
   const targets = (raw.targets ?? []).flatMap((t, i) => resolveTarget(t, i, modules, alertRules, ctx) ?? []);
   if (global.intervalMs < global.timeoutMs) {

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { formatIssue } from '../../src/config/issues.js';
@@ -70,6 +73,17 @@ describe('smtp-probe validate', () => {
   test('a config file that does not exist: exit 2, file:1:1 on stderr', async () => {
     const r = await cli(['validate', '--config', `${F}/no-such-config.yaml`]);
     expect(r).toEqual({ code: 2, stdout: '', stderr: `${F}/no-such-config.yaml:1:1 cannot read the config: ENOENT\n1 problem in the config\n` });
+  });
+
+  test('an empty config file: validate and run refuse it (exit 2), run without listening', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtp-probe-empty-'));
+    const file = join(dir, 'empty.yaml');
+    writeFileSync(file, '');
+    for (const argv of [['validate', '--config', file], ['run', '--config', file, '--listen', '127.0.0.1:0']]) {
+      const r = await cli(argv);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`${file}:1:1 the config defines nothing: no target and no module (an empty or truncated file?)\n1 problem in the config\n`);
+    }
   });
 
   test('without --config: a usage error, exit 2', async () => {

@@ -399,6 +399,10 @@ const INVALID: Record<string, string[]> = {
     'fixtures/invalid-two-problems.yaml:3:12 global.timeout: must be a duration string with a unit, like 500ms, 10s, 5m',
     'fixtures/invalid-two-problems.yaml:7:13 targets[0].module: module "submission" is not defined',
   ],
+  // An empty or truncated file would otherwise load as "0 targets" and a reload would drop every target
+  'invalid-defines-nothing.yaml': [
+    'fixtures/invalid-defines-nothing.yaml:1:1 the config defines nothing: no target and no module (an empty or truncated file?)',
+  ],
   // CONTRACT.md: "all in one pass" — a schema error must not hide the unreadable file
   'invalid-schema-and-file-problems.yaml': [
     'fixtures/invalid-schema-and-file-problems.yaml:3:3 global.concurency: unknown key "concurency" (did you mean "concurrency"?)',
@@ -423,6 +427,21 @@ describe('invalid configs: one fixture per failure mode, exact issue lines', () 
       const text = r.ok ? '' : r.issues.map(formatIssue).join('\n');
       for (const s of secrets) expect(text, `${name} shows "${s}"`).not.toContain(s);
     }
+  });
+
+  test.each([
+    ['empty', ''],
+    ['comments only', '# nothing here yet\n'],
+    ['an empty document', '---\n'],
+  ])('a config that is %s defines nothing: one issue at 1:1', (_name, text) => {
+    const r = loadFixture('empty.yaml', FIXTURE_ENV, () => text);
+    expect(r.ok ? [] : r.issues.map(formatIssue)).toEqual([
+      'fixtures/empty.yaml:1:1 the config defines nothing: no target and no module (an empty or truncated file?)',
+    ]);
+  });
+
+  test('modules alone (for /probe) are something: they load', () => {
+    expect(loadFixture('modules-only.yaml', FIXTURE_ENV, () => 'modules:\n  plain: { tls: none }\n').ok).toBe(true);
   });
 
   test('a config file that cannot be read is one issue at 1:1, not an exception', () => {
