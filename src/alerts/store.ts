@@ -5,7 +5,8 @@
  * Written atomically: the whole snapshot goes to `<path>.tmp-<pid>` (mode 0600, fsync), which is renamed over
  * `<path>`, then the directory is fsynced. A crash at any point leaves either the old file or the new one; a
  * leftover temporary file is removed at the next load. Saves are serialised, and `scheduleSave` writes at most
- * once per `minIntervalMs` (timers on the injected Clock).
+ * once per `minIntervalMs` (timers on the injected Clock); `saveSoon` (after a delivery, before it counts as sent)
+ * writes as soon as the save under way ends, and callers meanwhile share that one write.
  *
  * It holds result records (server text, never secrets: results carry no credentials, and transcripts mask AUTH).
  * Its size is bounded by the delivery queue's bound per receiver and by the number of alert instances.
@@ -89,6 +90,8 @@ export class StateStore {
   private timer: TimerHandle | null = null;
   private lastSaveAt = -Infinity;
   private closed = false;
+  /** A saveSoon waiting for the save under way: later callers share it. */
+  private soon: Promise<void> | null = null;
 
   constructor(file: string, options: StateStoreOptions) {
     this.path = path.resolve(file);
@@ -128,7 +131,7 @@ export class StateStore {
 
   /** Writes `snapshot` atomically (after any save already under way). Rejects if it could not be written. */
   save(snapshot: StateSnapshot): Promise<void> {
-    const text = `${JSON.stringify({ version: STATE_FILE_VERSION, savedAt: new Date(this.clock.wallNow()).toISOString(), ...pick(snapshot) })}\n`;
+    const text = this.text(snapshot);
     const next = this.chain.then(() => this.write(text));
     this.chain = next.catch(() => undefined);
     return next;
@@ -141,6 +144,23 @@ export class StateStore {
   scheduleSave(getSnapshot: () => StateSnapshot): void {
     this.getSnapshot = getSnapshot;
     this.arm(Math.max(0, this.lastSaveAt + this.minIntervalMs - this.clock.now()));
+  }
+
+  /**
+   * Saves `getSnapshot()` as soon as the save under way (if any) ends, whatever `minIntervalMs` says; callers until
+   * then share that write, whose snapshot is taken when it starts. Rejects if it could not be written.
+   */
+  saveSoon(getSnapshot: () => StateSnapshot): Promise<void> {
+    this.getSnapshot = getSnapshot;
+    if (this.soon) return this.soon;
+    const next = this.chain.then(() => {
+      this.soon = null;
+      this.lastSaveAt = this.clock.now();
+      return this.write(this.text(getSnapshot()));
+    });
+    this.soon = next;
+    this.chain = next.catch(() => undefined);
+    return next;
   }
 
   /** Saves the latest snapshot now (the one given to scheduleSave, or `snapshot`); cancels a scheduled save. */
@@ -177,6 +197,10 @@ export class StateStore {
         this.arm(this.retryMs);
       });
     });
+  }
+
+  private text(snapshot: StateSnapshot): string {
+    return `${JSON.stringify({ version: STATE_FILE_VERSION, savedAt: new Date(this.clock.wallNow()).toISOString(), ...pick(snapshot) })}\n`;
   }
 
   private async write(text: string): Promise<void> {

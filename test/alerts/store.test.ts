@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -254,6 +255,60 @@ describe('StateStore + DeliveryQueue: a restart', () => {
 
     // Third start: nothing left to send.
     expect(new StateStore(file, { clock: new ManualClock() }).load()).toEqual({ alerts: alerts1, pending: [] });
+  });
+});
+
+describe('StateStore.saveSoon + DeliveryQueue persist: a crash right after a delivery', () => {
+  const module: ReceiverModule<{ url: string }> = {
+    type: 'fake',
+    options: z.object({ url: z.string() }),
+    accepts: () => true,
+    maxBatch: 1,
+    build: (batch, o) => batch.map((n) => ({ url: o.url, method: 'POST', headers: {}, body: n.id, ids: [n.id], describe: `POST ${o.url}` })),
+  };
+  const receivers = [{ name: 'ops', module, options: { url: 'https://hooks.example.test/ops' }, timeoutMs: 5000 }];
+
+  it('saveSoon: callers while a save is under way share one write, taken when it starts, whatever minIntervalMs says', async () => {
+    const file = path.join(dir, 'state.json');
+    const store = new StateStore(file, { clock: new ManualClock(), minIntervalMs: 60_000 });
+    let current = 1;
+    let taken = 0;
+    const get = (): StateSnapshot => (taken++, snapshot(current));
+    const first = store.save(snapshot(0));
+    const soon = [1, 2, 3].map((k) => ((current = k), store.saveSoon(get)));
+    await Promise.all([first, ...soon]);
+    expect(taken).toBe(1);
+    expect(store.load()).toEqual(snapshot(3));
+    current = 4;
+    await store.saveSoon(get);
+    expect(taken).toBe(2);
+    expect(store.load()).toEqual(snapshot(4));
+  });
+
+  it('what counts as sent is already out of the file: the next process sends nothing again', async () => {
+    const file = path.join(dir, 'state', 'state.json');
+    const delivered: string[] = [];
+    const send: SendFn = async (req) => (delivered.push(...req.ids), { ok: true, status: 200 });
+    const clock = new ManualClock();
+    const store = new StateStore(file, { clock });
+    const snap = (): StateSnapshot => ({ alerts: [alertState('smtp_probe_down', 'A')], pending: q.pending() });
+    const registry = new Registry();
+    const q: DeliveryQueue = new DeliveryQueue({
+      clock, receivers, send, dispatcher: {} as Dispatcher, externalUrl: 'http://x/', registry,
+      onChange: () => store.scheduleSave(snap),
+      persist: () => store.saveSoon(snap),
+    });
+    q.enqueue(note('A-fire', { target: 'A' }));
+    const sent = async (): Promise<number> => {
+      const values = (await registry.getSingleMetric('smtp_probe_notifications_total')!.get()).values;
+      return values.find((v) => v.labels.result === 'sent')?.value ?? 0;
+    };
+    await clock.advance(0);
+    await store.idle();
+    expect(delivered).toEqual(['A-fire']);
+    expect(await sent()).toBe(1);
+    // kill -9 now: no flush, no final save, the scheduled save never runs
+    expect(new StateStore(file, { clock: new ManualClock() }).load()).toEqual({ alerts: [alertState('smtp_probe_down', 'A')], pending: [] });
   });
 });
 

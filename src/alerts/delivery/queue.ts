@@ -2,10 +2,13 @@
  * The delivery queue: what the alert state machine hands notifications to, and never waits on (STYLE.md rule 9).
  *
  * One bounded queue and one worker per receiver (worker.ts, bound.ts); this facade routes notifications to them,
- * reports what is pending for the state file, and flushes or stops them all.
+ * reports what is pending for the state file, and flushes or stops them all. A reload `replace`s the receivers in
+ * place: a worker is kept per receiver name (its queue, backoff and rate window survive), and a receiver that is
+ * gone keeps its worker until what it holds is delivered.
  *
  * Every timer goes through the injected Clock. Delivery is at least once: a request that timed out, or a crash
- * between a send and the next state-file save, may deliver a notification twice; nothing is lost while queued.
+ * between the receiver's answer and the state save that follows it (`persist`), may deliver a notification twice;
+ * nothing is lost while queued.
  */
 import type { Clock } from '../../core/clock.js';
 import type { Notification } from '../types.js';
@@ -13,7 +16,7 @@ import { DEFAULT_BACKOFF } from './backoff.js';
 import { errorText } from './error-text.js';
 import { createDeliveryMetrics } from './metrics.js';
 import { toTarget } from './target.js';
-import type { AlertsLogger, DeliveryMetrics, DeliveryQueueOptions, ReceiverStats } from './types.js';
+import type { AlertsLogger, DeliveryMetrics, DeliveryQueueOptions, DeliveryReceiver, ReceiverStats } from './types.js';
 import { Worker, type WorkerSettings } from './worker.js';
 
 const DEFAULT_MAX_QUEUE = 1000;
@@ -28,6 +31,7 @@ export class DeliveryQueue {
   private readonly metrics: DeliveryMetrics | undefined;
   private readonly onChange: (() => void) | undefined;
   private readonly idleListeners = new Set<() => void>();
+  private readonly settings: WorkerSettings;
 
   constructor(options: DeliveryQueueOptions) {
     const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
@@ -40,7 +44,7 @@ export class DeliveryQueue {
     this.logger = options.logger;
     this.metrics = options.metrics ?? (options.registry ? createDeliveryMetrics(options.registry) : undefined);
     this.onChange = options.onChange;
-    const settings: WorkerSettings = {
+    this.settings = {
       clock: options.clock,
       send: options.send,
       dispatcher: options.dispatcher,
@@ -54,12 +58,33 @@ export class DeliveryQueue {
       logger: options.logger,
       metrics: this.metrics,
       changed: (receiver, queued) => this.changed(receiver, queued),
+      persist: options.persist,
+      retired: (name) => this.drop(name),
     };
-    for (const r of options.receivers) {
-      if (this.workers.has(r.name)) throw new RangeError(`receiver "${r.name}" given twice`);
-      this.workers.set(r.name, new Worker(toTarget(r), settings));
+    this.replace(options.receivers);
+  }
+
+  /**
+   * The receivers of a (re)loaded config. A receiver of the same name keeps its worker with the new settings: its
+   * queue, backoff and rate window go on. A new one gets a worker. One no longer configured is retired: it still
+   * takes notifications until `dropRetired()` (the owed resolves of a reload), delivers what it holds, then is gone.
+   */
+  replace(receivers: readonly DeliveryReceiver[]): void {
+    const names = new Set<string>();
+    for (const r of receivers) {
+      if (names.has(r.name)) throw new RangeError(`receiver "${r.name}" given twice`);
+      names.add(r.name);
+      const w = this.workers.get(r.name);
+      if (w) w.retarget(toTarget(r));
+      else this.workers.set(r.name, new Worker(toTarget(r), this.settings));
     }
+    for (const [name, w] of this.workers) if (!names.has(name)) w.retire();
     this.metrics?.receivers([...this.workers.keys()]);
+  }
+
+  /** Retired receivers with nothing left to deliver are dropped now (the others once they have delivered it). */
+  dropRetired(): void {
+    for (const w of [...this.workers.values()]) if (w.retiring && w.idle) this.drop(w.name);
   }
 
   /**
@@ -118,6 +143,13 @@ export class DeliveryQueue {
   /** Stops every worker (in-flight requests are aborted); what is pending stays, for the state file. */
   async stop(): Promise<void> {
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
+  }
+
+  private drop(name: string): void {
+    if (!this.workers.get(name)?.retiring) return;
+    this.workers.delete(name);
+    this.metrics?.receivers([...this.workers.keys()]);
+    this.logger?.info({ receiver: name }, 'receiver removed from the config: its notifications are delivered, it is gone');
   }
 
   private size(): number {

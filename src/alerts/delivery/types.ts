@@ -88,6 +88,12 @@ export interface DeliveryQueueOptions {
   random?: () => number;
   /** The pending set changed (added or removed): persist it (StateStore.scheduleSave). */
   onChange?: () => void;
+  /**
+   * Save the state now (StateStore.saveSoon). Awaited after each delivery, which is out of the pending set by then,
+   * before it counts as sent: a crash right after a delivery does not send it again on restart. A rejection is
+   * logged and delivery goes on. Not called for requests of Alertmanager re-posts only (idempotent).
+   */
+  persist?: () => Promise<void>;
   logger?: AlertsLogger;
   /**
    * Registers smtp_probe_notifications_total and smtp_probe_notification_queue_length here (reused if already

@@ -10,6 +10,13 @@
  * Storms: notifications queued in the same tick (or within `groupWaitMs`) go out grouped, up to the module's
  * `maxBatch` per request, and each receiver gets at most `maxPerMinute` requests in any rolling minute
  * (rate-window.ts); the excess waits in the queue, it is not dropped. Every wait is a Sleeper's, on the injected Clock.
+ *
+ * A worker lives as long as its receiver's name is configured: a reload gives it the receiver's new settings
+ * (`retarget`) and keeps its queue, its backoff and its rate window, so reloading cannot reset the pacing. A
+ * receiver that a reload removes is `retire`d: it delivers what it holds (owed resolves among it), then is dropped.
+ *
+ * A delivery counts as done (`sent`) only after `persist` has saved the state without it, so a crash right after a
+ * delivery does not send it again on restart (Alertmanager re-posts, which are idempotent, skip that save).
  */
 import type { PreparedRequest, SendOutcome } from '../providers/provider.js';
 import type { Notification } from '../types.js';
@@ -25,6 +32,10 @@ import type { BackoffPolicy } from './types.js';
 
 /** What every worker shares: settings and the delivery queue's change callback. */
 export interface WorkerSettings extends BoundSettings, RequestSettings, SendContext {
+  /** Saves the state durably; awaited after a delivery before it counts as sent. Rejects if it could not. */
+  persist: (() => Promise<void>) | undefined;
+  /** A retired worker has delivered everything it held. */
+  retired(name: string): void;
   maxPerMinute: number;
   backoff: BackoffPolicy;
   maxRetryAfterMs: number;
@@ -35,6 +46,8 @@ export interface WorkerSettings extends BoundSettings, RequestSettings, SendCont
 export class Worker {
   readonly name: string;
   failures = 0;
+  /** Its receiver is gone from the config: it delivers what it holds, then is dropped. */
+  retiring = false;
   private readonly queue: BoundedQueue;
   private readonly rate: RateWindow;
   private readonly sleeper: Sleeper;
@@ -43,13 +56,29 @@ export class Worker {
   private stopped = false;
 
   constructor(
-    private readonly target: Target,
+    private target: Target,
     private readonly s: WorkerSettings,
   ) {
     this.name = target.name;
     this.queue = new BoundedQueue(target.name, s);
     this.rate = new RateWindow(s.maxPerMinute);
     this.sleeper = new Sleeper(s.clock);
+  }
+
+  /** The receiver's settings after a reload; the queue, the backoff and the rate window stay. */
+  retarget(target: Target): void {
+    this.target = target;
+    this.retiring = false;
+  }
+
+  /** The receiver left the config: deliver what is queued, then report `retired`. */
+  retire(): void {
+    this.retiring = true;
+  }
+
+  /** Nothing queued and no send loop running. */
+  get idle(): boolean {
+    return this.loopPromise === null && this.queued === 0;
   }
 
   accepts(kind: Notification['kind']): boolean {
@@ -97,6 +126,7 @@ export class Worker {
       .finally(() => {
         this.loopPromise = null;
         this.kick();
+        if (this.retiring && !this.stopped && this.idle) this.s.retired(this.name);
       });
   }
 
@@ -119,7 +149,11 @@ export class Worker {
       } finally {
         for (const e of carried) e.inFlight = false;
       }
-      if (this.stopped && !outcome.ok) return; // aborted by stop(): everything stays pending for the state file
+      if (outcome.ok) {
+        await this.acknowledge(req, carried, outcome.status);
+        continue;
+      }
+      if (this.stopped) return; // aborted by stop(): everything stays pending for the state file
       const delay = this.settle(req, carried, outcome);
       if (delay > 0) await this.sleep('backoff', delay);
     }
@@ -136,16 +170,29 @@ export class Worker {
     }
   }
 
-  /** Applies an outcome to what the request carried; returns how long to wait before the next attempt. */
-  private settle(req: PreparedRequest, carried: Entry[], outcome: SendOutcome): number {
+  /**
+   * Delivered: out of the queue, the state saved without it (so a restart cannot send it again), then counted.
+   * A failed save is logged and delivery goes on (at least once: a restart may then send it again).
+   */
+  private async acknowledge(req: PreparedRequest, carried: Entry[], status: number | null): Promise<void> {
     const n = carried.length;
-    if (outcome.ok) {
-      this.failures = 0;
-      this.queue.removeDelivered(carried);
-      this.s.metrics?.count(this.name, 'sent', n);
-      this.s.logger?.debug({ receiver: this.name, request: req.describe, status: outcome.status, notifications: n }, 'notifications delivered');
-      return 0;
+    this.failures = 0;
+    this.queue.removeDelivered(carried);
+    if (this.s.persist && carried.some((e) => e.n.kind !== 'refresh')) {
+      try {
+        await this.s.persist();
+      } catch (e) {
+        const ids = carried.map((c) => c.n.id);
+        this.s.logger?.error({ receiver: this.name, ids, err: errorText(e) }, 'cannot save the state file after a delivery; a restart may send these again');
+      }
     }
+    this.s.metrics?.count(this.name, 'sent', n);
+    this.s.logger?.debug({ receiver: this.name, request: req.describe, status, notifications: n }, 'notifications delivered');
+  }
+
+  /** Applies a failed attempt to what the request carried; returns how long to wait before the next attempt. */
+  private settle(req: PreparedRequest, carried: Entry[], outcome: Extract<SendOutcome, { ok: false }>): number {
+    const n = carried.length;
     const detail = { receiver: this.name, request: req.describe, status: outcome.status, error: outcome.error, ids: carried.map((e) => e.n.id) };
     if (!isRetryable(outcome)) {
       this.failures = 0;
