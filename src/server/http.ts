@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { systemClock, type Clock } from '../core/clock.js';
 import { bounded, deadline } from '../core/deadline.js';
 import type { Logger } from '../log.js';
@@ -22,7 +22,11 @@ export interface HttpReply {
 
 /** `global.web` (plan/build.ts WebSettings): what one client, or many, can hold of the server. */
 export interface HttpLimits {
-  /** Open connections at once; one more is closed as soon as it is accepted. */
+  /**
+   * Open connections at once. At the limit the oldest connection without a request in flight (a half-sent
+   * request, an idle keep-alive) is closed to make room; when every one has a request in flight, a new one is
+   * closed as soon as it is accepted.
+   */
   maxConnections: number;
   /** /probe runs at once; one more answers 503 with Retry-After. */
   maxConcurrentProbes: number;
@@ -39,7 +43,7 @@ export interface HttpLimits {
 const TEXT = 'text/plain; charset=utf-8';
 /** Retry-After of a /probe refused because max_concurrent_probes runs are going. */
 const PROBE_RETRY_AFTER_S = 1;
-/** A flood of dropped connections is logged once per this. */
+/** Connections dropped or closed at max_connections are logged once per this. */
 const DROP_LOG_EVERY_MS = 10_000;
 
 const text = (status: number, body: string, headers?: Record<string, string>): HttpReply => ({
@@ -58,8 +62,9 @@ export class HttpServer extends http.Server {
   private probes = 0;
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
-  private dropped = 0;
-  private dropLoggedAt = Number.NEGATIVE_INFINITY;
+  /** Open connections, oldest first, with their requests in flight. */
+  private readonly tracked = new Map<Socket, { busy: number }>();
+  private overLimit = { dropped: 0, evicted: 0, loggedAt: Number.NEGATIVE_INFINITY };
 
   constructor(
     private readonly h: HttpHandlers,
@@ -73,7 +78,8 @@ export class HttpServer extends http.Server {
     this.limits = limits;
     this.configure(limits);
     this.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.serve(req, res));
-    this.on('drop', () => this.onDrop());
+    this.on('connection', (socket: Socket) => this.onConnection(socket));
+    this.on('drop', () => this.overflow('dropped'));
   }
 
   /** Apply (new) limits; open connections keep theirs until their next request. */
@@ -129,7 +135,12 @@ export class HttpServer extends http.Server {
     const refused = this.refuse(route, req);
     if (refused) return send(refused);
     const abort = new AbortController();
-    res.on('close', () => abort.abort());
+    const conn = this.tracked.get(req.socket);
+    if (conn) conn.busy++;
+    res.on('close', () => {
+      abort.abort();
+      if (conn) conn.busy--;
+    });
     this.begin(route);
     route
       .handle(this.h, target.query, req, abort.signal)
@@ -166,13 +177,31 @@ export class HttpServer extends http.Server {
     for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
-  private onDrop(): void {
-    this.dropped++;
+  /**
+   * A connection that fills the last slot closes the oldest one without a request in flight, so the next client
+   * (a /healthz, a scrape) still gets in while half-sent requests hold the rest; Node drops any over the limit.
+   */
+  private onConnection(socket: Socket): void {
+    this.tracked.set(socket, { busy: 0 });
+    socket.once('close', () => this.tracked.delete(socket));
+    if (this.tracked.size < this.limits.maxConnections) return;
+    for (const [s, c] of this.tracked) {
+      if (s === socket || c.busy > 0) continue;
+      this.tracked.delete(s);
+      s.destroy();
+      this.overflow('evicted');
+      return;
+    }
+  }
+
+  private overflow(what: 'dropped' | 'evicted'): void {
+    const o = this.overLimit;
+    o[what]++;
     const now = this.clock.now();
-    if (now - this.dropLoggedAt < DROP_LOG_EVERY_MS) return;
-    this.dropLoggedAt = now;
-    this.log.warn({ dropped: this.dropped, maxConnections: this.limits.maxConnections }, 'connections dropped: global.web.max_connections reached');
-    this.dropped = 0;
+    if (now - o.loggedAt < DROP_LOG_EVERY_MS) return;
+    const line = { dropped: o.dropped, idleClosed: o.evicted, maxConnections: this.limits.maxConnections };
+    this.log.warn(line, 'global.web.max_connections reached: idle connections closed, new ones dropped');
+    this.overLimit = { dropped: 0, evicted: 0, loggedAt: now };
   }
 }
 

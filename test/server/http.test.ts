@@ -185,18 +185,29 @@ describe('limits', () => {
     // header timeout (1 s) plus the server's check interval, counted from the first connection
     expect(Date.now() - started).toBeLessThan(1000 + 1500);
   });
-  test('max_connections: a connection over the limit is closed at once; below it the server answers', async () => {
+  test('max_connections: at the limit the oldest idle (half-sent) connection makes room, so /healthz still gets in', async () => {
     const { port } = await serve({ maxConnections: 20, headerTimeoutMs: 5000, requestTimeoutMs: 10_000 });
-    const held = await Promise.all(Array.from({ length: 20 }, () => connect(port, 'GET /metrics HTTP/1.1\r\n')));
+    const held: { closed: () => boolean }[] = [];
+    for (let i = 0; i < 50; i++) held.push(await connect(port, 'GET /metrics HTTP/1.1\r\nHost: x\r\n'));
+    await until(() => held.filter((h) => !h.closed()).length < 20, 3000, `${held.filter((h) => !h.closed()).length} of 50 still open`);
+    expect(held[0]!.closed()).toBe(true);
+    expect(held[49]!.closed()).toBe(false);
+    const t0 = Date.now();
+    expect((await request(port, '/healthz')).status).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(500);
+  });
+  test('max_connections: connections with a request in flight are never closed; one over the limit is', async () => {
+    const { port, s } = await serve({ maxConnections: 10, maxConcurrentProbes: 10, headerTimeoutMs: 5000, requestTimeoutMs: 10_000 });
+    const probes = Array.from({ length: 9 }, () => request(port, '/probe?target=127.0.0.1:25').catch(() => null));
+    await until(() => s.probes.active === 9, 3000);
+    const tenth = await connect(port);
     const over = await connect(port);
     await until(over.closed, 2000, 'the connection over max_connections stayed open');
-    expect(held.every((h) => !h.closed())).toBe(true);
-    held[0]!.socket.destroy();
-    await until(held[0]!.closed, 2000);
-    // the server learns of the freed slot when it sees the close: retried until then
-    let health: Answer | null = null;
-    for (const end = Date.now() + 3000; !health && Date.now() < end; ) health = await request(port, '/healthz').catch(() => null);
-    expect(health?.status).toBe(200);
+    expect(tenth.closed()).toBe(false);
+    expect(s.probes.active).toBe(9);
+    s.release();
+    expect((await Promise.all(probes)).map((a) => a?.status)).toEqual(Array(9).fill(200));
+    expect((await request(port, '/healthz')).status).toBe(200);
   });
   test('a /probe flood: max_concurrent_probes run, the rest get 503 with Retry-After at once; /healthz answers throughout', async () => {
     const { port, s } = await serve({ maxConcurrentProbes: 8 });
