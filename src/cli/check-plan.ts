@@ -195,6 +195,7 @@ function roundtripFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv, timeoutMs: nu
       ca: f['mailbox-ca'] === undefined ? undefined : readFlagFile('mailbox-ca', f['mailbox-ca']),
       servername: url.host,
       insecure: f['mailbox-insecure'] ?? false,
+      maxMessages: DEFAULTS.roundtrip.maxMessages,
     },
     timeoutMs,
     pollMs: DEFAULTS.roundtrip.cliPollMs,

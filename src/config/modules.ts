@@ -148,6 +148,7 @@ function resolveRoundtrip(m: RawModule, path: ConfigPath, ctx: ModuleContext): R
       servername: r.server_name ?? url.host,
       insecure: r.insecure_skip_verify ?? false,
       folders: r.folders,
+      maxMessages: r.max_messages ?? DEFAULTS.roundtrip.maxMessages,
     },
     timeoutMs: r.timeout ?? DEFAULTS.roundtrip.timeoutMs,
     pollMs: r.poll_interval ?? DEFAULTS.roundtrip.pollMs,

@@ -88,6 +88,13 @@ const roundtrip = z.strictObject({
   timeout: duration.optional(),
   poll_interval: duration.optional(),
   folders: z.array(z.string()).min(1).optional(),
+  max_messages: z
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .optional()
+    .meta({ description: 'Messages looked at per mailbox (folder), the newest first (default 5000): a huge mailbox costs no more' }),
 });
 
 /** Module keys the runner reads itself; the checks add theirs (checks/*.ts `options`). */

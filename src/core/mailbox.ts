@@ -16,4 +16,9 @@ export interface MailboxSettings {
   insecure: boolean;
   /** IMAP folders to search, in order (default INBOX then the Junk folder if the server has one). */
   folders?: readonly string[] | undefined;
+  /**
+   * Most messages looked at in a mailbox (folder), the newest (highest numbers, UIDs) first: a huge or hostile
+   * mailbox costs no more (config `roundtrip.max_messages`; absent: mailbox/policy.ts MAX_MESSAGES).
+   */
+  maxMessages?: number | undefined;
 }

@@ -18,7 +18,7 @@ import { ProbeError } from '../core/errors.js';
 import type { FailureReason } from '../core/result.js';
 import { quoteBytes } from '../core/bytes.js';
 import { describeVerifyError, sniFor } from '../net/tls.js';
-import { MAILBOX_LIMITS, MAILBOX_PHASE as PHASE, oneLine, plaintextRefusal, verifyOptions } from './policy.js';
+import { MAILBOX_LIMITS, MAILBOX_PHASE as PHASE, maxMessagesOf, oneLine, plaintextRefusal, verifyOptions } from './policy.js';
 import {
   ID_FIELDS,
   PROBE_ID_FIELD,
@@ -189,7 +189,7 @@ class ImapSession implements MailboxSession {
     if (folder === 'INBOX') this.inboxSeen = this.messageCount();
     const uids = await this.search({ header: { [PROBE_ID_FIELD]: probeId } }, folder);
     const seenAt = this.clock.wallNow();
-    for (const uid of uids.slice(0, MAX_CANDIDATES)) {
+    for (const uid of newest(uids, MAX_CANDIDATES)) {
       const head = await this.fetchOne(uid, { uid: true, size: true, headers: [...ID_FIELDS] });
       // SEARCH HEADER matches substrings, case-insensitively: the header must equal the id.
       if (!head || !hasProbeId(fieldsOf(head), probeId)) continue;
@@ -207,7 +207,8 @@ class ImapSession implements MailboxSession {
   /** SENTBEFORE narrows by day (ignoring time and zone, so two days of margin); each Date is then checked exactly. */
   private async cleanupIn(folder: string, target: string, cutoffMs: number): Promise<number> {
     const sentBefore = new Date(cutoffMs + 2 * DAY_MS);
-    const uids = await this.search({ header: { [PROBE_TARGET_FIELD]: target }, sentBefore }, folder);
+    // The newest leftovers only: a folder flooded with matches costs no more; the rest go on later runs.
+    const uids = newest(await this.search({ header: { [PROBE_TARGET_FIELD]: target }, sentBefore }, folder), maxMessagesOf(this.settings));
     const stale: number[] = [];
     for (let i = 0; i < uids.length; i += FETCH_BATCH) {
       const batch = uids.slice(i, i + FETCH_BATCH).join(',');
@@ -332,6 +333,11 @@ class ImapSession implements MailboxSession {
     const pass = this.settings.password;
     return quoteBytes(pass.length > 0 ? text.split(pass).join('***') : text, 200);
   }
+}
+
+/** The `n` highest UIDs (the newest messages), highest first. */
+function newest(uids: readonly number[], n: number): number[] {
+  return [...uids].sort((a, b) => b - a).slice(0, n);
 }
 
 /** The probe fields of a message fetched with its header fields (HEADER.FIELDS). */

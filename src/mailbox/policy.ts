@@ -12,6 +12,16 @@ export const MAILBOX_PHASE = 'roundtrip';
 
 export const MAILBOX_LIMITS: MailboxLimits = { maxLineBytes: 64 * 1024, maxMessageBytes: 10 * 1024 * 1024 };
 
+/**
+ * Messages looked at per mailbox when the settings do not say (config and CLI pass plan/defaults.ts's, which is
+ * this number): only the newest, so memory and time stay bounded however many the server lists.
+ */
+export const MAX_MESSAGES = 5000;
+
+export function maxMessagesOf(settings: MailboxSettings): number {
+  return Math.max(1, settings.maxMessages ?? MAX_MESSAGES);
+}
+
 /** Refuse before connecting when the settings would send the password in the clear. */
 export function plaintextRefusal(settings: MailboxSettings): ProbeError | null {
   const secure = settings.protocol === 'pop3s' || settings.protocol === 'imaps' || settings.starttls;

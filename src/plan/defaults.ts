@@ -51,6 +51,8 @@ export const DEFAULTS = {
     pollMs: 1000,
     /** `check` polls faster: one run, someone waiting at a terminal. */
     cliPollMs: 500,
+    /** roundtrip.max_messages: messages looked at per mailbox (folder), the newest first. */
+    maxMessages: 5000,
   },
   /** alerts.defaults */
   alerts: {

@@ -99,3 +99,29 @@ alerts:
     expect(stderr).toBe(`${file}:5:49 modules.sub.auth.password: warning: a secret written inline; use password_file or password: \${ENV_VAR}\n`);
   });
 });
+
+describe('roundtrip.max_messages', () => {
+  const roundtrip = (extra: string) => `${target}modules:
+  sub:
+    tls: starttls
+    send: { to: [probe@example.test] }
+    roundtrip: { mailbox: "pop3s://pop.example.test", username: probe, password: "\${PW}", timeout: 30s${extra} }
+`;
+
+  test('default: plan/defaults.ts, the same number the mailbox clients fall back to', async () => {
+    const { MAX_MESSAGES } = await import('../../src/mailbox/policy.js');
+    const { DEFAULTS } = await import('../../src/plan/defaults.js');
+    const r = load(roundtrip(''), { PW: 'pw' });
+    if (!r.ok) throw new Error(r.issues.map(formatIssue).join('\n'));
+    expect(r.config.targets[0]!.plan.roundtrip?.mailbox.maxMessages).toBe(DEFAULTS.roundtrip.maxMessages);
+    expect(MAX_MESSAGES).toBe(DEFAULTS.roundtrip.maxMessages);
+  });
+
+  test('given: carried to the mailbox settings; zero is refused', () => {
+    const r = load(roundtrip(', max_messages: 200'), { PW: 'pw' });
+    if (!r.ok) throw new Error(r.issues.map(formatIssue).join('\n'));
+    expect(r.config.targets[0]!.plan.roundtrip?.mailbox.maxMessages).toBe(200);
+    const zero = load(roundtrip(', max_messages: 0'), { PW: 'pw' });
+    expect(zero.ok ? [] : zero.issues.map((i) => i.path)).toEqual(['modules.sub.roundtrip.max_messages']);
+  });
+});

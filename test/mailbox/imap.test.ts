@@ -48,6 +48,8 @@ interface Imap {
   inject?: string;
   /** Never answer these commands. */
   silentOn?: RegExp;
+  /** The UIDs every SEARCH finds (default none); FETCH finds nothing. */
+  found?: number[];
 }
 
 /** Answers what imapflow asks on connect, login, LIST, SELECT and SEARCH; anything else gets BAD. */
@@ -85,7 +87,10 @@ function imap(o: Imap = {}): ScriptStep {
             break;
           case 'UID SEARCH':
           case 'SEARCH':
-            c.write(`* SEARCH\r\n${tag} OK done\r\n`);
+            c.write(`* SEARCH${(o.found ?? []).map((u) => ` ${u}`).join('')}\r\n${tag} OK done\r\n`);
+            break;
+          case 'UID FETCH':
+            c.write(`${tag} OK done\r\n`);
             break;
           case 'NOOP':
             c.write(`${tag} OK done\r\n`);
@@ -176,5 +181,41 @@ describe('IMAP', () => {
     const e = await failure(new ImapClient().open(settings(s.port, { protocol: 'imaps', ca: undefined }), AbortSignal.timeout(5000)));
     expect(e.reason).toBe('tls');
     expect(e.message).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
+  });
+});
+
+/** The UIDs named by the client's UID FETCH commands, in the order asked. */
+function fetchedUids(s: { conn: ScriptedConnection }): number[] {
+  return s.conn.commands().flatMap((l) => {
+    const m = /^\S+ UID FETCH (\S+) /i.exec(l);
+    if (!m) return [];
+    return m[1]!.split(',').flatMap((part) => {
+      const [a, b] = part.split(':').map(Number);
+      if (b === undefined) return [a!];
+      const out: number[] = [];
+      for (let u = Math.min(a!, b); u <= Math.max(a!, b); u += 1) out.push(u);
+      return out;
+    });
+  });
+}
+
+describe('IMAP: newest first, bounded', () => {
+  it('take(): of many SEARCH matches, the newest (highest UIDs) are fetched first, at most ten', async () => {
+    const s = await startScriptedServer([imap({ found: Array.from({ length: 30 }, (_, i) => i + 1) })]);
+    const session = await new ImapClient().open(settings(s.port), AbortSignal.timeout(5000));
+    expect(await session.take('id-1')).toBeNull();
+    await session.close();
+    expect(fetchedUids(s)).toEqual([30, 29, 28, 27, 26, 25, 24, 23, 22, 21]);
+  });
+
+  it('cleanup(): of 5,000 SEARCH matches, only the newest maxMessages are fetched', async () => {
+    const s = await startScriptedServer([imap({ found: Array.from({ length: 5000 }, (_, i) => i + 1) })]);
+    const session = await new ImapClient().open(settings(s.port, { maxMessages: 100 }), AbortSignal.timeout(10_000));
+    expect(await session.cleanup('mx1', Date.now())).toBe(0);
+    await session.close();
+    const uids = fetchedUids(s);
+    expect(uids).toHaveLength(100);
+    expect(Math.min(...uids)).toBe(4901);
+    expect(Math.max(...uids)).toBe(5000);
   });
 });

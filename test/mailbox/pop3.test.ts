@@ -3,6 +3,8 @@
  * (QUIT commits DELE, each connection sees the maildrop as it was at login) for whole sessions, and byte-exact
  * scripts for hostile servers.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isProbeError, type ProbeError } from '../../src/core/errors.js';
 import { Pop3Client } from '../../src/mailbox/pop3/index.js';
@@ -99,11 +101,16 @@ function pop3(drop: Stored[], o: ResponderOptions = {}): ScriptStep {
           case 'PASS':
             c.write(args.join(' ') === PASSWORD ? '+OK logged in\r\n' : '-ERR [AUTH] Authentication failed.\r\n');
             break;
+          case 'STAT':
+            c.write(`+OK ${view.length} ${view.reduce((n, s) => n + Buffer.byteLength(s.text), 0)}\r\n`);
+            break;
           case 'LIST':
-            c.write(multi(view.map((s, i) => `${i + 1} ${Buffer.byteLength(s.text)}`).join('\r\n') || ''));
+            if (args[0] !== undefined) c.write(m ? `+OK ${args[0]} ${Buffer.byteLength(m.text)}\r\n` : '-ERR no such message\r\n');
+            else c.write(multi(view.map((s, i) => `${i + 1} ${Buffer.byteLength(s.text)}`).join('\r\n') || ''));
             break;
           case 'UIDL':
-            c.write(multi(view.map((s, i) => `${i + 1} ${s.uid}`).join('\r\n')));
+            if (args[0] !== undefined) c.write(m ? `+OK ${args[0]} ${m.uid}\r\n` : '-ERR no such message\r\n');
+            else c.write(multi(view.map((s, i) => `${i + 1} ${s.uid}`).join('\r\n')));
             break;
           case 'TOP':
             c.write(m ? multi(`${m.text.split('\r\n\r\n')[0]}\r\n\r\n`) : '-ERR no such message\r\n');
@@ -149,9 +156,10 @@ describe('a whole session', () => {
     expect(drop[1]!.gone).toBeUndefined(); // not before QUIT
     await session.close();
     expect(drop.map((m) => m.gone ?? false)).toEqual([false, true, false]);
+    // Newest first; the server pipelines, so the window's TOPs go out together. LIST 2: the size before RETR.
     expect(s.conn.commands()).toEqual([
-      'CAPA', 'STLS', 'CAPA', 'USER probe@example.test', `PASS ${PASSWORD}`, 'LIST', 'UIDL',
-      'TOP 3 0', 'TOP 2 0', 'RETR 2', 'DELE 2', 'QUIT',
+      'CAPA', 'STLS', 'CAPA', 'USER probe@example.test', `PASS ${PASSWORD}`, 'STAT', 'UIDL',
+      'TOP 3 0', 'TOP 2 0', 'TOP 1 0', 'LIST 2', 'RETR 2', 'DELE 2', 'QUIT',
     ]);
     // Nothing of the login went over plaintext.
     expect(s.conn.lines.filter((l) => /^(USER|PASS)/.test(l.text)).every((l) => l.tls)).toBe(true);
@@ -269,12 +277,12 @@ describe('failures', () => {
     const s = await startScriptedServer([pop3([{ uid: 'a', text: msg({}) }], { caps: ['USER', 'STLS'] })]);
     const ac = new AbortController();
     const session = await new Pop3Client().open(settings(s.port), ac.signal);
-    // The server stops reading: LIST goes unanswered until the signal fires.
+    // The server stops reading: STAT goes unanswered until the signal fires.
     s.conn.socket.pause();
     setTimeout(() => ac.abort(), 100);
     const e = await failure(session.take('x'));
     expect(e.reason).toBe('timeout');
-    expect(e.message).toMatch(/LIST/);
+    expect(e.message).toMatch(/STAT/);
     await session.close();
   });
 
@@ -301,8 +309,8 @@ describe('failures', () => {
       { send: '+OK\r\n' },
       { expect: /^PASS / },
       { send: '+OK\r\n' },
-      { expect: /^LIST$/ },
-      { send: listing('1 100') },
+      { expect: /^STAT$/ },
+      { send: '+OK 1 100\r\n' },
       { expect: /^UIDL$/ },
       { send: '-ERR no UIDL\r\n' },
       { expect: /^TOP 1 0$/ },
@@ -389,8 +397,8 @@ describe('failures', () => {
       { send: '+OK\r\n' },
       { expect: /^PASS / },
       { send: '+OK\r\n' },
-      { expect: /^LIST$/ },
-      { send: listing('1 50') },
+      { expect: /^STAT$/ },
+      { send: '+OK 1 50\r\n' },
       { expect: /^UIDL$/ },
       { send: listing('1 u1') },
       { expect: /^TOP 1 0$/ },
@@ -406,5 +414,98 @@ describe('failures', () => {
     const e = await failure(session.close());
     expect(e.reason).toBe('reply');
     expect(e.message).toMatch(/deletions not committed/);
+  });
+});
+
+// ------------------------------------------------------------------------------------ a hostile maildrop ---
+
+/**
+ * A maildrop of `count` messages made up on demand (nothing stored per message, so the heap measured is the
+ * client's): message n has UID `uid-n`, 200 bytes, and plain headers unless `special` gives its text. Answers
+ * STAT, LIST/UIDL (whole or for one message), TOP, RETR, DELE, QUIT; PIPELINING among its capabilities.
+ */
+function bigDrop(count: () => number, special: Map<number, string> = new Map()): ScriptStep {
+  const textOf = (n: number): string => special.get(n) ?? msg({ 'Message-ID': `<m${n}@example.test>` });
+  const lines = (f: (n: number) => string): string => {
+    const parts: string[] = [];
+    for (let n = 1; n <= count(); n += 1) parts.push(f(n));
+    return multi(parts.join('\r\n'));
+  };
+  return {
+    run: async (c: ScriptedConnection) => {
+      c.write('+OK POP3 big ready\r\n');
+      for (;;) {
+        const line = await c.nextLine();
+        if (!line) return;
+        const [cmd = '', arg] = line.text.split(' ');
+        const n = Number(arg);
+        const known = arg !== undefined && n >= 1 && n <= count();
+        switch (cmd.toUpperCase()) {
+          case 'CAPA': c.write(multi('USER\r\nUIDL\r\nTOP\r\nPIPELINING')); break;
+          case 'USER': case 'PASS': case 'DELE': c.write('+OK\r\n'); break;
+          case 'STAT': c.write(`+OK ${count()} ${count() * 200}\r\n`); break;
+          case 'LIST': c.write(arg === undefined ? lines((k) => `${k} 200`) : known ? `+OK ${n} 200\r\n` : '-ERR no such message\r\n'); break;
+          case 'UIDL': c.write(arg === undefined ? lines((k) => `${k} uid-${k}`) : known ? `+OK ${n} uid-${n}\r\n` : '-ERR no such message\r\n'); break;
+          case 'TOP': c.write(known ? multi(`${textOf(n).split('\r\n\r\n')[0]}\r\n\r\n`) : '-ERR no such message\r\n'); break;
+          case 'RETR': c.write(known ? multi(textOf(n)) : '-ERR no such message\r\n'); break;
+          case 'QUIT': c.write('+OK bye\r\n'); c.socket.end(); return;
+          default: c.write('-ERR unknown command\r\n');
+        }
+      }
+    },
+  };
+}
+
+/** The heap after a full collection (V8's gc, reached without --expose-gc on the command line). */
+function heapAfterGc(): number {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+  return process.memoryUsage().heapUsed;
+}
+
+describe('a maildrop of 200,000 messages', () => {
+  const COUNT = 200_000;
+  const plain = (port: number, over: Partial<MailboxSettings> = {}) => settings(port, { starttls: false, allowPlaintext: true, ...over });
+
+  it('the client keeps what it looks at, not the listing: the heap it holds stays small', async () => {
+    const special = new Map([[COUNT, msg({ 'X-Smtp-Probe-Id': 'newest' })]]);
+    const s = await startScriptedServer([bigDrop(() => COUNT, special)]);
+    const before = heapAfterGc();
+    const session = await new Pop3Client().open(plain(s.port, { maxMessages: 1000 }), signal(15_000));
+    expect(await session.take('newest')).not.toBeNull();
+    const held = heapAfterGc() - before;
+    await session.close();
+    console.log(`heap held by an open session over ${COUNT} messages: ${(held / 1e6).toFixed(2)} MB`);
+    expect(held).toBeLessThan(4e6);
+  });
+
+  it('only the newest max_messages are looked at, newest first; TOPs go out pipelined', async () => {
+    const s = await startScriptedServer([bigDrop(() => COUNT)]);
+    const session = await new Pop3Client().open(plain(s.port, { maxMessages: 1000 }), signal(10_000));
+    expect(await session.take('absent')).toBeNull();
+    await session.close();
+    const tops = s.conn.commands().filter((c) => c.startsWith('TOP ')).map((c) => Number(c.split(' ')[1]));
+    expect(tops).toHaveLength(1000);
+    expect(tops[0]).toBe(COUNT);
+    expect(Math.min(...tops)).toBe(COUNT - 999);
+    expect(tops).toEqual([...tops].sort((a, b) => b - a));
+    // Pipelined: several TOP commands arrive in one chunk.
+    const chunks = new Set(s.conn.lines.filter((l) => l.text.startsWith('TOP ')).map((l) => l.chunk));
+    expect(chunks.size).toBeLessThan(200);
+  });
+
+  it('a later poll does not read the listing again: new messages only, by number', async () => {
+    let count = COUNT;
+    const special = new Map([[COUNT + 1, msg({ 'X-Smtp-Probe-Id': 'arrives' })]]);
+    const s = await startScriptedServer([bigDrop(() => count, special)]);
+    const session = await new Pop3Client().open(plain(s.port, { maxMessages: 1000 }), signal(10_000));
+    expect(await session.take('arrives')).toBeNull();
+    count += 1;
+    expect(await session.take('arrives')).not.toBeNull();
+    await session.close();
+    expect(s.connections).toHaveLength(2);
+    const second = s.connections[1]!.commands().slice(4); // after CAPA, USER, PASS... (no STLS here)
+    expect(second.filter((c) => c === 'LIST' || c === 'UIDL')).toEqual([]);
+    expect(second.filter((c) => c.startsWith('TOP '))).toEqual([`TOP ${COUNT + 1} 0`]);
   });
 });

@@ -19,8 +19,16 @@ const MAX_QUOTED = 200;
 
 interface Pending {
   answer: Answer;
+  /** The command as failures name it. */
+  shown: string;
   resolve: (r: Pop3Reply) => void;
   reject: (e: ProbeError) => void;
+}
+
+/** One command of a pipelined batch (RFC 2449 PIPELINING): its line, and whether its answer is multi-line. */
+export interface Pipelined {
+  line: string;
+  multi: boolean;
 }
 
 export class Pop3Connection {
@@ -28,6 +36,8 @@ export class Pop3Connection {
   step = 'connect';
   private readonly framer: LineFramer;
   private pending: Pending | null = null;
+  /** Answers still to come after `pending`, in order (a pipelined batch). */
+  private queued: Pending[] = [];
   /** Lines nobody asked for; discarded at STLS (RFC 2595 4), a protocol error otherwise. */
   private early: Buffer[] = [];
   private earlyBytes = 0;
@@ -92,35 +102,58 @@ export class Pop3Connection {
   /** The greeting: a status line the server sends unasked. */
   greeting(): Promise<Pop3Reply> {
     this.step = 'greeting';
-    return this.await(false, this.limits.maxLineBytes);
+    return this.await(false, this.limits.maxLineBytes, 'greeting');
   }
 
   /**
    * Send one command and read its answer. `multi`: a +OK is followed by lines up to a lone "." (at most
    * `limit` bytes after unstuffing). `shown` names the command in errors (secrets left out).
    */
-  request(line: string, multi: boolean, shown = line, limit = this.limits.maxMessageBytes): Promise<Pop3Reply> {
-    this.conn.checkAlive();
-    if (this.pending) throw new Error(`POP3 command ${shown} while ${this.step} is outstanding`);
+  request(line: string, multi: boolean, shown = line, limit = this.limits.maxMessageBytes, sink?: (line: Buffer) => void): Promise<Pop3Reply> {
+    this.checkIdle(shown);
     this.step = shown;
+    this.conn.write(`${line}\r\n`);
+    return this.await(multi, limit, shown, sink);
+  }
+
+  /**
+   * Several commands in one write, their answers read in order (only when the server lists PIPELINING). One
+   * promise per command; each answer is bounded like request()'s. Secrets never go through here.
+   */
+  pipeline(commands: readonly Pipelined[]): Promise<Pop3Reply>[] {
+    if (commands.length === 0) return [];
+    this.checkIdle(commands[0]!.line);
+    this.step = commands[0]!.line;
+    this.conn.write(commands.map((c) => `${c.line}\r\n`).join(''));
+    const answers = commands.map((c) => this.await(c.multi, this.limits.maxMessageBytes, c.line));
+    // After a failure the caller stops at the first rejection; the later ones are the same error.
+    for (const a of answers) a.catch(() => undefined);
+    return answers;
+  }
+
+  private checkIdle(shown: string): void {
+    this.conn.checkAlive();
+    if (this.pending || this.queued.length > 0) throw new Error(`POP3 command ${shown} while ${this.step} is outstanding`);
     if (this.early.length > 0) {
       throw this.conn.fail(new ProbeError('protocol', PHASE, `server sent a line nobody asked for: "${this.cleanText(this.early[0]!.toString('utf8'))}"`));
     }
-    this.conn.write(`${line}\r\n`);
-    return this.await(multi, limit);
   }
 
-  private await(multi: boolean, limit: number): Promise<Pop3Reply> {
+  /** Queue the wait for the next answer; it becomes `pending` when the answers before it are done. */
+  private await(multi: boolean, limit: number, shown: string, sink?: (line: Buffer) => void): Promise<Pop3Reply> {
     return new Promise<Pop3Reply>((resolve, reject) => {
-      this.pending = { answer: new Answer(multi, limit), resolve, reject };
+      const p: Pending = { answer: new Answer(multi, limit, sink), shown, resolve, reject };
+      if (this.pending === null && this.queued.length === 0) this.pending = p;
+      else this.queued.push(p);
     });
   }
 
   /** Reject whoever waits for an answer with the terminal error. */
   private wake(e: ProbeError): void {
-    const p = this.pending;
+    const waiting = [...(this.pending ? [this.pending] : []), ...this.queued];
     this.pending = null;
-    p?.reject(e);
+    this.queued = [];
+    for (const p of waiting) p.reject(e);
   }
 
   private receive(chunk: Buffer): void {
@@ -142,7 +175,8 @@ export class Pop3Connection {
     if (!p) return this.holdEarly(line);
     const state = p.answer.push(line);
     if (state === 'done') {
-      this.pending = null;
+      this.pending = this.queued.shift() ?? null;
+      if (this.pending) this.step = this.pending.shown;
       p.resolve(p.answer.reply);
     } else if (state === 'not-status') {
       this.conn.fail(new ProbeError('protocol', PHASE, `not a POP3 answer to ${this.step}: "${this.cleanText(line.toString('utf8'))}"`));

@@ -84,10 +84,14 @@ export class Answer {
   private readonly lines: Buffer[] = [];
   private bytes = 0;
 
-  /** `limit`: most bytes of data lines after unstuffing, line endings counted. */
+  /**
+   * `limit`: most bytes of data lines after unstuffing, line endings counted. `sink`: each data line is handed
+   * to it as it comes (a subarray of the input: copy what is kept) and none is held, so `reply.lines` stays empty.
+   */
   constructor(
     private readonly multi: boolean,
     readonly limit: number,
+    private readonly sink?: (line: Buffer) => void,
   ) {}
 
   push(line: Buffer): AnswerState {
@@ -100,7 +104,8 @@ export class Answer {
     const data = line[0] === 0x2e ? line.subarray(1) : line;
     this.bytes += data.length + 2;
     if (this.bytes > this.limit) return 'too-large';
-    this.lines.push(data);
+    if (this.sink) this.sink(data);
+    else this.lines.push(data);
     return 'more';
   }
 
