@@ -494,6 +494,31 @@ describe('a maildrop of 200,000 messages', () => {
     expect(chunks.size).toBeLessThan(200);
   });
 
+  it('a listing longer than the answer limit is read all the same (nothing of it is held), up to what STAT allows', async () => {
+    const special = new Map([[3000, msg({ 'X-Smtp-Probe-Id': 'top' })]]);
+    const s = await startScriptedServer([bigDrop(() => 3000, special)]);
+    const limits: MailboxLimits = { maxLineBytes: 1024, maxMessageBytes: 4096 }; // UIDL here is ~40 KB
+    const session = await new Pop3Client({ limits }).open(plain(s.port, { maxMessages: 10 }), signal());
+    expect(await session.take('top')).not.toBeNull();
+    await session.close();
+    // A server whose UIDL runs far past what its STAT count allows: the answer limit still ends it.
+    const lines = Array.from({ length: 4000 }, (_, i) => `${i + 1} uid-${i + 1}`).join('\r\n');
+    const liar = await startScriptedServer([
+      greeting,
+      { expect: /^CAPA$/ }, { send: listing('USER\r\nUIDL\r\nTOP') },
+      { expect: /^USER / }, { send: '+OK\r\n' },
+      { expect: /^PASS / }, { send: '+OK\r\n' },
+      { expect: /^STAT$/ }, { send: '+OK 1 100\r\n' },
+      { expect: /^UIDL$/ }, { send: listing(lines) },
+      { silence: true },
+    ]);
+    const lied = await new Pop3Client({ limits }).open(plain(liar.port), signal());
+    const e = await failure(lied.take('x'));
+    await lied.close();
+    expect(e.reason).toBe('protocol');
+    expect(e.message).toMatch(/answer to UIDL is larger than the 4096-byte limit/);
+  });
+
   it('a later poll does not read the listing again: new messages only, by number', async () => {
     let count = COUNT;
     const special = new Map([[COUNT + 1, msg({ 'X-Smtp-Probe-Id': 'arrives' })]]);

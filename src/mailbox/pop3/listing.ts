@@ -44,15 +44,17 @@ export function newMemory(): Remembered {
 const UID = /^[\x21-\x7e]{1,70}$/;
 /** More new messages than this since the last view: one UIDL of the whole maildrop is cheaper. */
 const MAX_ASKED_ONE_BY_ONE = 200;
+/** Longest UIDL line: a 9-digit number, a space, a 70-character unique-id, CRLF. */
+const MAX_UIDL_LINE = 82;
 
 /** The window of this view, newest first, and remembered for the next one. */
-export async function listWindow(conn: Pop3Connection, memory: Remembered, max: number, pipelining: boolean): Promise<Listed[]> {
+export async function listWindow(conn: Pop3Connection, memory: Remembered, max: number, pipelining: boolean, limit: number): Promise<Listed[]> {
   const count = await stat(conn);
   const lo = Math.max(1, count - max + 1);
   let uids = new Map<number, string>();
   if (count > 0 && memory.uidl) {
     const kept = await unchangedUpTo(conn, memory.window, count);
-    const listed = kept ? await addNew(conn, kept, lo, count, pipelining) : await listAll(conn, lo, count);
+    const listed = kept ? await addNew(conn, kept, lo, count, pipelining) : await listAll(conn, lo, count, limit);
     if (listed) uids = listed;
     else memory.uidl = false;
   }
@@ -97,11 +99,14 @@ async function addNew(conn: Pop3Connection, kept: Map<number, string>, lo: numbe
   return uids;
 }
 
-/** UIDL of the whole maildrop, read line by line; only the window's lines are kept. Null when refused. */
-async function listAll(conn: Pop3Connection, lo: number, count: number): Promise<Map<number, string> | null> {
+/**
+ * UIDL of the whole maildrop, read line by line; only the window's lines are kept. Null when refused. Nothing is
+ * held, so the answer may be as long as STAT's count of messages makes it (the deadline bounds the time).
+ */
+async function listAll(conn: Pop3Connection, lo: number, count: number, limit: number): Promise<Map<number, string> | null> {
   const uids = new Map<number, string>();
   let bad: string | null = null;
-  const r = await conn.request('UIDL', true, 'UIDL', undefined, (line) => {
+  const r = await conn.request('UIDL', true, 'UIDL', Math.max(limit, count * MAX_UIDL_LINE), (line) => {
     const m = /^\s*(\d{1,9})\s+(\S+)/.exec(line.toString('latin1'));
     if (!m) bad ??= line.subarray(0, 200).toString('utf8');
     else if (Number(m[1]) >= lo && Number(m[1]) <= count && UID.test(m[2]!)) uids.set(Number(m[1]), m[2]!);

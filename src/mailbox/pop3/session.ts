@@ -152,7 +152,7 @@ class Pop3Session implements MailboxSession {
   private async messages(): Promise<Listed[]> {
     const v = this.view;
     if (!v.listing) {
-      v.listing = await listWindow(v.conn, this.memory, this.maxMessages, v.pipelining);
+      v.listing = await listWindow(v.conn, this.memory, this.maxMessages, v.pipelining, this.limits.maxMessageBytes);
       if (this.memory.uidl) this.forgetGone(v.listing);
     }
     return v.listing.filter((m) => !v.deleted.has(m.n));
