@@ -4,7 +4,7 @@ import { OK, judge, type CheckModule, type StepContext } from './step.js';
 /** Longest wait for QUIT's 221: a server that never answers costs little. */
 export const QUIT_WAIT_MS = 2000;
 
-/** QUIT. No 221 in time, or the server closing instead, is ok with a warning (CONTRACT "What counts as ok"). */
+/** QUIT. No 221 in time, or the server closing instead, is ok with a warning (README "Phases"). */
 export const quit = {
   kind: 'quit',
   summary: 'QUIT; a missing 221 is a warning',

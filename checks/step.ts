@@ -57,7 +57,7 @@ export interface SchemaKit {
   file: z.ZodString;
 }
 
-/** The contract every check kind fulfils (STYLE.md rule 2): no sockets, timers or registries of its own. */
+/** The contract every check kind fulfils (ARCHITECTURE.md "How to add"): no sockets, timers or registries of its own. */
 export interface CheckModule {
   kind: StepKind;
   /** One line for --help and docs. */

@@ -21,7 +21,7 @@ export function initialState(rule: string, target: string): AlertState {
 }
 
 /**
- * The alert state machine, a pure function (STYLE.md rule 9): previous state + one verdict → next state + what
+ * The alert state machine, a pure function: previous state + one verdict → next state + what
  * to notify. It never waits on delivery: a notification asked for is owed from then on (the delivery queue is
  * durable), so `notified` is set when it is emitted.
  *

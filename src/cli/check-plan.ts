@@ -13,7 +13,7 @@ import { SASL_MECHANISMS, type SaslMechanism } from '../core/sasl.js';
 import { TLS_MODES, type TlsMode } from '../core/tls.js';
 import { UsageError, choiceFlag, durationFlag, intFlag, readEnvFlag, readFlagFile } from './args.js';
 
-/** The flags of `smtp-probe check` that shape a run (CONTRACT.md "CLI"). */
+/** The flags of `smtp-probe check` that shape a run (README "Flags"). */
 export const CHECK_FLAGS = {
   config: { type: 'string' },
   target: { type: 'string', multiple: true },

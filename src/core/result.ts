@@ -2,10 +2,10 @@ import type { AuthResults, Hop } from './headers.js';
 
 /**
  * The result record: one per run of one target. Everything downstream (reporters, metrics, alerts) reads
- * this record and nothing else. Field names follow CONTRACT.md "Result record".
+ * this record and nothing else. Published as docs/result-record.schema.json.
  */
 
-/** Fixed phase vocabulary, in the order phases can occur (CONTRACT.md "Phases"). */
+/** Fixed phase vocabulary, in the order phases can occur (README "Phases"). */
 export const PHASES = [
   'dns', 'connect', 'tls', 'banner', 'ehlo', 'helo', 'starttls', 'tls_upgrade', 'ehlo_tls', 'auth',
   'mail', 'rcpt', 'data', 'message', 'noop', 'rset', 'quit', 'roundtrip',

@@ -1,5 +1,5 @@
 /**
- * The long-lived series on /metrics (CONTRACT.md "Metrics"): a projection of each target's latest result,
+ * The long-lived series on /metrics (docs/metrics.md): a projection of each target's latest result,
  * plus counters. Every per-target series is labelled `target`, `mx_host` for per-MX results, and the
  * target's static labels. Series the target's latest result did not produce are removed.
  *

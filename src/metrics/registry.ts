@@ -1,5 +1,5 @@
 /**
- * The registry behind /metrics. Always a new one, never prom-client's global default (STYLE.md rule 6), so
+ * The registry behind /metrics. Always a new one, never prom-client's global default, so
  * tests and the daemon can each hold their own.
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';

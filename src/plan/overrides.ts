@@ -6,7 +6,7 @@ import { defaultSteps, makeSend, missingSteps, normalizeSteps, type ModuleSettin
 
 /**
  * Settings given one by one over a module's plan: what `smtp-probe check` takes as flags. A field left undefined
- * keeps the module's value (CONTRACT: "a flag wins over the module it overrides").
+ * keeps the module's value (README "Running as a monitor": "a flag wins over the module").
  */
 export interface Overrides {
   tls?: TlsMode;

@@ -6,7 +6,7 @@ export interface Shard {
   n: number;
 }
 
-/** CONTRACT.md: a target belongs to shard sha256(target name), as one 256-bit unsigned integer, mod N. */
+/** README (`--shard K/N`): a target belongs to shard sha256(target name), as one 256-bit unsigned integer, mod N. */
 export function shardOf(key: string, n: number): number {
   if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`shard count must be an integer >= 1, got ${n}`);
   if (n === 1) return 0;

@@ -65,7 +65,7 @@ describe('valid configs', () => {
     expect(c.alerts).toEqual({});
   });
 
-  test("valid-full.yaml: every key of CONTRACT.md's example", () => {
+  test("valid-full.yaml: every key of the config", () => {
     const c = loaded(loadFixture('valid-full.yaml'));
     expect(c.global).toEqual({
       intervalMs: 60_000,
@@ -340,7 +340,7 @@ const INVALID: Record<string, string[]> = {
   'invalid-expect-code.yaml': [
     'fixtures/invalid-expect-code.yaml:8:11 modules.relay-test.expect.rcpt[1]: "6xx" is not a reply code (like 250, 2xx, 55x) or an enhanced code (like 5.7.1, 5.7.x)',
   ],
-  // connect IS a phase (CONTRACT.md "Phases"); "unknown key" alone sends the user looking for a typo
+  // connect IS a phase (README "Phases"); "unknown key" alone sends the user looking for a typo
   'invalid-expect-phase-without-reply.yaml': [
     'fixtures/invalid-expect-phase-without-reply.yaml:5:7 modules.strict.expect.connect: unknown key "connect" (phases with a reply: banner, ehlo, helo, starttls, ehlo_tls, auth, mail, rcpt, data, message, noop, rset, quit)',
   ],
@@ -391,7 +391,7 @@ const INVALID: Record<string, string[]> = {
   'invalid-silence-unknown-target.yaml': [
     'fixtures/invalid-silence-unknown-target.yaml:7:17 alerts.silences[0].targets[0]: target "mx-1" is not defined',
   ],
-  // STYLE.md rule 8: validate everything at load time, not at the first alert
+  // validate everything at load time, not at the first alert
   'invalid-receiver-secret-file-missing.yaml': [
     'fixtures/invalid-receiver-secret-file-missing.yaml:10:20 alerts.receivers[0].secret_file: cannot read files/no-such-hook-secret: ENOENT',
   ],
@@ -403,7 +403,7 @@ const INVALID: Record<string, string[]> = {
   'invalid-defines-nothing.yaml': [
     'fixtures/invalid-defines-nothing.yaml:1:1 the config defines nothing: no target and no module (an empty or truncated file?)',
   ],
-  // CONTRACT.md: "all in one pass" — a schema error must not hide the unreadable file
+  // README: validate reports "every problem at once" — a schema error must not hide the unreadable file
   'invalid-schema-and-file-problems.yaml': [
     'fixtures/invalid-schema-and-file-problems.yaml:3:3 global.concurency: unknown key "concurency" (did you mean "concurrency"?)',
     'fixtures/invalid-schema-and-file-problems.yaml:9:22 modules.submission.auth.password_file: cannot read files/no-such-password: ENOENT',

@@ -1,6 +1,6 @@
 /**
  * An in-process HTTP server on 127.0.0.1, port 0, that records every request (method, path, headers, body) and
- * answers as scripted: per request from a queue, else by a default. For receiver tests (STYLE.md rule 10).
+ * answers as scripted: per request from a queue, else by a default. For receiver tests (docs/receivers.md).
  *
  *   const sink = await startWebhookSink();            // answers 200 "ok"
  *   sink.script(respond(503, { retryAfter: '7' }), stall(), closeSocket());

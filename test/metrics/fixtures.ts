@@ -1,5 +1,5 @@
 /**
- * Hand-built result records shaped like the runner's (CONTRACT.md "Result record"), and target metadata.
+ * Hand-built result records shaped like the runner's (docs/result-record.schema.json), and target metadata.
  */
 import type { CheckResult, Failure, PhaseRecord, TlsInfo } from '../../src/core/result.js';
 import type { TargetMeta } from '../../src/core/target-meta.js';

@@ -1,5 +1,5 @@
 /**
- * `promtool check metrics` (CONTRACT.md: it finds nothing to complain about) on everything /metrics and /probe
+ * `promtool check metrics` (it must find nothing to complain about) on everything /metrics and /probe
  * can show. Needs promtool on PATH (Debian: `apt-get install --no-install-recommends prometheus`); skipped
  * without it.
  */

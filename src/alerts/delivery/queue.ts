@@ -1,5 +1,5 @@
 /**
- * The delivery queue: what the alert state machine hands notifications to, and never waits on (STYLE.md rule 9).
+ * The delivery queue: what the alert state machine hands notifications to, and never waits on.
  *
  * One bounded queue and one worker per receiver (worker.ts, bound.ts); this facade routes notifications to them,
  * reports what is pending for the state file, and flushes or stops them all. A reload `replace`s the receivers in

@@ -1,5 +1,5 @@
 /**
- * The receiver registry (STYLE.md rule 10): type → module. Adding a receiver is one file (a ConfigurableReceiver:
+ * The receiver registry (docs/receivers.md): type → module. Adding a receiver is one file (a ConfigurableReceiver:
  * its config keys, secrets, options and pure `build`) and one line in RECEIVERS; docs/receivers.md shows one.
  * Everything else is assembled from the modules by `assembleReceivers`: the schema of an `alerts.receivers`
  * entry (`receiverConfigSchema`, which config/schema.ts calls with the `timeout` key, as alerts/ does not import
@@ -235,7 +235,7 @@ export const RECEIVER_TYPES: readonly ReceiverType[] = registry.types;
  */
 export const receiverConfigSchema = registry.entrySchema;
 
-/** One `alerts.receivers` entry as the config file has it (CONTRACT.md "Config"), inferred from the modules. */
+/** One `alerts.receivers` entry as the config file has it (README "Alerting", examples/full.yaml), inferred from the modules. */
 export type ReceiverConfig = ReceiverEntryOf<typeof RECEIVERS>;
 
 /**

@@ -42,7 +42,7 @@ export interface SendOptions {
 }
 
 /**
- * One receiver type (STYLE.md rule 10): its options, a pure payload builder, and whether it wants a kind of
+ * One receiver type (docs/receivers.md): its options, a pure payload builder, and whether it wants a kind of
  * notification at all. This is what the delivery queue runs; a receiver written in the config file is a
  * `ConfigurableReceiver` (below), which adds its config keys. Adding one is one file and one line in
  * providers/index.ts (docs/receivers.md).

@@ -1,6 +1,6 @@
 import { standardExit, type Reporter } from './reporter.js';
 
-/** The contract's result record. Transcripts only when asked for. */
+/** The result record (docs/result-record.schema.json). Transcripts only when asked for. */
 export const json: Reporter = {
   render(report, o) {
     const results = o.transcript ? report.results : report.results.map(({ transcript: _t, ...r }) => r);

@@ -17,7 +17,7 @@ export interface Reporter {
   exitCode(report: Report, o: ReportOptions): number;
 }
 
-/** 0 every check passed, 1 at least one failed (CONTRACT.md exit codes). */
+/** 0 every check passed, 1 at least one failed (README "Result record and exit codes"). */
 export function standardExit(report: Report): number {
   return report.ok ? 0 : 1;
 }
