@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { probeRegistry } from '../metrics/probe.js';
 import { createRegistry } from '../metrics/registry.js';
 import { RunMetrics } from '../metrics/run.js';
-import { runTarget } from '../runner/mx.js';
+import { runTarget, withPlanDns } from '../runner/mx.js';
 import { runCheck, type Lookup, type RunDeps } from '../runner/run.js';
 import { RoundtripTracker } from '../runner/roundtrip.js';
 import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler.js';
@@ -227,7 +227,7 @@ export class Daemon {
     }
     const plan = this.probePlan(url, mod, scrapeTimeout, q.get('debug') === 'true');
     const bound = deadline(null, [signal, this.shutdown.signal], this.opts.clock);
-    const result = await runCheck(plan, this.deps(bound.signal)).finally(() => bound.dispose());
+    const result = await runCheck(plan, withPlanDns(plan, this.deps(bound.signal))).finally(() => bound.dispose());
     // cut short by stop(), not by the server: no result to report (a probe_success 0 would be a false alarm)
     if (!result.ok && this.shutdown.signal.aborted) return bad(503, 'smtp-probe stopped before the check finished');
     logResult(this.opts.logger, result);

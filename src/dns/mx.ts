@@ -1,4 +1,4 @@
-import dns from 'node:dns';
+import { sharedResolver } from './resolver.js';
 
 /** A DNS server as node:dns takes it: "127.0.0.1", "127.0.0.1:5353", "[::1]:53", "::1". */
 export const DNS_SERVER_PATTERN = /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/;
@@ -16,9 +16,7 @@ export interface MxResolver {
  */
 export function systemMxResolver(servers: readonly string[] | null, timeoutMs = 5000): MxResolver {
   // One try: a retry waits longer than the first, and the caller bounds the whole lookup by its phase timeout.
-  const r = new dns.promises.Resolver({ timeout: timeoutMs, tries: 1 });
-  if (servers && servers.length > 0) r.setServers([...servers]);
-  return r;
+  return sharedResolver(servers, timeoutMs, 1);
 }
 
 export interface MxHost {

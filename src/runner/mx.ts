@@ -1,4 +1,5 @@
 import { bounded } from '../core/deadline.js';
+import { lookupVia } from '../dns/lookup.js';
 import { resolveMx, systemMxResolver, type MxHost, type MxResolver } from '../dns/mx.js';
 import type { CheckPlan, RoundtripPlan } from '../core/plan.js';
 import type { MailboxClient } from '../mailbox/types.js';
@@ -26,7 +27,7 @@ export type RunOne = (plan: CheckPlan, deps: RunDeps) => Promise<CheckResult>;
 export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOne = runCheck): Promise<CheckResult[]> {
   const resolver = (): MxResolver => (deps.mxResolver ?? systemMxResolver)(plan.dnsServers, plan.phaseTimeoutMs);
   if (!plan.mx) {
-    const r = await runOne(plan, plan.dnsServers ? { ...deps, lookup: resolverLookup(resolver()) } : deps);
+    const r = await runOne(plan, withPlanDns(plan, deps));
     return [plan.roundtrip ? await roundtrip(plan, plan.roundtrip, r, deps) : r];
   }
   const startedAt = new Date(deps.wallNow()).toISOString();
@@ -62,6 +63,15 @@ export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOn
   );
 }
 
+/**
+ * The deps a plan runs with: a plan with its own DNS servers (dns_servers, global or per target) resolves its
+ * host name through them (after the hosts file), otherwise through `deps.lookup`. /probe uses it too.
+ */
+export function withPlanDns<D extends TargetDeps>(plan: CheckPlan, deps: D): D {
+  if (!plan.dnsServers) return deps;
+  return { ...deps, lookup: lookupVia((deps.mxResolver ?? systemMxResolver)(plan.dnsServers, plan.phaseTimeoutMs)) };
+}
+
 /** The mailbox clients load only when a plan reads mail back (imapflow is not small). */
 async function roundtrip(plan: CheckPlan, rt: RoundtripPlan, r: CheckResult, deps: TargetDeps): Promise<CheckResult> {
   const mailbox = deps.mailbox ?? { open: (await import('../mailbox/index.js')).openMailbox };
@@ -73,19 +83,6 @@ function fixedLookup(h: MxHost): Lookup {
   return async () => {
     if (h.addresses.length === 0) throw Object.assign(new Error(`${h.host} has no address`), { code: 'ENOTFOUND' });
     return h.addresses;
-  };
-}
-
-/** Names resolved through configured DNS servers (A then AAAA, or one family). */
-function resolverLookup(r: MxResolver): Lookup {
-  return async (host, family) => {
-    const [v4, v6] = await Promise.all([
-      family === 6 ? [] : r.resolve4(host).catch(() => []),
-      family === 4 ? [] : r.resolve6(host).catch(() => []),
-    ]);
-    const all = [...v4, ...v6];
-    if (all.length === 0) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
-    return all;
   };
 }
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import dns from 'node:dns';
 import { isIP } from 'node:net';
 import { CHECKS } from '../../checks/index.js';
 import { sendQuit } from '../../checks/quit.js';
@@ -9,6 +8,7 @@ import { bounded, deadline as makeDeadline, sleep, type GiveUp } from '../core/d
 import { ProbeError, isProbeError } from '../core/errors.js';
 import type { CheckPlan } from '../core/plan.js';
 import type { CheckResult, Failure } from '../core/result.js';
+import { systemAddressLookup } from '../dns/lookup.js';
 import { capabilityFacts } from '../smtp/ehlo.js';
 import { SmtpSession } from '../smtp/session.js';
 import { Trace, Transcript, round } from '../smtp/trace.js';
@@ -23,10 +23,12 @@ export interface RunDeps extends Clock {
   signal?: AbortSignal;
 }
 
-export const systemLookup: Lookup = async (host, family) => {
-  const found = await dns.promises.lookup(host, { all: true, family: family ?? 0, verbatim: true });
-  return found.map((a) => a.address);
-};
+/**
+ * The hosts file, then DNS through c-ares (src/dns/lookup.ts): getaddrinfo's answers and order, but no libuv
+ * thread held while a DNS server keeps a lookup waiting (getaddrinfo's four shared threads, also fs's, were
+ * starved by a few names whose server never answers).
+ */
+export const systemLookup: Lookup = systemAddressLookup();
 
 export function systemDeps(signal?: AbortSignal): RunDeps {
   return { ...systemClock, lookup: systemLookup, ...(signal ? { signal } : {}) };
