@@ -13,8 +13,8 @@ import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { parseTargetUrl, type TargetUrl } from '../../src/core/target.js';
 import {
-  CONTRACT_METRICS,
-  CONTRACT_PROBE_METRICS,
+  METRICS,
+  PROBE_METRICS,
   ROOT,
   example,
   loadExample,
@@ -121,11 +121,11 @@ describe('examples/alert-rules.yml', () => {
     expect(r.out).toMatch(/SUCCESS/);
   });
 
-  test('every smtp_probe_* and probe_* name is one of the contract', () => {
-    const allowed = seriesNames(CONTRACT_METRICS);
+  test('every smtp_probe_* and probe_* name is a metric of docs/metrics.md', () => {
+    const allowed = seriesNames(METRICS);
     for (const rule of allRules) {
       for (const id of smtpProbeIdentifiers(rule.expr)) expect(allowed, `${rule.alert}: ${id}`).toContain(id);
-      for (const m of rule.expr.matchAll(/(?<![a-z_])probe_[a-z_]+/g)) expect(CONTRACT_PROBE_METRICS, `${rule.alert}: ${m[0]}`).toContain(m[0]);
+      for (const m of rule.expr.matchAll(/(?<![a-z_])probe_[a-z_]+/g)) expect(PROBE_METRICS, `${rule.alert}: ${m[0]}`).toContain(m[0]);
     }
   });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, loadConfigText, type LoadResult } from '../../src/config/load.js';
@@ -89,57 +89,24 @@ export function onPath(program: string): string | null {
   }
 }
 
-/** CONTRACT.md lives next to the repository in this workspace; a plain checkout does not have it. */
-export const CONTRACT_PATH = resolve(ROOT, '../shared/CONTRACT.md');
-
 /**
- * The metric names of CONTRACT.md ("Metrics"), as derived from it when this was written: every backticked
- * `smtp_probe_*` name, histograms marked. The test in grafana.test.ts re-derives the list whenever CONTRACT.md is
- * present, so a rename there fails here.
+ * The metrics smtp-probe exports, per endpoint, from docs/metrics.md (generated from the metric registries by
+ * `npm run docs`; test/docs/generated.test.ts keeps it equal to what the code registers): name → histogram or not.
  */
-export const CONTRACT_METRICS: Readonly<Record<string, 'histogram' | 'other'>> = {
-  smtp_probe_success: 'other',
-  smtp_probe_duration_seconds: 'other',
-  smtp_probe_phase_last_duration_seconds: 'other',
-  smtp_probe_phase_duration_seconds: 'histogram',
-  smtp_probe_reply_code: 'other',
-  smtp_probe_runs_total: 'other',
-  smtp_probe_failures_total: 'other',
-  smtp_probe_runs_skipped_total: 'other',
-  smtp_probe_last_run_timestamp_seconds: 'other',
-  smtp_probe_schedule_lag_seconds: 'histogram',
-  smtp_probe_tls_cert_expiry_timestamp_seconds: 'other',
-  smtp_probe_tls_version_info: 'other',
-  smtp_probe_build_info: 'other',
-  smtp_probe_config_last_reload_successful: 'other',
-};
-
-/** The blackbox-style /probe metric names of CONTRACT.md. */
-export const CONTRACT_PROBE_METRICS: readonly string[] = [
-  'probe_success',
-  'probe_duration_seconds',
-  'probe_dns_lookup_time_seconds',
-  'probe_ssl_earliest_cert_expiry',
-  'probe_tls_version_info',
-  'probe_smtp_phase_duration_seconds',
-  'probe_smtp_reply_code',
-];
-
-/**
- * Derive the smtp_probe_* names from CONTRACT.md's "Metrics" section: each backticked name (labels in braces
- * dropped); a name is a histogram when the text right after it says "(histogram".
- */
-export function deriveContractMetrics(markdown: string): Record<string, 'histogram' | 'other'> {
-  const section = /^## Metrics[^\n]*\n([\s\S]*?)(?=^## )/m.exec(markdown)?.[1];
-  if (!section) throw new Error('CONTRACT.md has no "## Metrics" section');
+export function documentedMetrics(endpoint: '/metrics' | '/probe'): Record<string, 'histogram' | 'other'> {
+  const markdown = readFileSync(join(ROOT, 'docs/metrics.md'), 'utf8');
+  const section = markdown.split(/^## /m).find((s) => s.startsWith(`${endpoint}\n`));
+  if (!section) throw new Error(`docs/metrics.md has no "## ${endpoint}" section`);
   const out: Record<string, 'histogram' | 'other'> = {};
-  const re = /`(smtp_probe_[a-z0-9_]+)(?:\{[^}`]*\})?`([^`\n]*)/g;
-  for (const m of section.matchAll(re)) {
-    const name = m[1]!;
-    out[name] = /^\s*\(histogram/.test(m[2]!) || out[name] === 'histogram' ? 'histogram' : 'other';
-  }
+  for (const m of section.matchAll(/^\| `([a-z0-9_]+)` \| (\w+) \|/gm)) out[m[1]!] = m[2] === 'histogram' ? 'histogram' : 'other';
   return out;
 }
+
+/** The smtp_probe_* families of /metrics. */
+export const METRICS: Readonly<Record<string, 'histogram' | 'other'>> = documentedMetrics('/metrics');
+
+/** The blackbox-style probe_* families of /probe. */
+export const PROBE_METRICS: readonly string[] = Object.keys(documentedMetrics('/probe'));
 
 /** Every series name a metric family can appear under: histograms also as _bucket, _sum and _count. */
 export function seriesNames(metrics: Readonly<Record<string, 'histogram' | 'other'>>): Set<string> {
@@ -154,8 +121,4 @@ export function seriesNames(metrics: Readonly<Record<string, 'histogram' | 'othe
 /** The smtp_probe_* identifiers in a PromQL expression. */
 export function smtpProbeIdentifiers(expr: string): string[] {
   return [...expr.matchAll(/\bsmtp_probe_[a-zA-Z0-9_]*/g)].map((m) => m[0]);
-}
-
-export function contractText(): string | null {
-  return existsSync(CONTRACT_PATH) ? readFileSync(CONTRACT_PATH, 'utf8') : null;
 }

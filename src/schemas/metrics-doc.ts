@@ -1,0 +1,144 @@
+/**
+ * docs/metrics.md, generated from the metric registries themselves: a `RunMetrics` fed a few result records
+ * (a TLS submission, a failure, an mx:// run, a round trip) so that every family has series, the alerting
+ * metrics with one firing alert, and the /probe registry of a success and of a failure. Each family is listed
+ * with its name, type, labels and help as the code registers them. Only the docs generator and tests use it.
+ */
+import { Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { createDeliveryMetrics } from '../alerts/delivery/metrics.js';
+import { AlertEngine } from '../alerts/engine.js';
+import type { AlertRule } from '../alerts/types.js';
+import type { CheckResult, PhaseRecord } from '../core/result.js';
+import type { TargetMeta } from '../core/target-meta.js';
+import { probeRegistry } from '../metrics/probe.js';
+import { RunMetrics } from '../metrics/run.js';
+
+export interface MetricFamilyDoc {
+  name: string;
+  type: string;
+  labels: string[];
+  help: string;
+}
+
+const STARTED_AT = '2026-01-01T00:00:00.000Z';
+
+function record(url: string, phases: PhaseRecord[], over: Partial<CheckResult> = {}): CheckResult {
+  const failed = phases.find((p) => !p.ok);
+  return {
+    target: 'docs', url, ok: failed === undefined, startedAt: STARTED_AT,
+    durationMs: phases.reduce((n, p) => n + p.durationMs, 0), attempts: 1, warnings: [],
+    failure: failed ? { phase: failed.phase, reason: 'reply', code: failed.code ?? null, enhancedCode: null, message: 'refused' } : null,
+    phases, banner: '220 mail.example.test ESMTP', capabilities: {}, capabilitiesBeforeTls: null, tls: null,
+    messageId: null, probeId: '00000000-0000-4000-8000-000000000000', ...over,
+  };
+}
+
+const TLS: CheckResult['tls'] = {
+  version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: true, verifyError: null, verificationSkipped: false,
+  servername: 'mail.example.test', subject: 'mail.example.test', issuer: 'Example CA', altNames: ['mail.example.test'],
+  validFrom: '2025-12-01T00:00:00.000Z', validTo: '2026-03-01T00:00:00.000Z', daysLeft: 59, fingerprint256: 'AB:CD',
+};
+
+/** A STARTTLS submission that delivered, with a round trip; an RCPT refused; both as MX hosts of an mx:// run. */
+function sampleResults(): { tls: CheckResult; failed: CheckResult; mx: CheckResult[] } {
+  const tls = record('smtp://mail.example.test:587', [
+    { phase: 'dns', ok: true, durationMs: 1 }, { phase: 'connect', ok: true, durationMs: 1, address: '192.0.2.1' },
+    { phase: 'banner', ok: true, durationMs: 2, code: 220 }, { phase: 'ehlo', ok: true, durationMs: 1, code: 250 },
+    { phase: 'starttls', ok: true, durationMs: 1, code: 220 }, { phase: 'tls_upgrade', ok: true, durationMs: 5 },
+    { phase: 'roundtrip', ok: true, durationMs: 900 },
+  ], {
+    tls: TLS,
+    roundtrip: {
+      deliveredMs: 900, folder: 'INBOX', transitMs: 1000, authResults: null,
+      hops: [{ index: 1, from: 'a', by: 'b', with: 'ESMTPS', id: null, for: null, date: STARTED_AT, delayMs: 1000, raw: 'from a by b' }],
+    },
+  });
+  const failed = record('smtp://mail.example.test:25', [
+    { phase: 'connect', ok: true, durationMs: 1, address: '192.0.2.1' }, { phase: 'banner', ok: true, durationMs: 2, code: 220 },
+    { phase: 'rcpt', ok: false, durationMs: 1, code: 554 },
+  ]);
+  const mxHost = (host: string, r: CheckResult): CheckResult => ({ ...r, url: 'mx://example.test', mx: { host, preference: 10, address: '192.0.2.25' } });
+  const mx = [mxHost('mx1.example.test', tls), mxHost('mx2.example.test', failed)];
+  return { tls, failed, mx };
+}
+
+const meta = (name: string): TargetMeta => ({ name, labels: {}, module: 'm', phaseHistograms: true, intervalMs: 60_000 });
+
+/** The /metrics registry of a daemon that has run a few targets and has one alert firing. */
+function daemonRegistry(): Registry {
+  const registry = new Registry();
+  const metrics = new RunMetrics(registry, { version: '0.0.0', staticLabelNames: [] });
+  const { tls, failed, mx } = sampleResults();
+  metrics.recordRun(meta('submission'), [tls], { late: 1, never: 1 });
+  metrics.recordRun(meta('relay'), [failed]);
+  metrics.recordRun(meta('domain'), mx);
+  metrics.skipped(meta('relay'));
+  metrics.observeLag(0.01);
+  metrics.configReloaded(true, Date.parse(STARTED_AT));
+  const rule: AlertRule = {
+    name: 'down', kind: 'down', receivers: ['ops'], targets: null, modules: null, failureThreshold: 1, successThreshold: 1,
+    reminderIntervalMs: 0, sendResolved: true, scope: 'host',
+  };
+  const engine = new AlertEngine({ rules: [rule], silences: [], now: () => Date.parse(STARTED_AT), notify: () => {}, registry });
+  engine.observe({ name: 'relay', module: 'm', labels: {}, intervalMs: 60_000 }, failed);
+  const delivery = createDeliveryMetrics(registry);
+  delivery.receivers(['ops']);
+  delivery.count('ops', 'sent', 1);
+  return registry;
+}
+
+/** Every family of a registry, in registration order; labels from its label names and the series it holds. */
+async function families(registry: Registry): Promise<MetricFamilyDoc[]> {
+  const declared = new Map(registry.getMetricsAsArray().map((m) => [m.name, (m as { labelNames?: string[] }).labelNames ?? []]));
+  const json = (await registry.getMetricsAsJSON()) as MetricObjectWithValues<MetricValue<string>>[];
+  return json.map((m) => {
+    const labels = new Set(declared.get(m.name));
+    for (const v of m.values) for (const l of Object.keys(v.labels)) if (l !== 'le') labels.add(l);
+    if (m.values.length === 0) throw new Error(`docs: metric family ${m.name} has no series: record a result that makes one`);
+    const first = ['target', 'mx_host'].filter((l) => labels.has(l));
+    return { name: m.name, type: String(m.type), labels: [...first, ...[...labels].filter((l) => !first.includes(l))], help: m.help };
+  });
+}
+
+/** The /metrics families and the /probe families (those of a success and of a failure, merged). */
+export async function metricFamilies(): Promise<{ daemon: MetricFamilyDoc[]; probe: MetricFamilyDoc[] }> {
+  const { tls, failed } = sampleResults();
+  const probe = new Map<string, MetricFamilyDoc>();
+  for (const r of [tls, failed]) for (const f of await families(probeRegistry(r, { timeoutSeconds: 10 }))) probe.set(f.name, f);
+  return { daemon: await families(daemonRegistry()), probe: [...probe.values()] };
+}
+
+function table(rows: readonly MetricFamilyDoc[]): string {
+  const cell = (s: string): string => s.replace(/\|/g, '\\|');
+  const lines = rows.map((f) => `| \`${f.name}\` | ${f.type} | ${f.labels.map((l) => `\`${l}\``).join(', ')} | ${cell(f.help)} |`);
+  return ['| name | type | labels | help |', '|---|---|---|---|', ...lines].join('\n');
+}
+
+export async function metricsMarkdown(): Promise<string> {
+  const { daemon, probe } = await metricFamilies();
+  return `# Metrics
+
+<!-- Generated by \`npm run docs\` (src/schemas/metrics-doc.ts) from the metric registries; do not edit. -->
+
+Every metric smtp-probe exports, as the code registers it. Histograms also give \`_bucket{le}\`, \`_sum\` and
+\`_count\` series. Label values come from fixed vocabularies (phases, failure reasons, TLS versions, results):
+server text never becomes a label. README "Running as a monitor" explains how the series behave.
+
+## /metrics
+
+Per-target series carry \`target\` and the target's static labels (its \`labels:\` in the config, not shown
+below); each MX host of an \`mx://\` target has its own series with \`mx_host\`. Series the target's latest
+run did not produce are removed. \`smtp_probe_alerts_firing\` and \`smtp_probe_notification*\` exist when the
+config has an \`alerts\` section. The daemon also exports prom-client's process and Node.js metrics
+(\`process_*\`, \`nodejs_*\`).
+
+${table(daemon)}
+
+## /probe
+
+One run, in blackbox_exporter's style: a fresh registry per request. Series that do not apply to the run are
+left out (no TLS: no \`probe_ssl_earliest_cert_expiry\`; no failure: no \`probe_smtp_failure_info\`).
+
+${table(probe)}
+`;
+}
