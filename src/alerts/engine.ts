@@ -1,8 +1,9 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { CheckResult, FailureReason } from '../core/result.js';
-import { judgeResult, selects } from './rules.js';
+import { DEFAULT_ISOLATED, judgeResult, selects } from './rules.js';
 import { initialState, nextAlertState } from './state.js';
-import type { AlertRule, AlertState, Notification, NotificationKind, Verdict } from './types.js';
+import { StormTracker } from './storm.js';
+import type { AlertRule, AlertState, IsolatedSettings, Notification, NotificationKind, Verdict } from './types.js';
 
 export interface AlertTarget {
   name: string;
@@ -30,35 +31,58 @@ export interface AlertEngineOptions {
   registry?: Registry;
   /** States from the state file. */
   initial?: readonly AlertState[];
+  /** The thresholds of the isolated alert (`alerts.isolated`). */
+  isolated?: IsolatedSettings;
+  /** The configured targets: the isolated alert is judged once each has reported (none given: at once). */
+  targets?: readonly AlertTarget[];
 }
 
-/** The probe's own alert when most targets fail at once (CONTRACT: one alert instead of thousands). */
+export type { IsolatedSettings };
+
+/** The probe's own alert when most targets fail at once (README "Alerting": one alert instead of one per target). */
 export const ISOLATED_ALERT = 'smtp_probe_isolated';
 /** Failure reasons that point at the network between the probe and the servers. */
 const NETWORK_REASONS: ReadonlySet<FailureReason> = new Set(['dns', 'connect', 'timeout', 'closed']);
-/** A storm needs this many targets with results, and starts/ends at these failing shares (hysteresis). */
-const STORM_MIN_TARGETS = 4;
-const STORM_ON = 0.5;
-const STORM_OFF = 0.3;
+/** The isolated alert's own target. */
+const PROBE_TARGET: AlertTarget = { name: 'smtp-probe', module: '', labels: {}, intervalMs: 60_000 };
+const RELOADED = 'config reloaded';
 
 const key = (rule: string, target: string): string => `${rule}\u0000${target}`;
 
 /**
+ * The configured target of an alert's target name: the same name, or for an MX host of an mx:// target
+ * (`<target>/<host>`) the longest configured name it extends. Null when no configured target has it.
+ */
+function alertTarget(
+  name: string,
+  byName: ReadonlyMap<string, AlertTarget>,
+): { configured: AlertTarget; alert: AlertTarget; host: boolean } | null {
+  const exact = byName.get(name);
+  if (exact) return { configured: exact, alert: exact, host: false };
+  let best: AlertTarget | null = null;
+  for (const t of byName.values()) if (name.startsWith(`${t.name}/`) && (!best || t.name.length > best.name.length)) best = t;
+  return best ? { configured: best, alert: { ...best, name }, host: true } : null;
+}
+
+/**
  * Applies the rules to every result: one state per (rule, target), advanced by the pure state machine; the
- * notifications it asks for go to the delivery queue, one per receiver. Detects failure storms.
+ * notifications it asks for go to the delivery queue, one per receiver. Detects failure storms (storm.ts).
+ *
+ * An alert is a rule applied to a target, and keeps its identity (state, startsAt, notification ids) for as long
+ * as both are configured, across reloads. See `replace` for what a reload does to alerts already sent.
  */
 export class AlertEngine {
   private rules: AlertRule[];
   private silences: Silence[];
   private readonly states = new Map<string, AlertState>();
-  /** Per target: did its last run fail for a network reason? (storm detection) */
-  private readonly networkDown = new Map<string, boolean>();
-  private storm = false;
+  private readonly storms: StormTracker;
 
   constructor(private readonly opts: AlertEngineOptions) {
     this.rules = opts.rules;
     this.silences = opts.silences;
     for (const s of opts.initial ?? []) this.states.set(key(s.rule, s.target), s);
+    this.storms = new StormTracker(opts.isolated ?? DEFAULT_ISOLATED);
+    if (opts.targets) this.storms.replace(new Set(opts.targets.map((t) => t.name)), opts.isolated ?? DEFAULT_ISOLATED);
     if (opts.registry) {
       const self = this;
       new Gauge({
@@ -78,23 +102,48 @@ export class AlertEngine {
     return [...this.states.values()];
   }
 
-  /** A reload: new rules and silences; alerts whose rule or target is gone are resolved, not forgotten. */
-  replace(rules: AlertRule[], silences: Silence[], targets: readonly AlertTarget[]): void {
+  /**
+   * A reload: new rules, silences, targets and isolated-alert thresholds. An alert whose rule still selects its
+   * target goes on as it was (same state, startsAt and ids); if it was sent, receivers the rule no longer names get
+   * its resolve now and receivers it newly names get its firing, so its end reaches the rule's receivers as they
+   * are now. An alert whose rule or target is gone is resolved, not forgotten: its resolve goes to the receivers
+   * the old rule had (the delivery queue keeps a removed receiver until it has delivered what it holds).
+   */
+  replace(rules: AlertRule[], silences: Silence[], targets: readonly AlertTarget[], isolated?: IsolatedSettings): void {
+    const before = this.rules;
     this.rules = rules;
     this.silences = silences;
-    const live = new Set(targets.flatMap((t) => rules.filter((r) => selects(r, t)).map((r) => key(r.name, t.name))));
     const byName = new Map(targets.map((t) => [t.name, t]));
     for (const [k, s] of this.states) {
-      if (live.has(k) || s.rule === ISOLATED_ALERT) continue;
+      if (s.rule === ISOLATED_ALERT) continue;
+      const old = before.find((r) => r.name === s.rule);
+      const rule = rules.find((r) => r.name === s.rule);
+      const target = alertTarget(s.target, byName);
+      if (rule && target && selects(rule, target.configured) && (target.host ? rule.scope === 'host' : true)) {
+        this.reroute(old, rule, target.alert, s);
+        continue;
+      }
       this.states.delete(k);
-      if (s.status === 'firing' && s.notified) {
-        const rule = this.rules.find((r) => r.name === s.rule);
-        const target = byName.get(s.target) ?? { name: s.target, module: '', labels: {}, intervalMs: 60_000 };
-        if (rule?.sendResolved ?? true) this.emit(rule ?? this.orphan(s.rule), target, s, 'resolved', null, 'no longer monitored (config reloaded)');
+      const was = old ?? rule ?? this.orphan(s.rule);
+      if (s.status === 'firing' && s.notified && was.sendResolved) {
+        this.emit(was, target?.alert ?? { ...PROBE_TARGET, name: s.target }, s, 'resolved', null, `no longer monitored (${RELOADED})`);
       }
     }
-    for (const t of [...this.networkDown.keys()]) if (!byName.has(t)) this.networkDown.delete(t);
+    this.storms.replace(new Set(byName.keys()), isolated ?? DEFAULT_ISOLATED);
     this.opts.onChange?.();
+  }
+
+  /** A sent alert whose rule's receivers changed in a reload: resolve where it no longer goes, fire where it now does. */
+  private reroute(old: AlertRule | undefined, rule: AlertRule, target: AlertTarget, s: AlertState): void {
+    if (s.status !== 'firing' || !s.notified || !old) return;
+    const gone = old.receivers.filter((r) => !rule.receivers.includes(r));
+    const added = rule.receivers.filter((r) => !old.receivers.includes(r));
+    if (gone.length > 0 && old.sendResolved) {
+      this.emit(old, target, s, 'resolved', null, `no longer sent to this receiver (${RELOADED}); the alert goes on elsewhere`, gone);
+    }
+    if (added.length > 0) {
+      this.emit(rule, target, s, 'firing', null, `${rule.name} has been firing for ${target.name} since ${s.firedAt ?? s.badSince} (this receiver was added by a ${RELOADED})`, added);
+    }
   }
 
   /**
@@ -104,15 +153,15 @@ export class AlertEngine {
   observe(target: AlertTarget, result: CheckResult, level: 'host' | 'domain' | 'both' = 'both'): void {
     const now = this.opts.now();
     const silenced = this.silenced(target, now);
-    this.networkDown.set(target.name, !result.ok && NETWORK_REASONS.has(result.failure!.reason));
-    const stormChanged = this.updateStorm();
+    this.storms.record(target.name, silenced ? null : !result.ok && NETWORK_REASONS.has(result.failure!.reason));
     let changed = false;
     for (const rule of this.rules) {
       if (!selects(rule, target) || (level !== 'both' && rule.scope !== level)) continue;
       const { verdict, summary } = judgeResult(rule, result);
-      changed = this.step(rule, target, verdict, { now, silenced, suppressed: this.storm && rule.kind === 'down' }, result, summary) || changed;
+      const suppressed = this.storms.storm && rule.kind === 'down';
+      changed = this.step(rule, target, verdict, { now, silenced, suppressed }, result, summary) || changed;
     }
-    if (stormChanged) changed = this.stepIsolated(now) || changed;
+    changed = this.stepIsolated(now) || changed;
     if (changed) this.opts.onChange?.();
   }
 
@@ -133,14 +182,22 @@ export class AlertEngine {
     return emit.some((k2) => k2 !== 'refresh') || prev.status !== state.status || prev.notified !== state.notified;
   }
 
-  private emit(rule: AlertRule, target: AlertTarget, s: AlertState, kind: NotificationKind, result: CheckResult | null, summary: string): void {
+  private emit(
+    rule: AlertRule,
+    target: AlertTarget,
+    s: AlertState,
+    kind: NotificationKind,
+    result: CheckResult | null,
+    summary: string,
+    receivers: readonly string[] = rule.receivers,
+  ): void {
     const now = this.opts.now();
     const at = new Date(now).toISOString();
     const startsAt = s.firedAt ?? s.badSince ?? at;
     const once = kind === 'firing' || kind === 'resolved';
     const f = result?.failure ?? null;
     const { transcript: _t, ...record } = result ?? ({} as CheckResult);
-    for (const receiver of rule.receivers) {
+    for (const receiver of receivers) {
       this.opts.notify({
         id: `${rule.name}|${target.name}|${startsAt}|${kind}${once ? '' : `|${at}`}|${receiver}`,
         receiver,
@@ -161,28 +218,20 @@ export class AlertEngine {
     }
   }
 
-  /** Storm on when at least half the targets with results fail for network reasons; off under 30 %. */
-  private updateStorm(): boolean {
-    const known = this.networkDown.size;
-    let down = 0;
-    for (const v of this.networkDown.values()) if (v) down += 1;
-    const share = known === 0 ? 0 : down / known;
-    const next = this.storm ? share >= STORM_OFF : known >= STORM_MIN_TARGETS && share >= STORM_ON;
-    const changed = next !== this.storm;
-    this.storm = next;
-    return changed;
-  }
-
+  /** The isolated alert moves when the storm tracker's verdict calls for it (its thresholds are counted there). */
   private stepIsolated(now: number): boolean {
+    const verdict = this.storms.verdict();
+    const firing = this.states.get(key(ISOLATED_ALERT, PROBE_TARGET.name))?.status === 'firing';
+    if (!(verdict === 'bad' ? !firing : verdict === 'good' && firing)) return false;
     const receivers = [...new Set(this.rules.filter((r) => r.kind === 'down').flatMap((r) => r.receivers))];
     if (receivers.length === 0) return false;
-    const down = [...this.networkDown.values()].filter(Boolean).length;
+    const { down, watched } = this.storms.failing;
     const rule: AlertRule = { ...this.orphan(ISOLATED_ALERT), receivers };
-    const summary = this.storm
-      ? `${down} of ${this.networkDown.size} targets fail at once (connect, DNS, timeout): the probe's own network is the likelier culprit; per-target down alerts are held back`
-      : `targets answer again (${down} of ${this.networkDown.size} failing)`;
-    const probe: AlertTarget = { name: 'smtp-probe', module: '', labels: {}, intervalMs: 60_000 };
-    return this.step(rule, probe, this.storm ? 'bad' : 'good', { now, silenced: false, suppressed: false }, null, summary);
+    const summary =
+      verdict === 'bad'
+        ? `${down} of ${watched} targets fail at once (connect, DNS, timeout): the probe's own network is the likelier culprit; per-target down alerts are held back`
+        : `targets answer again (${down} of ${watched} failing)`;
+    return this.step(rule, PROBE_TARGET, verdict, { now, silenced: false, suppressed: false }, null, summary);
   }
 
   private orphan(name: string): AlertRule {

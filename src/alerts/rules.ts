@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { PHASES, type CheckResult } from '../core/result.js';
 import { DEFAULTS } from '../plan/defaults.js';
-import type { AlertRule, Verdict } from './types.js';
+import type { AlertRule, IsolatedSettings, Verdict } from './types.js';
 
 /**
  * Alert rules: their config schema (alerts.rules, alerts.defaults: config/schema.ts takes it from here), their
@@ -16,6 +16,12 @@ export const ALERT_DEFAULTS = {
   successThreshold: DEFAULTS.alerts.successThreshold,
   reminderIntervalMs: DEFAULTS.alerts.reminderIntervalMs,
   sendResolved: DEFAULTS.alerts.sendResolved,
+};
+
+/** `alerts.isolated` unset. */
+export const DEFAULT_ISOLATED: IsolatedSettings = {
+  failureThreshold: DEFAULTS.alerts.isolatedFailureThreshold,
+  successThreshold: DEFAULTS.alerts.isolatedSuccessThreshold,
 };
 
 type Duration = z.ZodType<number, string>;
@@ -60,6 +66,23 @@ export function ruleSchema(duration: Duration, labelName: z.ZodString) {
     z.strictObject({ kind: z.literal('certificate'), days_left_under: z.number().int().min(1), ...select }),
     z.strictObject({ kind: z.literal('capability'), require: z.array(z.string()).optional(), auth_before_tls: z.boolean().optional(), ...select }),
   ]);
+}
+
+/** `alerts.isolated`: the probe's own alert for failure storms (README "Alerting"). */
+export function isolatedSchema() {
+  return z.strictObject({
+    /** Runs in a row that most targets must fail for network reasons before it fires. */
+    failure_threshold: z.number().int().min(1).optional(),
+    /** Runs in a row that most targets must answer before it resolves. */
+    success_threshold: z.number().int().min(1).optional(),
+  });
+}
+
+export function resolveIsolated(isolated: z.output<ReturnType<typeof isolatedSchema>> | undefined): IsolatedSettings {
+  return {
+    failureThreshold: isolated?.failure_threshold ?? DEFAULT_ISOLATED.failureThreshold,
+    successThreshold: isolated?.success_threshold ?? DEFAULT_ISOLATED.successThreshold,
+  };
 }
 
 export type RuleConfig = z.output<ReturnType<typeof ruleSchema>>;

@@ -27,6 +27,14 @@ export interface AlertRule {
   authBeforeTls?: boolean;
 }
 
+/** `alerts.isolated`: the thresholds of the probe's own alert for failure storms (storm.ts). */
+export interface IsolatedSettings {
+  /** Runs in a row a target must fail for network reasons to count toward the storm that pages. */
+  failureThreshold: number;
+  /** Runs in a row a target must answer to count as back. */
+  successThreshold: number;
+}
+
 /** One alert instance: a rule applied to one target. Persisted in the state file. */
 export interface AlertState {
   rule: string;

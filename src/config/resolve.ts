@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Silence } from '../alerts/engine.js';
 import { bindReceiver, type BoundReceiver } from '../alerts/providers/index.js';
-import { resolveRules, selects } from '../alerts/rules.js';
-import type { AlertRule } from '../alerts/types.js';
+import { resolveIsolated, resolveRules, selects } from '../alerts/rules.js';
+import type { AlertRule, IsolatedSettings } from '../alerts/types.js';
 import { formatDuration } from '../core/duration.js';
 import type { CheckPlan } from '../core/plan.js';
 import type { TargetMeta } from '../core/target-meta.js';
@@ -43,6 +43,8 @@ export interface LoadedConfig {
   /** Receivers bound to their options and secrets, by name. */
   receivers: BoundReceiver[];
   silences: Silence[];
+  /** `alerts.isolated` with its defaults. */
+  isolated: IsolatedSettings;
   /** A digest of the file's meaning, to tell a reload that changes nothing. */
   digest: string;
 }
@@ -77,15 +79,14 @@ export function resolveConfig(
   const receivers = bindReceivers(raw, files, src, issues);
   issues.push(...files.issues);
   const config: LoadedConfig = {
-    file: src.file, global, modules, targets, alerts: written.alerts ?? {}, alertRules, receivers,
+    file: src.file, global, modules, targets, alerts: written.alerts ?? {}, alertRules, receivers, isolated: resolveIsolated(raw.alerts?.isolated),
     staticLabelNames: [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort(),
     silences: (raw.alerts?.silences ?? []).map((s) => ({
       targets: s.targets ?? null, modules: s.modules ?? null, startsMs: Date.parse(s.starts), endsMs: Date.parse(s.ends),
     })),
     digest: createHash('sha256').update(JSON.stringify(raw)).update(files.digest()).digest('hex'),
   };
-  // The config even with issues: an offline load drops those only a placeholder's stand-in caused (load.ts).
-  return { config, issues };
+  return { config: issues.length > 0 ? null : config, issues };
 }
 
 function resolveGlobal(g: NonNullable<RawConfig['global']>): GlobalSettings {

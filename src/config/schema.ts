@@ -8,7 +8,7 @@ import { STEP_KINDS } from '../core/plan.js';
 import { parseTargetUrl } from '../core/target.js';
 import { DNS_SERVER_PATTERN } from '../dns/mx.js';
 import { receiverConfigSchema } from '../alerts/providers/index.js';
-import { alertDefaultsSchema, ruleSchema } from '../alerts/rules.js';
+import { alertDefaultsSchema, isolatedSchema, ruleSchema } from '../alerts/rules.js';
 import { parseMailboxUrl } from '../mailbox/url.js';
 
 /**
@@ -171,6 +171,7 @@ export const alertsSchema = z.strictObject({
     )
     .optional(),
   receivers: z.array(receiver).optional(),
+  isolated: isolatedSchema().optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -62,6 +62,10 @@ export const DEFAULTS = {
     sendResolved: true,
     /** An expiring certificate does not flap: one run that sees it is enough unless the rule says otherwise. */
     certificateFailureThreshold: 1,
+    /** alerts.isolated: a storm must hold this many runs of each target (one round of failures never pages)... */
+    isolatedFailureThreshold: 2,
+    /** ...and ends once the targets have answered this many runs in a row. */
+    isolatedSuccessThreshold: 1,
   },
   /** A receiver without `timeout:`. */
   receiverTimeoutMs: 10_000,

@@ -1,8 +1,8 @@
 /** Rules applied to result records: each kind, selection, silences, storms, reload, restart. */
 import { describe, expect, test } from 'vitest';
-import { AlertEngine, ISOLATED_ALERT, type AlertTarget, type Silence } from '../../src/alerts/engine.js';
+import { AlertEngine, ISOLATED_ALERT, type AlertTarget, type IsolatedSettings, type Silence } from '../../src/alerts/engine.js';
 import type { z } from 'zod';
-import { resolveRules } from '../../src/alerts/rules.js';
+import { resolveIsolated, resolveRules } from '../../src/alerts/rules.js';
 import { alertsSchema } from '../../src/config/schema.js';
 import type { AlertRule, Notification } from '../../src/alerts/types.js';
 import type { CheckResult } from '../../src/core/result.js';
@@ -11,10 +11,15 @@ import { authFailure, connectTimeout, fullSuccess, tlsInfo } from '../metrics/fi
 
 const T0 = Date.UTC(2026, 10, 26, 3, 0, 0);
 
-function setup(rules: AlertRule[], silences: Silence[] = [], initial = [] as ReturnType<AlertEngine['snapshot']>) {
+function setup(
+  rules: AlertRule[],
+  silences: Silence[] = [],
+  initial = [] as ReturnType<AlertEngine['snapshot']>,
+  isolated?: IsolatedSettings,
+) {
   let now = T0;
   const sent: Notification[] = [];
-  const engine = new AlertEngine({ rules, silences, now: () => now, notify: (n) => sent.push(n), initial });
+  const engine = new AlertEngine({ rules, silences, now: () => now, notify: (n) => sent.push(n), initial, ...(isolated ? { isolated } : {}) });
   const tick = (ms = 60_000): void => void (now += ms);
   return { engine, sent, tick, kinds: () => sent.map((n) => `${n.kind}:${n.alert}:${n.target}:${n.receiver}`) };
 }
@@ -156,7 +161,120 @@ describe('storms', () => {
   });
 });
 
+describe('the isolated alert', () => {
+  const downRule = rules([{ name: 'down', kind: 'down', receivers: ['ops'], failure_threshold: 2 }]);
+  const fleet = Array.from({ length: 100 }, (_, i) => target(`mx${i}`, i < 60 ? 'maint' : 'mx'));
+  /** One round: every target reports once; `failing` of them time out. */
+  const round = (s: ReturnType<typeof setup>, failing: (t: AlertTarget) => boolean): void => {
+    for (const t of fleet) s.engine.observe(t, failing(t) ? connectTimeout(t.name) : fullSuccess(t.name));
+    s.tick();
+  };
+  const isolated = (s: ReturnType<typeof setup>): string[] => s.sent.filter((n) => n.alert === ISOLATED_ALERT).map((n) => n.kind);
+
+  test('a silence over the targets whose failures make the storm silences it (planned maintenance)', () => {
+    const silence: Silence = { targets: null, modules: ['maint'], startsMs: T0, endsMs: T0 + 60 * 60_000 };
+    const s = setup(downRule, [silence]);
+    round(s, () => false);
+    for (let i = 0; i < 5; i += 1) round(s, (t) => t.module === 'maint');
+    expect(isolated(s)).toEqual([]);
+    expect(s.sent.filter((n) => n.kind === 'firing')).toEqual([]); // the per-target alerts are silenced too
+  });
+
+  test('one round of storm (a burst, a /probe flood) does not page; it fires when the storm holds for its threshold', () => {
+    const s = setup(downRule);
+    round(s, () => false);
+    round(s, () => true);
+    round(s, () => false);
+    round(s, () => false);
+    expect(isolated(s)).toEqual([]);
+    round(s, () => true);
+    expect(isolated(s)).toEqual([]);
+    round(s, () => true);
+    expect(isolated(s)).toEqual(['firing']);
+  });
+
+  test('after a restart it is judged once every configured target has reported, not on the first few results', () => {
+    const first = setup(downRule);
+    round(first, () => false);
+    round(first, () => true);
+    round(first, () => true);
+    expect(isolated(first)).toEqual(['firing']);
+    const sent: Notification[] = [];
+    const engine = new AlertEngine({
+      rules: downRule, silences: [], now: () => T0, notify: (n) => sent.push(n), initial: first.engine.snapshot(), targets: fleet,
+    });
+    for (const t of fleet.slice(0, 99)) engine.observe(t, fullSuccess(t.name));
+    expect(sent.filter((n) => n.alert === ISOLATED_ALERT)).toEqual([]);
+    engine.observe(fleet[99]!, fullSuccess('mx99'));
+    expect(sent.filter((n) => n.alert === ISOLATED_ALERT).map((n) => n.kind)).toEqual(['resolved']);
+  });
+
+  test('its thresholds come from alerts.isolated', () => {
+    const config = alertsSchema.parse({ isolated: { failure_threshold: 3, success_threshold: 2 } });
+    const s = setup(downRule, [], [], resolveIsolated(config.isolated));
+    expect(resolveIsolated(undefined)).toEqual({ failureThreshold: 2, successThreshold: 1 });
+    round(s, () => false);
+    for (let i = 0; i < 2; i += 1) round(s, () => true);
+    expect(isolated(s)).toEqual([]);
+    round(s, () => true);
+    expect(isolated(s)).toEqual(['firing']);
+    round(s, () => false);
+    expect(isolated(s)).toEqual(['firing']);
+    round(s, () => false);
+    expect(isolated(s)).toEqual(['firing', 'resolved']);
+  });
+});
+
 describe('reload and restart', () => {
+  test('a firing alert keeps its identity across a reload: no new firing, the resolve carries its id and startsAt', () => {
+    const r = rules([{ name: 'd', kind: 'down', receivers: ['ops'], failure_threshold: 1, success_threshold: 1 }]);
+    const { engine, sent, tick } = setup(r);
+    engine.observe(target('mx1'), authFailure('mx1'));
+    tick();
+    engine.replace(rules([{ name: 'd', kind: 'down', receivers: ['ops'], failure_threshold: 2, success_threshold: 1 }]), [], [target('mx1'), target('mx2')]);
+    engine.observe(target('mx1'), authFailure('mx1'));
+    tick();
+    engine.observe(target('mx1'), fullSuccess('mx1'));
+    const [firing, resolved, ...more] = sent.filter((n) => n.kind !== 'refresh');
+    expect([firing!.kind, resolved!.kind, more]).toEqual(['firing', 'resolved', []]);
+    expect(resolved!.id).toBe(firing!.id.replace('|firing|', '|resolved|'));
+    expect(resolved!.startsAt).toBe(firing!.startsAt);
+  });
+
+  test("an MX host's alert (mx:// target, scope host) keeps its identity across a reload", () => {
+    const r = rules([{ name: 'h', kind: 'down', receivers: ['ops'], failure_threshold: 1, scope: 'host' }]);
+    const { engine, kinds } = setup(r);
+    const host = target('example.test/mx1.example.test');
+    engine.observe(host, authFailure('example.test'), 'host');
+    engine.replace(r, [], [target('example.test')]);
+    engine.observe(host, authFailure('example.test'), 'host');
+    expect(kinds()).toEqual(['firing:h:example.test/mx1.example.test:ops', 'refresh:h:example.test/mx1.example.test:ops']);
+  });
+
+  test('a rule removed by a reload: its owed resolve goes to the receivers the rule had', () => {
+    const { engine, kinds, tick } = setup(rules([{ name: 'd', kind: 'down', receivers: ['ops', 'am'], failure_threshold: 1 }]));
+    engine.observe(target('mx1'), authFailure('mx1'));
+    tick();
+    engine.replace([], [], [target('mx1')]);
+    expect(kinds()).toEqual(['firing:d:mx1:ops', 'firing:d:mx1:am', 'resolved:d:mx1:ops', 'resolved:d:mx1:am']);
+  });
+
+  test("the rule's receivers change: a receiver taken off gets the resolve now, one put on gets the firing; the end goes to the new ones", () => {
+    const { engine, sent, kinds, tick } = setup(rules([{ name: 'd', kind: 'down', receivers: ['ops', 'am'], failure_threshold: 1, success_threshold: 1 }]));
+    engine.observe(target('mx1'), authFailure('mx1'));
+    tick();
+    sent.length = 0;
+    engine.replace(rules([{ name: 'd', kind: 'down', receivers: ['am', 'pager'], failure_threshold: 1, success_threshold: 1 }]), [], [target('mx1')]);
+    expect(kinds()).toEqual(['resolved:d:mx1:ops', 'firing:d:mx1:pager']);
+    expect(sent[0]!.summary).toMatch(/config reloaded/);
+    expect(new Set(sent.map((n) => n.startsAt))).toEqual(new Set([new Date(T0).toISOString()]));
+    sent.length = 0;
+    tick();
+    engine.observe(target('mx1'), fullSuccess('mx1'));
+    expect(kinds()).toEqual(['resolved:d:mx1:am', 'resolved:d:mx1:pager']);
+  });
+
+
   test('a firing alert whose target leaves the config is resolved, not forgotten', () => {
     const { engine, kinds, tick } = setup(rules([{ name: 'd', kind: 'down', receivers: ['ops'], failure_threshold: 1 }]));
     engine.observe(target('mx1'), authFailure('mx1'));
