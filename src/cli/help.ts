@@ -5,7 +5,7 @@ Usage:
   smtp-probe check [URL ...] [flags]   run checks once and report (CI smoke checks, Nagios)
   smtp-probe check --config FILE [--target NAME]...   the configured targets, once
   smtp-probe run --config FILE [--listen HOST:PORT] [--shard K/N]   the daemon: schedule, /metrics, /probe
-  smtp-probe validate --config FILE    check a config file; exit 2 with file:line:col for each problem
+  smtp-probe validate --config FILE [--offline]   check a config file; exit 2 with file:line:col per problem
   smtp-probe schema                    the config file's JSON Schema
   smtp-probe demo                      probe an in-process SMTP server, for a first look
   smtp-probe --version | --help        (every command takes --help)
@@ -81,11 +81,17 @@ is taken); one line per run is printed. Ctrl-C stops. Needs no mail server of yo
 --once runs a single full check and prints its report instead.
 `;
 
-export const VALIDATE_HELP = `Usage: smtp-probe validate --config FILE
+export const VALIDATE_HELP = `Usage: smtp-probe validate --config FILE [--offline]
 
 Loads the config file and checks everything that can be checked without running a probe: unknown keys, types,
 durations, URLs, module and receiver names, files it names (password_file, ca_file, ...), \${ENV} variables.
 Exit 0 when valid; exit 2 with one line per problem: file:line:col key.path: message.
+
+  --offline   check syntax, types, names and references only, as CI can for a production config: read no file
+              the config names and no environment variable. A value holding a \${VAR} stands for some value:
+              it must be text (not a number or boolean key), the text around it must fit the key
+              (ftp://\${HOST} is no target URL), and a pattern or choice passes when some value would fit.
+              The ok line says how many named files and \${VAR} values were taken on trust.
 `;
 
 export const SCHEMA_HELP = `Usage: smtp-probe schema > smtp-probe.schema.json

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { ConfigIssue, ConfigPath, SourceMap } from './issues.js';
+import { OFFLINE_FILE_TEXT } from './placeholders.js';
 
 /** `*_file` keys that name files smtp-probe writes, not reads. */
 const OUTPUT_FILES = new Set(['state_file']);
@@ -8,6 +9,7 @@ const OUTPUT_FILES = new Set(['state_file']);
 /**
  * The files a config names (`*_file` keys): read once at load, relative paths from the config file's directory
  * (as Prometheus does), one trailing newline stripped from secrets. An unreadable file is an issue at its key.
+ * Offline (`readFile` null, `validate --offline`) nothing is read: every file holds OFFLINE_FILE_TEXT.
  */
 export class FileReader {
   readonly issues: ConfigIssue[] = [];
@@ -16,17 +18,23 @@ export class FileReader {
 
   constructor(
     configFile: string,
-    private readonly readFile: (path: string) => string,
+    private readonly readFile: ((path: string) => string) | null,
     private readonly src: SourceMap,
   ) {
     this.base = dirname(configFile);
   }
 
+  /** How many different files the config names (so far): offline, the ones taken on trust. */
+  get named(): number {
+    return this.cache.size;
+  }
+
   read(path: ConfigPath, name: string, stripNewline = false): string | undefined {
     const full = isAbsolute(name) ? name : join(this.base, name);
+    if (!this.cache.has(full) && this.readFile === null) this.cache.set(full, OFFLINE_FILE_TEXT);
     if (!this.cache.has(full)) {
       try {
-        this.cache.set(full, this.readFile(full));
+        this.cache.set(full, this.readFile!(full));
       } catch (e) {
         this.cache.set(full, null);
         const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;

@@ -7,16 +7,28 @@ import { EXPECTABLE_PHASES } from '../core/expect.js';
 import { configSchema, type WrittenConfig } from './schema.js';
 import { SourceMap, type ConfigIssue, type ConfigPath } from './issues.js';
 import { FileReader } from './files.js';
+import { ENV_REFERENCE, asWritten, atPlaceholder, referencedNames, standIns, within, type Placeholder } from './placeholders.js';
 import { referenceIssues, resolveConfig, type LoadedConfig } from './resolve.js';
 import { inlineSecretWarnings, pathKey } from './secrets.js';
 
-/** `warnings`: what works but should not be written so (secrets inline); `validate` prints them. */
-export type LoadResult = { ok: true; config: LoadedConfig; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
+/**
+ * `warnings`: what works but should not be written so (secrets inline); `validate` prints them. `offline`: what an
+ * offline load took on trust (the files the config names, the values holding a `${VAR}`); its `config` holds
+ * stand-ins for them and is for counting, never for running.
+ */
+export type LoadResult =
+  | { ok: true; config: LoadedConfig; warnings: ConfigIssue[]; offline?: { files: number; values: number } }
+  | { ok: false; issues: ConfigIssue[] };
 
 export interface LoadOptions {
   env: NodeJS.ProcessEnv;
   /** Reads `*_file` values and the config itself; tests may pass their own. */
   readFile?: (path: string) => string;
+  /**
+   * `validate --offline`: read no `*_file` and no environment variable; a value holding a `${VAR}` stands for some
+   * value (placeholders.ts). Only the config file itself is read.
+   */
+  offline?: boolean;
 }
 
 /**
@@ -44,6 +56,7 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions): L
     return src.at(pos.line, pos.col, `YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
   });
   if (syntax.length > 0) return { ok: false, issues: syntax };
+  if (opts.offline) return loadOffline(file, doc, src);
 
   const expanded = expandEnv(doc, src, opts.env);
   const issues = expanded.issues;
@@ -75,7 +88,7 @@ function expandEnv(doc: Document, src: SourceMap, env: NodeJS.ProcessEnv): { iss
   visit(doc, {
     Scalar(key, node, path) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
-      node.value = node.value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (m, name?: string, def?: string) => {
+      node.value = node.value.replace(ENV_REFERENCE, (m, name?: string, def?: string) => {
         if (m === '$$') return '$';
         fromEnv.add(pathKey(yamlPath(path, key)));
         const v = env[name!];
@@ -90,6 +103,55 @@ function expandEnv(doc: Document, src: SourceMap, env: NodeJS.ProcessEnv): { iss
     },
   });
   return { issues, paths, fromEnv };
+}
+
+/**
+ * Offline: no `${VAR}` is expanded and no `*_file` read. Each value holding a `${VAR}` is a placeholder
+ * (placeholders.ts: what it is still checked for); a problem only a stand-in for it causes is not reported.
+ */
+function loadOffline(file: string, doc: Document, src: SourceMap): LoadResult {
+  const placeholders = findPlaceholders(doc);
+  const written: WrittenConfig = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const tried = standIns(written, placeholders, (c) => configSchema.safeParse(c).error?.issues ?? []);
+  const unfit = tried.unfit.flatMap(({ placeholder, issues: own }) => {
+    const names = placeholder.names.map((n) => `\${${n}}`);
+    return own.flatMap((i) => schemaIssue(src, i)).map((i) => ({ ...i, message: `${i.message} (whatever ${names.join(' and ')} hold${names.length === 1 ? 's' : ''})` }));
+  });
+  const trusted = (i: ConfigIssue): boolean => atPlaceholder(i, placeholders);
+  const first = tried.first as WrittenConfig;
+  const parsed = configSchema.safeParse(first);
+  if (!parsed.success || unfit.length > 0) {
+    // A placeholder's own value is judged by `unfit` alone; an unknown key holding one is still unknown.
+    const schema = (parsed.error?.issues ?? []).filter((i) => !placeholders.some((p) => within(i.path, p.path)));
+    const found = [...schema.flatMap((i) => schemaIssue(src, i)), ...(parsed.success ? [] : referenceIssues(first, src).filter((i) => !trusted(i)))];
+    return { ok: false, issues: sortIssues(dedupe([...unfit, ...found])) };
+  }
+
+  const files = new FileReader(file, null, src);
+  const resolved = resolveConfig(parsed.data, first, src, files);
+  // The same with each placeholder's last fitting stand-in: a problem between values must show with both.
+  const last = configSchema.safeParse(tried.last);
+  const other = last.success ? resolveConfig(last.data, tried.last as WrittenConfig, src, new FileReader(file, null, src)).issues : null;
+  const both = (i: ConfigIssue): boolean => other === null || other.some((o) => o.line === i.line && o.col === i.col && o.path === i.path);
+  const left = resolved.issues.filter((i) => !trusted(i) && both(i));
+  if (left.length > 0) return { ok: false, issues: sortIssues(dedupe(left)) };
+  const fromEnv = new Set(placeholders.map((p) => pathKey(p.path)));
+  const offline = { files: files.named, values: placeholders.length };
+  return { ok: true, config: resolved.config!, warnings: inlineSecretWarnings(written, src, fromEnv), offline };
+}
+
+/** Offline: every scalar holding a `${VAR}` (never keys), left as written; `$$` still becomes `$` everywhere. */
+function findPlaceholders(doc: Document): Placeholder[] {
+  const found: Placeholder[] = [];
+  visit(doc, {
+    Scalar(key, node, path) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
+      const names = referencedNames(node.value);
+      if (names.length > 0) found.push({ path: yamlPath(path, key), template: node.value, names });
+      node.value = asWritten(node.value);
+    },
+  });
+  return found;
 }
 
 /** The config path of a node from yaml's visitor path (pairs and collections down to the node). */
