@@ -86,8 +86,7 @@ export function resolveConfig(
     })),
     digest: createHash('sha256').update(JSON.stringify(raw)).update(files.digest()).digest('hex'),
   };
-  // The config even with issues: an offline load drops those only a placeholder's stand-in caused (load.ts).
-  return { config, issues };
+  return { config: issues.length > 0 ? null : config, issues };
 }
 
 function resolveGlobal(g: NonNullable<RawConfig['global']>): GlobalSettings {

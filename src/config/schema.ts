@@ -124,7 +124,9 @@ const target = z.strictObject({
   module: z.string().optional(),
   interval: duration.optional(),
   dns_servers: z.array(dnsServer).min(1).optional(),
-  max_mx: z.number().int().min(1).max(50).optional(),
+  max_mx: z
+    .number().int().min(1).max(50).optional()
+    .meta({ description: 'mx:// targets: probe the first N MX hosts by preference (default 10; 1-50), however many the DNS answer lists' }),
   labels: z
     .record(labelName.refine((l) => !RESERVED_LABELS.includes(l) && !l.startsWith('__'), 'is a label smtp-probe sets itself'), z.string())
     .optional(),

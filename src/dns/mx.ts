@@ -19,6 +19,9 @@ export function systemMxResolver(servers: readonly string[] | null, timeoutMs = 
   return sharedResolver(servers, timeoutMs, 1);
 }
 
+/** The most MX hosts probed whatever the plan says (max_mx's upper bound): a DNS answer cannot ask for more. */
+export const MAX_MX_HOSTS = 50;
+
 export interface MxHost {
   host: string;
   preference: number;
@@ -35,7 +38,7 @@ export type MxResolution =
 
 export interface MxOptions {
   family: 4 | 6 | null;
-  /** Probe only the first N MX hosts (by preference); null: all. */
+  /** Probe only the first N MX hosts (by preference); null: all, up to MAX_MX_HOSTS. */
   maxHosts: number | null;
   now: () => number;
 }
@@ -69,7 +72,7 @@ export async function resolveMx(domain: string, resolver: MxResolver, o: MxOptio
         .filter((x) => x.host !== '')
         .sort((a, b) => a.preference - b.preference || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0))
         .filter((x, i, all) => all.findIndex((y) => y.host === x.host) === i);
-  const chosen = o.maxHosts === null ? unique : unique.slice(0, o.maxHosts);
+  const chosen = unique.slice(0, Math.min(o.maxHosts ?? MAX_MX_HOSTS, MAX_MX_HOSTS));
   const hosts = await Promise.all(
     chosen.map(async (x) => ({ ...x, implicit, addresses: await addressesOf(x.host, resolver, o.family) })),
   );

@@ -1,8 +1,9 @@
 /**
- * Label names and bounded label values for the metrics (CONTRACT.md "Metrics"). Raw server text never becomes
+ * Label names and bounded label values for the metrics (docs/metrics.md). Raw server text never becomes
  * a label value: phases and reasons come from the fixed vocabularies, TLS versions from a short list, MX host
  * names only when they are well-formed host names.
  */
+import { createHash } from 'node:crypto';
 import { FAILURE_REASONS, PHASES, type FailureReason, type Phase } from '../core/result.js';
 
 /**
@@ -54,10 +55,14 @@ export function tlsVersionLabel(version: string): TlsVersionLabel {
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
 
-/** The `mx_host` label: the MX host name in lower case without the root dot, or `invalid` when it is not one. */
+/**
+ * The `mx_host` label: the MX host name in lower case without the root dot; anything else (a hostile or broken
+ * DNS answer) is `invalid-` and 12 hex digits of its SHA-256: bounded, stable across runs, and distinct for
+ * different names (one `invalid` would let two hosts overwrite each other's series). The text itself is never shown.
+ */
 export function mxHostLabel(host: string): string {
   const name = host.toLowerCase().replace(/\.$/, '');
-  return HOST_NAME.test(name) ? name : 'invalid';
+  return HOST_NAME.test(name) ? name : `invalid-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
 }
 
 /** The target's static labels, only those with a declared name (others would break the family's label set). */

@@ -132,7 +132,7 @@ export function buildPlan(name: string, url: TargetUrl, mod: ModuleSettings, glo
     bannerPattern: mod.bannerPattern,
     minCertDays: mod.minCertDays,
     dnsServers: routing?.dnsServers ?? global.dnsServers,
-    mx: url.scheme === 'mx' ? { maxHosts: routing?.maxMx ?? null } : null,
+    mx: url.scheme === 'mx' ? { maxHosts: routing?.maxMx ?? DEFAULTS.maxMx } : null,
     roundtrip: mod.roundtrip,
   });
 }

@@ -32,6 +32,8 @@ export const DEFAULTS = {
     /** POST /-/reload is served. */
     reload: true,
   },
+  /** max_mx / --max-mx: the MX hosts of an mx:// target probed (the first N by preference). */
+  maxMx: 10,
   /** The module a target without `module:` uses, and the one `check URL` runs under. */
   module: 'default',
   /** EHLO name of a plan built without one (config and CLI use the machine's FQDN instead). */

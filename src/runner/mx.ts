@@ -1,6 +1,6 @@
 import { bounded } from '../core/deadline.js';
 import { lookupVia } from '../dns/lookup.js';
-import { resolveMx, systemMxResolver, type MxHost, type MxResolver } from '../dns/mx.js';
+import { resolveMx, systemMxResolver, type MxHost, type MxResolution, type MxResolver } from '../dns/mx.js';
 import type { CheckPlan, RoundtripPlan } from '../core/plan.js';
 import type { MailboxClient } from '../mailbox/types.js';
 import { RoundtripTracker, runRoundtrip } from './roundtrip.js';
@@ -17,6 +17,15 @@ export interface TargetDeps extends RunDeps {
   roundtripTracker?: RoundtripTracker;
 }
 
+/**
+ * SMTP connections one mx:// target run opens at once (the scheduler gives a target run one slot of
+ * global.concurrency): further MX hosts wait for a free one, within the same run deadline.
+ */
+export const MX_PARALLEL = 4;
+
+/** A host still waiting for a slot when less than this is left of the run's deadline is not connected to. */
+const MIN_HOST_BUDGET_MS = 100;
+
 /** One run of one plan, with retries when asked: a host gives one result. */
 export type RunOne = (plan: CheckPlan, deps: RunDeps) => Promise<CheckResult>;
 
@@ -25,15 +34,15 @@ export type RunOne = (plan: CheckPlan, deps: RunDeps) => Promise<CheckResult>;
  * `mx: { host, preference, address }`, the MX lookup counted in its dns phase).
  */
 export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOne = runCheck): Promise<CheckResult[]> {
-  const resolver = (): MxResolver => (deps.mxResolver ?? systemMxResolver)(plan.dnsServers, plan.phaseTimeoutMs);
   if (!plan.mx) {
     const r = await runOne(plan, withPlanDns(plan, deps));
     return [plan.roundtrip ? await roundtrip(plan, plan.roundtrip, r, deps) : r];
   }
+  const resolver = (deps.mxResolver ?? systemMxResolver)(plan.dnsServers, plan.phaseTimeoutMs);
   const startedAt = new Date(deps.wallNow()).toISOString();
   const started = deps.now();
   const found = await bounded(
-    resolveMx(plan.host, resolver(), { family: plan.ipFamily, maxHosts: plan.mx.maxHosts, now: deps.now }),
+    resolveMx(plan.host, resolver, { family: plan.ipFamily, maxHosts: plan.mx.maxHosts, now: deps.now }),
     plan.phaseTimeoutMs,
     deps.signal,
     deps,
@@ -47,20 +56,7 @@ export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOn
   if (found.kind === 'null-mx') {
     return [dnsOnly(plan, startedAt, found.lookupMs, { reason: 'expectation', message: `null MX (RFC 7505): ${plan.host} accepts no mail` })];
   }
-  return Promise.all(
-    found.hosts.map(async (h) => {
-      const hostPlan: CheckPlan = {
-        ...plan,
-        host: h.host,
-        mx: null,
-        // The MX lookup spent part of the run's budget.
-        timeoutMs: Math.max(100, plan.timeoutMs - found.lookupMs),
-        tlsParams: plan.tlsParams.servername === plan.host ? { ...plan.tlsParams, servername: h.host } : plan.tlsParams,
-      };
-      const r = await runOne(hostPlan, { ...deps, lookup: fixedLookup(h) });
-      return withMx(r, h, found.lookupMs, plan);
-    }),
-  );
+  return fanOut(plan, found, started, deps, runOne);
 }
 
 /**
@@ -70,6 +66,46 @@ export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOn
 export function withPlanDns<D extends TargetDeps>(plan: CheckPlan, deps: D): D {
   if (!plan.dnsServers) return deps;
   return { ...deps, lookup: lookupVia((deps.mxResolver ?? systemMxResolver)(plan.dnsServers, plan.phaseTimeoutMs)) };
+}
+
+/**
+ * One run per MX host, at most MX_PARALLEL at once, all within the target's one deadline (counted from before
+ * the MX lookup): a host whose turn comes too late is reported as not reached instead of stretching the run.
+ */
+async function fanOut(
+  plan: CheckPlan,
+  found: Extract<MxResolution, { kind: 'hosts' }>,
+  started: number,
+  deps: TargetDeps,
+  runOne: RunOne,
+): Promise<CheckResult[]> {
+  return inSlots(found.hosts, MX_PARALLEL, async (h, i) => {
+    const left = plan.timeoutMs - (deps.now() - started);
+    if (i >= MX_PARALLEL && left < MIN_HOST_BUDGET_MS) {
+      return withMx(notReached(plan, h, new Date(deps.wallNow()).toISOString(), found.hosts.length), h, found.lookupMs, plan);
+    }
+    const hostPlan: CheckPlan = {
+      ...plan,
+      host: h.host,
+      mx: null,
+      // The MX lookup, and the hosts before this one, spent part of the run's budget.
+      timeoutMs: Math.max(MIN_HOST_BUDGET_MS, left),
+      tlsParams: plan.tlsParams.servername === plan.host ? { ...plan.tlsParams, servername: h.host } : plan.tlsParams,
+    };
+    const r = await runOne(hostPlan, { ...deps, lookup: fixedLookup(h) });
+    return withMx(r, h, found.lookupMs, plan);
+  });
+}
+
+/** `fn` over `items` with at most `slots` calls pending at once; results in the items' order. */
+async function inSlots<T, R>(items: readonly T[], slots: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!, i);
+  };
+  await Promise.all(Array.from({ length: Math.min(slots, items.length) }, worker));
+  return out;
 }
 
 /** The mailbox clients load only when a plan reads mail back (imapflow is not small). */
@@ -101,6 +137,17 @@ function withMx(r: CheckResult, h: MxHost, lookupMs: number, plan: CheckPlan): C
     phases,
     mx: { host: h.host, preference: h.preference, address },
     ...(h.implicit ? { warnings: [`${plan.host} has no MX record: its own address is the mail host (implicit MX)`, ...r.warnings] } : {}),
+  };
+}
+
+/** An MX host left unconnected: the run's deadline came before a connection slot did. */
+function notReached(plan: CheckPlan, h: MxHost, startedAt: string, hosts: number): CheckResult {
+  const message = `run deadline (${plan.timeoutMs} ms) reached before its turn: ${hosts} MX hosts, ${MX_PARALLEL} connected at a time`;
+  return {
+    target: plan.name, url: plan.url, ok: false, startedAt, durationMs: 0, attempts: 1, warnings: [],
+    failure: { phase: 'connect', reason: 'timeout', code: null, enhancedCode: null, message: `${h.host}: ${message}` },
+    phases: [{ phase: 'connect', ok: false, durationMs: 0 }],
+    banner: null, capabilities: null, capabilitiesBeforeTls: null, tls: null, messageId: null, probeId: '',
   };
 }
 

@@ -137,6 +137,14 @@ describe('resolveMx with an injected resolver', () => {
     ]);
   });
 
+  test('a DNS answer of 400 MX records yields at most 50 hosts (max_mx\'s bound), whatever maxHosts says', async () => {
+    const records = Array.from({ length: 400 }, (_, i) => ({ exchange: `mx${String(i).padStart(3, '0')}.big.test`, priority: 10 }));
+    const r = fakeResolver({ 'big.test': { mx: records } });
+    expect(hostsOf(await resolveMx('big.test', r, opts({ maxHosts: null })))).toHaveLength(50);
+    expect(hostsOf(await resolveMx('big.test', r, opts({ maxHosts: 400 })))).toHaveLength(50);
+    expect(r.calls.filter((c) => c.startsWith('A '))).toHaveLength(100);
+  });
+
   test('maxHosts: only the first N by preference, and only their addresses are asked', async () => {
     const r = fakeResolver({
       'example.test': { mx: [{ exchange: 'mx2.example.test', priority: 20 }, { exchange: 'mx1.example.test', priority: 10 }, { exchange: 'mx3.example.test', priority: 30 }] },

@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PHASE_BUCKETS, TargetMetrics } from '../../src/metrics/record.js';
+import { mxHostLabel } from '../../src/metrics/labels.js';
 import { createRegistry } from '../../src/metrics/registry.js';
 import { family, parseExposition, samplesOf, valueOf, type Exposition } from './exposition.js';
 import {
@@ -367,7 +368,7 @@ describe('TargetMetrics: per-MX results', () => {
 
     metrics.record(m, mx('bad host "name"\n'));
     expect(family(await scrape(), 'smtp_probe_success', { target: 'mail' })).toEqual({
-      'mx_host=mx1.example.test': 1, 'mx_host=invalid': 1,
+      'mx_host=mx1.example.test': 1, [`mx_host=${mxHostLabel('bad host "name"\n')}`]: 1,
     });
     metrics.forget('mail');
     expect(seriesOf(await scrape(), 'mail')).toEqual([]);

@@ -166,8 +166,8 @@ describe('buildPlan', () => {
     });
   }
 
-  it('mx:// targets get mx.maxHosts from the routing, null without one; other targets get mx null', () => {
-    expect(buildPlan('d', url('mx://example.test'), defaultModule(), GLOBAL).mx).toEqual({ maxHosts: null });
+  it('mx:// targets get mx.maxHosts from the routing, the default (10) without one; other targets get mx null', () => {
+    expect(buildPlan('d', url('mx://example.test'), defaultModule(), GLOBAL).mx).toEqual({ maxHosts: 10 });
     expect(buildPlan('d', url('mx://example.test'), defaultModule(), GLOBAL, { dnsServers: null, maxMx: 3 }).mx).toEqual({ maxHosts: 3 });
     expect(buildPlan('d', url('smtp://example.test'), defaultModule(), GLOBAL, { dnsServers: null, maxMx: 3 }).mx).toBeNull();
     expect(buildPlan('d', url('mx://example.test'), defaultModule(), GLOBAL).url).toBe('mx://example.test:25');

@@ -1,14 +1,16 @@
 /** MX fan-out (src/runner/mx.ts runTarget): whole runs with the real runner against loopback SMTP responders and the tiny DNS server, then with an injected resolver and runner. */
+import net from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import type { CheckPlan } from '../../src/core/plan.js';
 import type { CheckResult } from '../../src/core/result.js';
-import { makePlan } from '../../src/plan/build.js';
+import { parseTargetUrl } from '../../src/core/target.js';
+import { buildPlan, defaultGlobal, defaultModule, makePlan } from '../../src/plan/build.js';
 import { runTarget, type RunOne, type TargetDeps } from '../../src/runner/mx.js';
-import { systemDeps } from '../../src/runner/run.js';
-import { closeAll } from '../helpers/cleanup.js';
+import { runCheck, systemDeps, type RunDeps } from '../../src/runner/run.js';
+import { closeAll, track } from '../helpers/cleanup.js';
 import { startDnsServer } from '../helpers/dns-server.js';
-import { ZONE, fakeResolver } from '../dns/fixtures.js';
+import { ZONE, fakeResolver, type FakeName } from '../dns/fixtures.js';
 import { startResponders } from '../dns/responder.js';
 
 afterEach(closeAll);
@@ -203,5 +205,124 @@ describe('runTarget with an injected resolver and runner', () => {
     const runOne: RunOne = async (plan) => canned(plan, []);
     await runTarget(makePlan({ host: 'example.test', port: 25, mx: { maxHosts: null }, dnsServers: ['127.0.0.1:5353'], phaseTimeoutMs: 1234 }), deps, runOne);
     expect(asked).toEqual([[['127.0.0.1:5353'], 1234]]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Bounds: the DNS answer decides how many hosts there are, not how many connections or results.
+
+describe('runTarget: bounded by max_mx and a per-target connection cap', () => {
+  /** A domain with `n` MX hosts (mx00.big.test ...), all at 127.0.0.1. */
+  function bigDomain(n: number): Record<string, FakeName> {
+    const names: Record<string, FakeName> = { 'big.test': { mx: [] } };
+    for (let i = 0; i < n; i++) {
+      const host = `mx${String(i).padStart(3, '0')}.big.test`;
+      (names['big.test']!.mx as { exchange: string; priority: number }[]).push({ exchange: host, priority: 10 });
+      names[host] = { a: ['127.0.0.1'] };
+    }
+    return names;
+  }
+
+  /**
+   * A raw SMTP server that answers its banner late (so runs overlap) and counts connections. Connections open at
+   * once are counted by the runner wrapped around runCheck: the server sees a closed connection's FIN after the
+   * next one may already be accepted.
+   */
+  async function slowBanner(bannerAfterMs: number | null): Promise<{ port: number; connections: number }> {
+    const stats = { port: 0, connections: 0 };
+    const sockets = new Set<net.Socket>();
+    const timers = new Set<NodeJS.Timeout>();
+    const server = net.createServer((sock) => {
+      sockets.add(sock);
+      stats.connections += 1;
+      sock.on('close', () => sockets.delete(sock));
+      sock.on('error', () => undefined);
+      sock.on('data', (d) => {
+        if (/^QUIT/im.test(d.toString())) sock.end('221 bye\r\n');
+      });
+      if (bannerAfterMs === null) return;
+      const t = setTimeout(() => (timers.delete(t), sock.write('220 slow.test ESMTP\r\n')), bannerAfterMs);
+      timers.add(t);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    stats.port = (server.address() as net.AddressInfo).port;
+    track({
+      close: () => {
+        for (const t of timers) clearTimeout(t);
+        for (const s of sockets) s.destroy();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    });
+    return stats;
+  }
+
+  /** runCheck, counting the runs (each one SMTP connection) in progress at once. */
+  function counted(): RunOne & { maxAtOnce: number } {
+    let now = 0;
+    const run = Object.assign(
+      async (plan: CheckPlan, deps: RunDeps): Promise<CheckResult> => {
+        run.maxAtOnce = Math.max(run.maxAtOnce, (now += 1));
+        return runCheck(plan, deps).finally(() => (now -= 1));
+      },
+      { maxAtOnce: 0 },
+    );
+    return run;
+  }
+
+  const defaultsPlan = (port: number): CheckPlan => {
+    const url = parseTargetUrl(`mx://big.test:${port}`);
+    if (typeof url === 'string') throw new Error(url);
+    return { ...buildPlan('big', url, { ...defaultModule(), tls: 'none', steps: ['banner', 'quit'] }, defaultGlobal()), phaseTimeoutMs: 2000 };
+  };
+
+  test('max_mx defaults to 10: a domain with 400 MX records gives 10 results, and only their addresses are asked', async () => {
+    const smtp = await slowBanner(0);
+    const resolver = fakeResolver(bigDomain(400));
+    const plan = defaultsPlan(smtp.port);
+    expect(plan.mx).toEqual({ maxHosts: 10 });
+    const results = await runTarget(plan, { ...systemDeps(), mxResolver: () => resolver });
+    expect(results).toHaveLength(10);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(resolver.calls.filter((c) => c.startsWith('A '))).toHaveLength(10);
+  });
+
+  test('at most 4 SMTP connections of one mx:// target at once, and no MaxListenersExceededWarning on the run\'s signal', async () => {
+    const smtp = await slowBanner(30);
+    const resolver = fakeResolver(bigDomain(40));
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const plan = { ...defaultsPlan(smtp.port), mx: { maxHosts: 40 } };
+      const shutdown = new AbortController();
+      const runOne = counted();
+      const results = await runTarget(plan, { ...systemDeps(shutdown.signal), mxResolver: () => resolver }, runOne);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(results).toHaveLength(40);
+      expect(results.filter((r) => !r.ok).map((r) => r.failure)).toEqual([]);
+      expect(smtp.connections).toBe(40);
+      expect(runOne.maxAtOnce).toBe(4);
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  test('hosts waiting for a slot share the run\'s deadline: the target run still ends within its timeout', async () => {
+    const smtp = await slowBanner(null); // never sends a banner
+    const resolver = fakeResolver(bigDomain(12));
+    const plan = { ...defaultsPlan(smtp.port), mx: { maxHosts: 12 }, phaseTimeoutMs: 300, timeoutMs: 700 };
+    const runOne = counted();
+    const t0 = performance.now();
+    const results = await runTarget(plan, { ...systemDeps(), mxResolver: () => resolver }, runOne);
+    const took = performance.now() - t0;
+    expect(took).toBeLessThan(plan.timeoutMs + 250);
+    expect(results.map((r) => r.mx?.host)).toEqual(Object.keys(bigDomain(12)).slice(1));
+    for (const r of results) expect(r.failure?.reason).toBe('timeout');
+    expect(runOne.maxAtOnce).toBe(4);
+    // The third wave had no time left: it never connected, and says why.
+    const late = results.filter((r) => /before its turn/.test(r.failure?.message ?? ''));
+    expect(late.length).toBeGreaterThan(0);
+    expect(smtp.connections).toBe(12 - late.length);
   });
 });
