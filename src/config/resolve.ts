@@ -86,7 +86,8 @@ export function resolveConfig(
     })),
     digest: createHash('sha256').update(JSON.stringify(raw)).update(files.digest()).digest('hex'),
   };
-  return { config: issues.length > 0 ? null : config, issues };
+  // The config even with issues: an offline load drops those only a placeholder's stand-in caused (load.ts).
+  return { config, issues };
 }
 
 function resolveGlobal(g: NonNullable<RawConfig['global']>): GlobalSettings {
