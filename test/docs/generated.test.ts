@@ -3,7 +3,7 @@
  * (`npm run docs`, src/schemas/docs.ts): the committed files must equal what the code generates now, so a new
  * field, metric or label cannot reach a release undocumented.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { generateDocs } from '../../src/schemas/docs.js';
@@ -35,5 +35,14 @@ describe('generated docs', () => {
     expect(daemon.map((f) => f.name)).toEqual(expect.arrayContaining(['smtp_probe_success', 'smtp_probe_mx_up_ratio', 'smtp_probe_roundtrip_seconds', 'smtp_probe_alerts_firing', 'smtp_probe_notifications_total']));
     expect(daemon.find((f) => f.name === 'smtp_probe_failures_total')?.labels).toEqual(['target', 'mx_host', 'phase', 'reason']);
     expect(probe.map((f) => f.name)).toEqual(expect.arrayContaining(['probe_success', 'probe_smtp_failure_info', 'probe_ssl_earliest_cert_expiry']));
+  });
+
+  test('only the generator and tests load the zod schemas of src/schemas (the one-shot CLI loads no zod)', () => {
+    const files = (readdirSync(join(ROOT, 'src'), { recursive: true }) as string[]).map((f) => `src/${f}`);
+    const code = [...files, ...(readdirSync(join(ROOT, 'checks')) as string[]).map((f) => `checks/${f}`)]
+      .filter((f) => f.endsWith('.ts') && !f.startsWith('src/schemas/'));
+    expect(code.length).toBeGreaterThan(50);
+    const importers = code.filter((f) => /from '[./]*\/schemas\//.test(readFileSync(join(ROOT, f), 'utf8')));
+    expect(importers).toEqual([]);
   });
 });
