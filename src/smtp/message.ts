@@ -3,6 +3,7 @@
  * encoded words and a quoted-printable body when plain 7bit will not do; dot-stuffed (RFC 5321 4.5.2).
  */
 
+import { createRequire } from 'node:module';
 import { PROBE_ID_FIELD, PROBE_TARGET_FIELD } from '../core/probe-headers.js';
 
 export interface MessageOptions {
@@ -37,6 +38,19 @@ export function isAscii(s: string): boolean {
 /** RFC 5322 2.1.1: at most 998 characters a line; 78 is the recommended fold width. */
 const MAX_LINE = 998;
 const FOLD_AT = 78;
+/** Longest encoded word libmime makes (as nodemailer asks): with the field name it stays within FOLD_AT. */
+const WORD_AT = 52;
+
+/**
+ * libmime and libqp (nodemailer's) are loaded on first use, synchronously through their CommonJS builds: libmime
+ * pulls in iconv-lite and encoding-japanese at import, which costs the one-shot CLI start-up about 0.1 s of CPU,
+ * and a plain ASCII message (the default) needs neither.
+ */
+const requireLazy = createRequire(import.meta.url);
+let mimeLib: typeof import('libmime').default | undefined;
+let qpLib: typeof import('libqp') | undefined;
+const libmime = (): typeof import('libmime').default => (mimeLib ??= requireLazy('libmime') as typeof import('libmime').default);
+const libqp = (): typeof import('libqp') => (qpLib ??= requireLazy('libqp') as typeof import('libqp'));
 
 export function buildMessage(o: MessageOptions): string {
   const headers: [string, string][] = [
@@ -68,82 +82,36 @@ export function buildMessage(o: MessageOptions): string {
   return `${head}\r\n\r\n${text}`;
 }
 
-/** `Name: value`, non-ASCII as encoded words, folded at whitespace so no line passes 78 characters where avoidable. */
+/**
+ * `Name: value` folded at whitespace within 78 characters (RFC 5322 2.2.3); non-ASCII words, and a value with a
+ * word too long for any line, as RFC 2047 encoded words, which split where plain text cannot and decode back whole.
+ * A value that is ASCII and fits one line never loads libmime.
+ */
 export function headerLine(name: string, value: string): string {
   const v = oneLine(value);
-  if (!isAscii(v)) return `${name}: ${encodedWords(v)}`;
-  if (name.length + 2 + v.length <= FOLD_AT) return `${name}: ${v}`;
-  const words = v.split(' ');
-  const lines: string[] = [];
-  let line = `${name}:`;
-  for (const w of words) {
-    if (line.length + 1 + w.length > FOLD_AT && line.trim().length > name.length + 1) {
-      lines.push(line);
-      line = '';
-    }
-    line += ` ${w}`;
-  }
-  lines.push(line);
-  return lines.map((l) => hardWrap(l)).join('\r\n');
+  if (isAscii(v) && name.length + 2 + v.length <= FOLD_AT) return `${name}: ${v}`;
+  const mime = libmime();
+  const line = mime.foldLines(`${name}: ${mime.encodeWords(v, 'Q', WORD_AT)}`, FOLD_AT);
+  if (line.split('\r\n').every((l) => l.length <= MAX_LINE)) return line;
+  return mime.foldLines(`${name}: ${mime.encodeWord(v, 'Q', WORD_AT)}`, FOLD_AT);
 }
 
-/** A folded line that still has no whitespace to break at is cut (continuation lines start with a space). */
-function hardWrap(line: string): string {
-  if (line.length <= MAX_LINE) return line;
-  const parts: string[] = [];
-  for (let i = 0; i < line.length; i += MAX_LINE - 1) parts.push(line.slice(i, i + MAX_LINE - 1));
-  return parts.join('\r\n ');
+/** RFC 2045 6.7 quoted-printable of UTF-8 text: CRLF kept as line breaks, soft breaks keep lines within 76. */
+function quotedPrintable(text: string): string {
+  const qp = libqp();
+  return qp.wrap(qp.encode(text), 76);
 }
 
-/** RFC 2047 B-encoded words of at most 75 characters, never splitting a UTF-8 sequence. */
-function encodedWords(value: string): string {
-  const words: string[] = [];
-  let chunk = '';
-  const maxBytes = 45; // base64 of 45 bytes is 60 characters: with "=?utf-8?B?" and "?=" 72
-  for (const ch of value) {
-    if (Buffer.byteLength(chunk + ch) > maxBytes) {
-      words.push(chunk);
-      chunk = '';
-    }
-    chunk += ch;
-  }
-  if (chunk) words.push(chunk);
-  return words.map((w) => `=?utf-8?B?${Buffer.from(w, 'utf8').toString('base64')}?=`).join('\r\n ');
-}
-
-/** RFC 2045 6.7 quoted-printable: UTF-8 bytes, soft line breaks keep every line within 76 characters. */
-export function quotedPrintable(text: string): string {
-  return text
-    .split('\r\n')
-    .map((line) => {
-      const bytes = Buffer.from(line, 'utf8');
-      let out = '';
-      let width = 0;
-      bytes.forEach((b, i) => {
-        const last = i === bytes.length - 1;
-        const literal = (b >= 33 && b <= 126 && b !== 61) || ((b === 32 || b === 9) && !last);
-        const enc = literal ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`;
-        if (width + enc.length > 75) {
-          out += '=\r\n';
-          width = 0;
-        }
-        out += enc;
-        width += enc.length;
-      });
-      return out;
-    })
-    .join('\r\n');
-}
-
-/** Fill with 76-character lines until the body is `target` bytes long (never shortens). */
+/** Fill with lines of at most 76 characters (the quoted-printable limit) until the body is `target` bytes long (never shortens). */
 function pad(body: string, target: number): string {
-  const line = 'smtp-probe padding line 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOP';
+  const line = 'smtp-probe padding line 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMN';
   const parts = [body];
   let size = Buffer.byteLength(body);
   while (size < target) {
     const room = target - size - 2;
     if (room <= 0) break;
-    const piece = line.slice(0, Math.min(line.length, room));
+    // No white space at a line's end: a quoted-printable body may not carry it literally (RFC 2045 6.7 (3)).
+    const piece = line.slice(0, Math.min(line.length, room)).trimEnd();
     parts.push(`${piece}\r\n`);
     size += piece.length + 2;
   }

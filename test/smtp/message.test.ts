@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import libmime from 'libmime';
 import { buildMessage, dotStuff, isAscii, oneLine, rfc5322Date, type MessageOptions } from '../../src/smtp/message.js';
 
 // 2026-11-26 is a Thursday (2026-01-01 is a Thursday; 26 Nov is day 330, 329 days later, 329 = 47 × 7).
@@ -288,5 +289,43 @@ describe('buildMessage header encoding', () => {
     const m = buildMessage(options({ subject: 'Prüfung ✓' }));
     const head = m.slice(0, m.indexOf('\r\n\r\n'));
     expect(isAscii(head)).toBe(true);
+  });
+});
+
+describe('buildMessage header folding and encoded words (RFC 5322 2.2.3, RFC 2047)', () => {
+  /** The unfolded value of the one `name` field, its encoded words decoded (RFC 2047 6). */
+  function decoded(msg: string, name: string): string {
+    const values = header(msg, name);
+    expect(values).toHaveLength(1);
+    return libmime.decodeWords(values[0]!);
+  }
+
+  it.each([
+    { name: 'short non-ASCII', value: 'Prüfung ✓' },
+    { name: 'ASCII around non-ASCII', value: 'smtp-probe: Grüße aus Köln, all fine' },
+    { name: 'long non-ASCII', value: 'Grüße aus Köln — ✓ 日本語 🚀 '.repeat(20).trim() },
+  ])('$name: header lines within 78 characters, decoding gives the value back', ({ value }) => {
+    const m = buildMessage(options({ subject: value, headers: { 'X-Note': value } }));
+    const head = m.slice(0, m.indexOf('\r\n\r\n'));
+    expect(isAscii(head)).toBe(true);
+    for (const line of head.split('\r\n')) expect(line.length).toBeLessThanOrEqual(78);
+    expect(decoded(m, 'Subject')).toBe(value);
+    expect(decoded(m, 'X-Note')).toBe(value);
+  });
+
+  it('a word longer than a line is carried whole (encoded words, no space put into it), lines within 998', () => {
+    const token = 'x'.repeat(2_000);
+    const m = buildMessage(options({ headers: { 'X-Token': token } }));
+    for (const line of m.split('\r\n')) expect(line.length).toBeLessThanOrEqual(998);
+    expect(decoded(m, 'X-Token')).toBe(token);
+  });
+
+  it('a padded quoted-printable body keeps every line within 76 characters (RFC 2045 6.7 (5))', () => {
+    const m = buildMessage(options({ body: 'Grüße\n', size: 5_000 }));
+    expect(header(m, 'Content-Transfer-Encoding')).toEqual(['quoted-printable']);
+    for (const line of split(m).body.split('\r\n')) {
+      expect(line.length).toBeLessThanOrEqual(76);
+      expect(line).not.toMatch(/[ \t]$/); // RFC 2045 6.7 (3): no literal white space ends an encoded line
+    }
   });
 });
