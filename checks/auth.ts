@@ -1,4 +1,6 @@
 import { ProbeError } from '../src/core/errors.js';
+import type { CheckPlan } from '../src/core/plan.js';
+import { credentialSecrets, type Secret } from '../src/core/redact.js';
 import { SASL_MECHANISMS } from '../src/core/sasl.js';
 import { authMechanisms } from '../src/smtp/ehlo.js';
 import { chooseMechanism, decodeChallenge, startSasl } from '../src/smtp/sasl.js';
@@ -6,6 +8,15 @@ import { OK, STOP, failPhase, judge, type CheckModule } from './step.js';
 
 /** Most 334 challenges answered before giving up on a server that keeps asking. */
 const MAX_CHALLENGES = 4;
+
+/**
+ * What the session masks for a plan with credentials: the password and every base64 form a mechanism sends it
+ * in (LOGIN, PLAIN with and without authzid, XOAUTH2). The runner hands them to the session before the first
+ * byte, so a server that repeats them (in a banner, a discarded reply, a later connection) is masked too.
+ */
+export function authSecrets(plan: Pick<CheckPlan, 'auth'>): Secret[] {
+  return plan.auth ? credentialSecrets(plan.auth.username, plan.auth.password) : [];
+}
 
 /**
  * SMTP AUTH (RFC 4954). Credentials go only over TLS whose certificate verified (or was not checked on purpose,
@@ -48,13 +59,12 @@ export const auth = {
     if ('error' in choice) throw failPhase(ctx, new ProbeError('auth', 'auth', choice.error));
     const mechanism = choice.mechanism;
     const exchange = startSasl(mechanism, { username: a.username, password: a.password });
-    const initial = exchange.command.split(' ')[2];
-    session.redact([a.password, Buffer.from(a.password).toString('base64'), ...(initial ? [initial] : [])]);
+    // Every form the password is sent in (the initial response and LOGIN's answers are among them).
+    session.redact(authSecrets(plan));
     const shown = exchange.command.includes(' ', 5) ? `AUTH ${mechanism} ***` : exchange.command;
     let reply = await session.command(exchange.command, 'auth', shown);
     for (let step = 0; reply.code === 334 && step < MAX_CHALLENGES; step += 1) {
       const answer = exchange.respond(decodeChallenge(reply.lines[0] ?? ''), step);
-      session.redact([answer]);
       reply = await session.command(answer, 'auth', '***');
     }
     return judge(ctx, 'auth', reply, { mechanism }) ? STOP : OK;

@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { bounded } from '../core/deadline.js';
 import { ProbeError } from '../core/errors.js';
 import type { FailureReason } from '../core/result.js';
-import { quoteBytes } from '../core/bytes.js';
+import { Redactor, credentialSecrets } from '../core/redact.js';
 import { describeVerifyError, sniFor } from '../net/tls.js';
 import { MAILBOX_LIMITS, MAILBOX_PHASE as PHASE, maxMessagesOf, oneLine, plaintextRefusal, verifyOptions } from './policy.js';
 import {
@@ -96,6 +96,8 @@ class ImapSession implements MailboxSession {
   private junk: string | null | undefined;
   /** INBOX's message count at its last search: mail that came while another folder was selected shows as more. */
   private inboxSeen = -1;
+  /** The password in every form a login sends it (LOGIN's quoted string, AUTHENTICATE PLAIN's base64...). */
+  private readonly secrets = new Redactor();
 
   constructor(
     private readonly client: ImapFlow,
@@ -104,6 +106,8 @@ class ImapSession implements MailboxSession {
     private readonly clock: Clock,
     private readonly limits: MailboxLimits,
   ) {
+    const pass = settings.password;
+    this.secrets.add([...credentialSecrets(settings.username, pass), pass.replace(/(["\\])/g, '\\$1')]);
     // Without a listener an 'error' event would throw out of the socket callback.
     client.on('error', (e: Error) => {
       this.failure ??= this.describe(e, 'the connection');
@@ -303,9 +307,9 @@ class ImapSession implements MailboxSession {
     if (e instanceof ProbeError) return e;
     const err = e as ImapError;
     const code = err.code ?? '';
-    const text = this.clean(err.responseText || err.response || err.message || String(e));
+    const text = this.secrets.quote(err.responseText || err.response || err.message || String(e), 200);
     const where = `${this.settings.host}:${this.settings.port}`;
-    const make = (reason: FailureReason, message: string): ProbeError => new ProbeError(reason, PHASE, message);
+    const make = (reason: FailureReason, message: string): ProbeError => new ProbeError(reason, PHASE, this.secrets.mask(message));
     if (err.authenticationFailed) return make('auth', `authentication failed: ${text}`);
     if (code === 'ECONNREFUSED') return make('connect', `connection refused by ${where}`);
     if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return make('connect', `${where} unreachable (${code})`);
@@ -327,11 +331,6 @@ class ImapSession implements MailboxSession {
     }
     if (err.responseStatus === 'NO' || err.responseStatus === 'BAD') return make('reply', `${what} refused: ${err.responseStatus} ${text}`);
     return make('protocol', `${what} failed: ${text}${code ? ` (${code})` : ''}`);
-  }
-
-  private clean(text: string): string {
-    const pass = this.settings.password;
-    return quoteBytes(pass.length > 0 ? text.split(pass).join('***') : text, 200);
   }
 }
 

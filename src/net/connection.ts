@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import type { Phase } from '../core/result.js';
 import { ProbeError } from '../core/errors.js';
 import { quoteBytes } from '../core/bytes.js';
+import { Redactor, type Secret } from '../core/redact.js';
 
 export type Sock = net.Socket | tls.TLSSocket;
 
@@ -23,9 +24,6 @@ export interface ConnectionOptions {
   deadlineError: () => ProbeError;
 }
 
-/** Empty values are not redacted (they would match everywhere). */
-const MIN_SECRET_LENGTH = 1;
-
 /**
  * One client connection of a line protocol, held by its session: the socket and its TLS upgrade, waits bounded
  * by the deadline signal (and optionally a per-wait timeout), a terminal failure that wakes whoever waits, and
@@ -36,7 +34,8 @@ export class Connection {
   private terminal: ProbeError | null = null;
   /** Whatever waits for a socket event (connect, handshake): failed by fail(). */
   private settling: ((e: ProbeError) => void) | null = null;
-  private readonly secrets: string[] = [];
+  /** The session's secrets: masked in server text and in every failure this connection records. */
+  private readonly secrets = new Redactor();
   private readonly onAbort = (): void => {
     this.fail(this.opts.deadlineError());
   };
@@ -59,15 +58,29 @@ export class Connection {
   }
 
   /** Values replaced by *** in any server text that is kept (a server may echo an AUTH argument). */
-  redact(values: string[]): void {
-    for (const v of values) if (v.length >= MIN_SECRET_LENGTH && !this.secrets.includes(v)) this.secrets.push(v);
+  redact(values: readonly Secret[]): void {
+    this.secrets.add(values);
   }
 
-  /** Server text as records may hold it: secrets replaced, control bytes escaped, length capped. */
-  clean(text: string, max: number): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('***');
-    return quoteBytes(out, max);
+  /** Server text as records may hold it: secrets replaced, then control bytes escaped and length capped. */
+  clean(text: string | Buffer, max?: number): string {
+    return this.secrets.quote(text, max);
+  }
+
+  /** The lines of one reply, cleaned: masked as one text (a secret split across lines is caught), then quoted. */
+  cleanLines(lines: readonly string[], max: number): string[] {
+    return this.secrets.maskLines(lines).map((l) => quoteBytes(l, max));
+  }
+
+  /** Text we wrote or built (a transcript line, a message): secrets replaced, nothing quoted. */
+  mask(text: string): string {
+    return this.secrets.mask(text);
+  }
+
+  /** The failure with its message masked: what a connection records never carries a secret. */
+  private scrub(e: ProbeError): ProbeError {
+    const message = this.secrets.mask(e.message);
+    return message === e.message ? e : new ProbeError(e.reason, e.phase, message, e.reply);
   }
 
   /** Tear down; idempotent. Our own close is no failure: handlers go first, so no error is built. */
@@ -140,7 +153,7 @@ export class Connection {
 
   /** Record a terminal error, wake whoever waits and drop the socket. Returns the error for throwing. */
   fail(e: ProbeError): ProbeError {
-    if (!this.terminal) this.terminal = e;
+    if (!this.terminal) this.terminal = this.scrub(e);
     this.opts.onFailure(this.terminal);
     const s = this.settling;
     this.settling = null;
@@ -188,7 +201,7 @@ export class Connection {
         this.settling = null;
         if (!err) return resolve();
         s.destroy();
-        if (!this.terminal) this.terminal = err;
+        if (!this.terminal) this.terminal = this.scrub(err);
         reject(this.terminal);
       };
       const onOk = (): void => done(null);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
+import { authSecrets } from '../../checks/auth.js';
 import { CHECKS } from '../../checks/index.js';
 import { sendQuit } from '../../checks/quit.js';
 import { acceptTls, type RunState, type StepContext } from '../../checks/step.js';
@@ -51,6 +52,7 @@ export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckRes
     phaseTimeoutMs: plan.phaseTimeoutMs,
     clock: deps,
     transcript,
+    secrets: authSecrets(plan),
   });
   const state: RunState = {
     banner: null, capabilities: null, capabilitiesBeforeTls: null, tls: null, usedHelo: false,

@@ -14,6 +14,15 @@ export interface ReplyLimits {
 
 export const DEFAULT_LIMITS: ReplyLimits = { maxLineBytes: 4096, maxLines: 512 };
 
+/**
+ * How server bytes are quoted in an error: the session's, which masks its secrets before it escapes and cuts
+ * (a server may echo an AUTH line in a malformed reply). Given the whole line, so a cut never splits a secret.
+ */
+export type QuoteFn = (input: Buffer | string, max?: number) => string;
+
+/** Most characters of a line quoted in a protocol error. */
+const QUOTED_CHARS = 120;
+
 /** Bytes that are not an SMTP reply, or a reply over the limits. */
 export class ReplyProtocolError extends Error {
   constructor(message: string) {
@@ -45,7 +54,10 @@ export class ReplyParser {
   private lines: string[] = [];
   private code = 0;
 
-  constructor(private readonly limits: ReplyLimits = DEFAULT_LIMITS) {}
+  constructor(
+    private readonly limits: ReplyLimits = DEFAULT_LIMITS,
+    private readonly quote: QuoteFn = quoteBytes,
+  ) {}
 
   /** Bytes held that do not yet form a complete reply (RFC 3207: discarded at STARTTLS). */
   get bufferedBytes(): number {
@@ -87,7 +99,7 @@ export class ReplyParser {
   private checkLength(len: number, buf: Buffer, start: number): void {
     if (len > this.limits.maxLineBytes) {
       throw new ReplyProtocolError(
-        `reply line longer than ${this.limits.maxLineBytes} bytes: "${quoteBytes(buf.subarray(start, start + 60))}"`,
+        `reply line longer than ${this.limits.maxLineBytes} bytes: "${this.quote(buf.subarray(start, start + len), 60)}"`,
       );
     }
   }
@@ -103,10 +115,10 @@ export class ReplyParser {
     const code = parseCode(buf, start, end);
     const sep = end - start > 3 ? buf[start + 3] : 0x20;
     if (code === null || (sep !== 0x20 && sep !== 0x2d)) {
-      throw new ReplyProtocolError(`not an SMTP reply: "${quoteBytes(buf.subarray(start, Math.min(end, start + 120)))}"`);
+      throw new ReplyProtocolError(`not an SMTP reply: "${this.quote(buf.subarray(start, end), QUOTED_CHARS)}"`);
     }
     if (this.lines.length > 0 && code !== this.code) {
-      throw new ReplyProtocolError(`multiline reply changed code from ${this.code} to ${code}: "${quoteBytes(line)}"`);
+      throw new ReplyProtocolError(`multiline reply changed code from ${this.code} to ${code}: "${this.quote(line)}"`);
     }
     this.code = code;
     this.lines.push(line.slice(4));

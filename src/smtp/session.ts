@@ -6,6 +6,7 @@ import type { Phase, TlsInfo } from '../core/result.js';
 import { ProbeError } from '../core/errors.js';
 import { Connection, errText } from '../net/connection.js';
 import { quoteBytes } from '../core/bytes.js';
+import type { Secret } from '../core/redact.js';
 import { replyLines, type SmtpReply } from '../core/reply.js';
 import type { TlsParams } from '../core/tls.js';
 import { DEFAULT_LIMITS, ReplyParser, ReplyProtocolError } from './reply.js';
@@ -20,6 +21,8 @@ export interface SessionOptions {
   /** Timers (phase timeouts, the TLS ticket wait) and wall-clock time (certificate days left). */
   clock: Clock;
   transcript?: Transcript | null;
+  /** Secrets known before the first byte (the credentials of the run): masked from the banner on. */
+  secrets?: readonly Secret[];
 }
 
 /** Replies tolerated after the STARTTLS 220 before the handshake (then discarded); more is a flood. */
@@ -43,7 +46,7 @@ export class SmtpSession {
   phase: Phase = 'connect';
   /** Replies the server still owes (greeting + commands written). Anything beyond is unsolicited. */
   private outstanding = 0;
-  private parser = new ReplyParser();
+  private parser = this.newParser();
   private queue: SmtpReply[] = [];
   private waiter: Waiter | null = null;
   /** Socket, TLS, deadline, terminal failure, secrets. */
@@ -58,6 +61,12 @@ export class SmtpSession {
       describe: () => ({ phase: this.phase, doing: this.phase }),
       deadlineError: () => new ProbeError('timeout', this.phase, `run deadline reached during ${this.phase}`),
     });
+    this.conn.redact(opts.secrets ?? []);
+  }
+
+  /** Protocol errors quote server bytes through the connection: secrets masked before the quote is cut. */
+  private newParser(): ReplyParser {
+    return new ReplyParser(DEFAULT_LIMITS, (input, max) => this.conn.clean(input, max));
   }
 
   get sawBareLf(): boolean {
@@ -73,7 +82,7 @@ export class SmtpSession {
   }
 
   /** Values replaced by *** in any server text that is kept (a server may echo an AUTH argument). */
-  redact(values: string[]): void {
+  redact(values: readonly Secret[]): void {
     this.conn.redact(values);
   }
 
@@ -86,7 +95,7 @@ export class SmtpSession {
   async open(address: string, port: number, localAddress?: string): Promise<void> {
     // A new attempt (the next address of a host) starts clean unless the run's deadline has passed.
     this.queue = [];
-    this.parser = new ReplyParser();
+    this.parser = this.newParser();
     this.phase = 'connect';
     await this.conn.connect(
       address,
@@ -174,7 +183,7 @@ export class SmtpSession {
     if (this.queue.length > 0) {
       throw this.conn.fail(unsolicited(phase, this.queue[0]!));
     }
-    lines.forEach((line, i) => this.opts.transcript?.add('C', shown?.[i] ?? line));
+    lines.forEach((line, i) => this.opts.transcript?.add('C', this.conn.mask(shown?.[i] ?? line)));
     this.conn.write(lines.map((l) => `${l}\r\n`).join(''));
     this.outstanding += lines.length;
   }
@@ -182,7 +191,7 @@ export class SmtpSession {
   /** Write raw bytes that draw no reply of their own (message content before the final dot). */
   writeRaw(data: string | Buffer, shown: string): void {
     this.checkAlive();
-    this.opts.transcript?.add('C', shown);
+    this.opts.transcript?.add('C', this.conn.mask(shown));
     this.conn.write(data);
   }
 
@@ -237,7 +246,7 @@ export class SmtpSession {
       return;
     }
     for (const r of replies) {
-      r.lines = r.lines.map((l) => this.conn.clean(l, DEFAULT_LIMITS.maxLineBytes));
+      r.lines = this.conn.cleanLines(r.lines, DEFAULT_LIMITS.maxLineBytes);
       for (const l of replyLines(r)) this.opts.transcript?.add('S', l);
       this.queue.push(r);
     }

@@ -7,6 +7,7 @@ import net from 'node:net';
 import type tls from 'node:tls';
 import type { Clock } from '../../core/clock.js';
 import { ProbeError } from '../../core/errors.js';
+import type { Secret } from '../../core/redact.js';
 import type { FailureReason } from '../../core/result.js';
 import { Connection, errText } from '../../net/connection.js';
 import { describeVerifyError, sniFor } from '../../net/tls.js';
@@ -48,7 +49,8 @@ export class Pop3Connection {
     clock: Clock,
     private readonly limits: MailboxLimits,
   ) {
-    this.framer = new LineFramer(limits.maxLineBytes);
+    // The whole line goes to the quote, masked before it is cut (a server may echo PASS in an over-long line).
+    this.framer = new LineFramer(limits.maxLineBytes, (input, max) => this.conn.clean(input, max));
     this.conn = new Connection({
       signal,
       clock,
@@ -68,7 +70,7 @@ export class Pop3Connection {
   }
 
   /** Values replaced by *** in server text (the password, should a server echo it). */
-  redact(values: string[]): void {
+  redact(values: readonly Secret[]): void {
     this.conn.redact(values);
   }
 

@@ -13,11 +13,17 @@ export class MailboxProtocolError extends Error {
   }
 }
 
+/** How server bytes are quoted in an error: the connection's, which masks secrets before it escapes and cuts. */
+export type QuoteFn = (input: Buffer | string, max?: number) => string;
+
 /** Splits input into lines (CRLF or bare LF), without their endings, holding at most `maxLineBytes` of a partial line. */
 export class LineFramer {
   private partial: Buffer | null = null;
 
-  constructor(private readonly maxLineBytes: number) {}
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly quote: QuoteFn = quoteBytes,
+  ) {}
 
   get bufferedBytes(): number {
     return this.partial?.length ?? 0;
@@ -53,7 +59,7 @@ export class LineFramer {
   private checkLength(len: number, buf: Buffer, start: number): void {
     if (len > this.maxLineBytes) {
       throw new MailboxProtocolError(
-        `server line longer than ${this.maxLineBytes} bytes: "${quoteBytes(buf.subarray(start, start + 60))}"`,
+        `server line longer than ${this.maxLineBytes} bytes: "${this.quote(buf.subarray(start, start + len), 60)}"`,
       );
     }
   }

@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../../core/clock.js';
 import { ProbeError } from '../../core/errors.js';
+import { credentialSecrets } from '../../core/redact.js';
 import { MAILBOX_PHASE as PHASE, oneLine, plaintextRefusal } from '../policy.js';
 import type { MailboxLimits, MailboxSettings } from '../types.js';
 import { Pop3Connection } from './connection.js';
@@ -17,7 +18,7 @@ export interface LoggedIn {
 /** Connect, TLS (implicit or STLS), greeting, CAPA, USER/PASS. Closes the connection when any of it fails. */
 export async function logIn(settings: MailboxSettings, signal: AbortSignal, clock: Clock, limits: MailboxLimits): Promise<LoggedIn> {
   const conn = new Pop3Connection(signal, clock, limits);
-  conn.redact([settings.password]);
+  conn.redact(credentialSecrets(settings.username, settings.password));
   try {
     await conn.connect(settings.host, settings.port);
     if (settings.protocol === 'pop3s') await conn.startTls(settings);
