@@ -20,6 +20,8 @@ async function main(): Promise<void> {
   process.exitCode = await runCli(process.argv.slice(2), io);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
+  // Stopped by a signal: the command has ended (bounded), so nothing left open (a hung write, a socket) keeps us.
+  if (controller.signal.aborted) process.exit();
 }
 
 await main();

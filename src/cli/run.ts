@@ -1,4 +1,4 @@
-import { systemClock } from '../core/clock.js';
+import { systemClock, type TimerHandle } from '../core/clock.js';
 import { parseListenAddress } from '../core/listen.js';
 import { Daemon } from '../daemon/daemon.js';
 import { createLogger, LOG_LEVELS } from '../log.js';
@@ -35,12 +35,17 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     configFile: values.config, env: io.env, shard, listen, clock: systemClock, lookup: systemLookup, logger, version: packageVersion(),
   });
   if (Array.isArray(daemon)) throw new ConfigError(daemon);
-  await serveUntilStopped(daemon, io);
-  return 0;
+  return (await serveUntilStopped(daemon, io)) ? 0 : 1;
 }
 
-/** Start, reload on SIGHUP, stop cleanly (running checks finish within their timeout) when the signal aborts. */
-export async function serveUntilStopped(daemon: Daemon, io: CliIo, start = true): Promise<void> {
+/** On top of the grace period for running checks: alert flush (5 s at most), state save, HTTP shutdown. */
+const STOP_SLACK_MS = 15_000;
+
+/**
+ * Start, reload on SIGHUP, stop cleanly (running checks finish within their timeout) when the signal aborts.
+ * False when the stop was not clean: the alert state could not be saved, or the stop did not end in time.
+ */
+export async function serveUntilStopped(daemon: Daemon, io: CliIo, start = true): Promise<boolean> {
   if (start) {
     try {
       await daemon.start();
@@ -54,7 +59,17 @@ export async function serveUntilStopped(daemon: Daemon, io: CliIo, start = true)
     io.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   off?.();
-  await daemon.stop(daemon.longestRunMs() + 1000);
+  return stopWithin(daemon, daemon.longestRunMs() + 1000, io);
+}
+
+/** daemon.stop(graceMs), waited for at most graceMs + STOP_SLACK_MS (a hung disk must not keep a stopped daemon). */
+async function stopWithin(daemon: Daemon, graceMs: number, io: CliIo): Promise<boolean> {
+  let timer: TimerHandle | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = systemClock.setTimer(graceMs + STOP_SLACK_MS, () => resolve('late'))));
+  const stopped = await Promise.race([daemon.stop(graceMs).catch(() => false), late]);
+  timer?.cancel();
+  if (stopped === 'late') io.stderr(`smtp-probe run: the shutdown did not end within ${(graceMs + STOP_SLACK_MS) / 1000} s; exiting anyway\n`);
+  return stopped === true;
 }
 
 export function parseListenFlag(text: string): { host: string; port: number } {

@@ -22,12 +22,14 @@ const toTarget = (t: ConfiguredTarget): AlertTarget => ({ name: t.name, module: 
 
 /**
  * Alerting inside the daemon: the rule engine fed with every result, its notifications in a durable per-receiver
- * queue, both persisted in global.state_file so a restart neither re-fires nor forgets a resolve.
+ * queue, both persisted in global.state_file so a restart neither re-fires nor forgets a resolve. The engine and
+ * the queue live as long as the daemon: a reload changes their rules and receivers in place, so alerts keep their
+ * identity and receivers their delivery pacing across reloads.
  */
 export class Alerting {
   private readonly store: StateStore;
   private readonly engine: AlertEngine;
-  private queue: DeliveryQueue;
+  private readonly queue: DeliveryQueue;
   private readonly metrics: DeliveryMetrics;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
@@ -52,6 +54,8 @@ export class Alerting {
       onChange: () => this.store.scheduleSave(this.snapshot),
       registry: opts.registry,
       initial: saved.alerts,
+      isolated: config.isolated,
+      targets: config.targets.map(toTarget),
     });
     if (saved.alerts.length > 0 || restored > 0) {
       opts.logger.info({ alerts: saved.alerts.length, pending: restored, file: config.global.stateFile }, 'alert state restored');
@@ -70,24 +74,41 @@ export class Alerting {
     this.engine.observe(t, results.find((r) => r.ok) ?? results[0]!, 'domain');
   }
 
-  /** New rules, silences and receivers; pending notifications move to the new queue. */
+  /**
+   * New rules, silences, receivers and targets, in place: receivers first (one that is gone keeps delivering what
+   * it holds), then the rules (owed resolves go to the receivers that saw the firing), then gone receivers with
+   * nothing left are dropped.
+   */
   async reload(config: LoadedConfig): Promise<void> {
-    const old = this.queue;
-    await old.stop();
-    this.queue = this.makeQueue(config);
-    this.queue.restore(old.pending());
-    this.engine.replace(config.alertRules, config.silences, config.targets.map(toTarget));
+    this.queue.replace(config.receivers);
+    this.engine.replace(config.alertRules, config.silences, config.targets.map(toTarget), config.isolated);
+    this.queue.dropRetired();
     this.store.scheduleSave(this.snapshot);
   }
 
-  /** Try to deliver what is pending within `graceMs`, then save everything still owed. */
-  async stop(graceMs: number): Promise<void> {
+  /**
+   * Try to deliver what is pending within `graceMs`, then save everything still owed. Never rejects: false when the
+   * state file could not be written (logged; what it would have held is lost).
+   */
+  async stop(graceMs: number): Promise<boolean> {
     const left = await this.queue.flush(graceMs);
     await this.queue.stop();
-    await this.store.saveNow(this.snapshot());
+    const snapshot = this.snapshot();
+    let saved = true;
+    try {
+      await this.store.saveNow(snapshot);
+    } catch (e) {
+      saved = false;
+      const lost = { file: this.store.path, alerts: snapshot.alerts.length, pending: snapshot.pending.length };
+      this.opts.logger.error(
+        { ...lost, err: e instanceof Error ? e.message : String(e) },
+        'cannot write the state file at exit: a restart may fire these alerts again and will not send what is pending',
+      );
+    }
     this.store.close();
-    if (left > 0) this.opts.logger.warn({ pending: left }, 'notifications still undelivered at exit are kept in the state file');
+    if (saved && left > 0) this.opts.logger.warn({ pending: left }, 'notifications still undelivered at exit are kept in the state file');
     if (this.ownsDispatcher) await this.dispatcher.close().catch(() => undefined);
+    return saved;
   }
 
   private makeQueue(config: LoadedConfig): DeliveryQueue {
@@ -100,6 +121,7 @@ export class Alerting {
       metrics: this.metrics,
       logger: this.opts.logger,
       onChange: () => this.store.scheduleSave(this.snapshot),
+      persist: () => this.store.saveSoon(this.snapshot),
     });
   }
 }

@@ -133,17 +133,21 @@ export class Daemon {
 
   /**
    * Stop new runs and new /probe requests (503), let running ones (scheduled and /probe) finish within `graceMs`,
-   * then abort the rest (a /probe cut short answers 503, not a failed check) and close the HTTP server.
+   * then abort the rest (a /probe cut short answers 503, not a failed check) and close the HTTP server. False when
+   * the alert state could not be saved; the server is closed whatever happened before.
    */
-  async stop(graceMs: number): Promise<void> {
-    if (this.stopping) return;
+  async stop(graceMs: number): Promise<boolean> {
+    if (this.stopping) return true;
     this.stopping = true;
     this.opts.logger.info({ graceMs }, 'stopping');
-    await Promise.all([this.scheduler.stop(graceMs), this.server.drain(graceMs)]);
-    this.shutdown.abort();
-    await this.server.drain(STOP_SETTLE_MS);
-    await this.alerting?.stop(Math.min(graceMs, 5000));
-    await this.server.shutdown(STOP_SETTLE_MS);
+    try {
+      await Promise.all([this.scheduler.stop(graceMs), this.server.drain(graceMs)]);
+      this.shutdown.abort();
+      await this.server.drain(STOP_SETTLE_MS);
+      return (await this.alerting?.stop(Math.min(graceMs, 5000))) ?? true;
+    } finally {
+      await this.server.shutdown(STOP_SETTLE_MS); // whatever failed above, the port is released
+    }
   }
 
   /** The longest a run (scheduled, or /probe under any module) can take: the grace period for a clean stop. */

@@ -3,7 +3,6 @@
  * in-process HTTP sinks (one of them down for a while), a restart of smtp-probe in the middle of the incident.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -11,35 +10,11 @@ import { systemClock } from '../../src/core/clock.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/log.js';
 import { systemLookup } from '../../src/runner/run.js';
+import { toggledServer, type ToggledSmtp } from '../helpers/toggled-smtp.js';
 import { respond, startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 
-/** An SMTP responder we can take down (421 greeting) and bring back. */
-async function toggledServer(): Promise<{ port: number; setDown(v: boolean): void; close(): Promise<void> }> {
-  let down = false;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    if (down) return void s.end('421 4.3.2 service shutting down\r\n');
-    s.write('220 mx.test ESMTP\r\n');
-    s.on('data', (d) => {
-      for (const line of d.toString().split('\r\n').filter(Boolean)) s.write(/^QUIT/i.test(line) ? '221 bye\r\n' : '250 ok\r\n');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    setDown: (v) => void (down = v),
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
-
 let dir: string;
-let mx: Awaited<ReturnType<typeof toggledServer>>;
+let mx: ToggledSmtp;
 let hook: WebhookSink;
 let am: WebhookSink;
 const daemons: Daemon[] = [];
