@@ -1,6 +1,6 @@
 /**
  * The repository explains itself: no tracked file points at documents that live outside it (a contract and a
- * style guide next to the checkout, tools under ../shared), only at its own README, ARCHITECTURE.md and docs/.
+ * style guide next to the checkout, tools in a shared folder next to it), only at its own README, ARCHITECTURE.md and docs/.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
