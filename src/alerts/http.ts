@@ -148,7 +148,14 @@ function describeError(e: unknown): string {
   return `${code ?? causeCode ?? (typeof err?.name === 'string' ? err.name : 'error')}: ${message}`;
 }
 
-/** Replace the URL, its query and credentials, and every `redact` string with `***` (`describe` is safe by contract). */
+/** Path segments at least this long are scrubbed on their own too (a token echoed without the rest of the path). */
+const MIN_SECRET_SEGMENT = 8;
+
+/**
+ * Replace the URL, its query, credentials and path, and every `redact` string with `***` (`describe` is safe by
+ * contract). A path the receiver shows in `describe` (a public API path) is left alone; any other may hold a
+ * token (Slack, PagerDuty-style URLs), and a response body or a network error may echo it.
+ */
 function scrubber(req: PreparedRequest): (s: string) => string {
   const secrets = new Set<string>([req.url, ...(req.redact ?? [])]);
   try {
@@ -156,9 +163,22 @@ function scrubber(req: PreparedRequest): (s: string) => string {
     if (u.search.length > 1) secrets.add(u.search.slice(1));
     if (u.username) secrets.add(u.username);
     if (u.password) secrets.add(u.password);
+    if (!req.describe.includes(u.pathname)) for (const p of pathSecrets(u.pathname)) secrets.add(p);
   } catch {
     // not a URL: the whole string is already listed
   }
   const list = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
   return (s) => list.reduce((acc, secret) => acc.split(secret).join('***'), s);
+}
+
+/** A path, decoded too, and its long segments. */
+function pathSecrets(pathname: string): string[] {
+  let decoded = pathname;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    // a malformed escape: the raw path is listed
+  }
+  const segments = [pathname, decoded].flatMap((p) => p.split('/')).filter((seg) => seg.length >= MIN_SECRET_SEGMENT);
+  return [pathname, decoded, ...segments];
 }

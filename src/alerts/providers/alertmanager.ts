@@ -46,7 +46,7 @@ function buildOne(batch: readonly Notification[], o: AlertmanagerOptions, ctx: B
     headers,
     body: JSON.stringify(batch.map((n) => postableAlert(n, ctx))),
     ids: batch.map((n) => n.id),
-    describe: `alertmanager ${ep.originAndPath}`,
+    describe: `alertmanager ${ep.shown}`,
     redact: [ep.authorization, new URL(o.url).search].filter((s): s is string => s !== null && s.length > 1),
   };
 }

@@ -29,8 +29,13 @@ export interface Endpoint {
   authorization: string | null;
   /** Scheme, host and port only: safe whatever the path or query carry. */
   origin: string;
-  /** Origin and path, no userinfo, query or fragment. */
+  /** Origin and path, no userinfo, query or fragment: for a receiver whose path is known to hold no secret. */
   originAndPath: string;
+  /**
+   * What logs and errors show: the origin, `/…` for the configured path (Slack, PagerDuty-style and many webhook
+   * URLs carry a token in it), then the path the receiver appended itself (`http://am:9093/…/api/v2/alerts`).
+   */
+  shown: string;
 }
 
 /** Split a configured URL into what is requested and what may be shown. `path` is appended to the URL's path. */
@@ -45,8 +50,10 @@ export function endpoint(raw: string, path = ''): Endpoint {
     u.password = '';
   }
   u.hash = '';
-  if (path !== '') u.pathname = u.pathname.replace(/\/+$/, '') + path;
-  return { url: u.toString(), authorization, origin: u.origin, originAndPath: u.origin + u.pathname };
+  const configured = u.pathname.replace(/\/+$/, '');
+  if (path !== '') u.pathname = configured + path;
+  const shown = `${u.origin}${configured === '' ? '' : '/…'}${path}`;
+  return { url: u.toString(), authorization, origin: u.origin, originAndPath: u.origin + u.pathname, shown: shown === u.origin ? `${shown}/` : shown };
 }
 
 /** Split into runs of at most `size`. */

@@ -11,6 +11,8 @@ import { acceptsOnly, endpoint, httpUrl, severityOf, truncate, USER_AGENT } from
 import type { BuildContext, ConfigurableReceiver, PreparedRequest } from './provider.js';
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
+/** The Events API v2 path, on any PagerDuty host (US or EU): public, safe to log. */
+const EVENTS_PATH = '/v2/enqueue';
 
 export const pagerdutyOptions = z.strictObject({
   /** The integration's routing key (config `routing_key` or the contents of `routing_key_file`): a secret. */
@@ -73,7 +75,8 @@ function buildOne(n: Notification, o: PagerdutyOptions, ctx: BuildContext): Prep
     headers,
     body: JSON.stringify(pagerdutyEvent(n, o, ctx)),
     ids: [n.id],
-    describe: `pagerduty ${ep.originAndPath}`,
+    // The Events API path is public (the routing key travels in the body); any other configured path is hidden.
+    describe: `pagerduty ${new URL(ep.url).pathname === EVENTS_PATH ? ep.originAndPath : ep.shown}`,
     redact: [o.routingKey, ep.authorization, search].filter((s): s is string => s !== null && s.length > 1),
   };
 }

@@ -64,4 +64,10 @@ describe('alertmanager receiver', () => {
     expect(alerts(req!.body)[0]).not.toHaveProperty('generatorURL');
     expect(alerts(req!.body)[0]!.annotations).toEqual({ summary: 'mx1-submission is up again', description: 'mx1-submission is up again' });
   });
+
+  it('describe shows the API path it appends, never a configured path before it', () => {
+    const [req] = alertmanagerReceiver.build([firing()], { url: 'http://proxy.example.test:8080/am/s3cretTOKEN/' }, CTX);
+    expect(req!.url).toBe('http://proxy.example.test:8080/am/s3cretTOKEN/api/v2/alerts');
+    expect(req!.describe).toBe('alertmanager http://proxy.example.test:8080/…/api/v2/alerts');
+  });
 });

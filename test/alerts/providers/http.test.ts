@@ -3,6 +3,7 @@ import net from 'node:net';
 import { Agent, MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter, sendRequest } from '../../../src/alerts/http.js';
+import { alertmanagerReceiver } from '../../../src/alerts/providers/alertmanager.js';
 import { pagerdutyReceiver } from '../../../src/alerts/providers/pagerduty.js';
 import type { PreparedRequest, SendOptions, SendOutcome } from '../../../src/alerts/providers/provider.js';
 import { slackReceiver } from '../../../src/alerts/providers/slack.js';
@@ -50,7 +51,7 @@ describe('sendRequest against a webhook sink', () => {
     sink.script(respond(500, { body: 'boom\nwent   the server' }));
     expect(await sendRequest(webhookTo(sink.url('/h')), opts())).toEqual({
       ok: false, status: 500, retryable: true, retryAfterMs: null,
-      error: `webhook http://127.0.0.1:${sink.port}/h: HTTP 500: boom went the server`,
+      error: `webhook http://127.0.0.1:${sink.port}/…: HTTP 500: boom went the server`,
     });
   });
 
@@ -86,7 +87,7 @@ describe('sendRequest against a webhook sink', () => {
   it('a stalled sink is a retryable timeout within timeoutMs', async () => {
     sink.script(stall());
     const [out, ms] = await timed(sendRequest(webhookTo(sink.url('/h')), opts({ timeoutMs: 300 })));
-    expect(out).toEqual({ ok: false, status: null, retryable: true, retryAfterMs: null, error: `webhook http://127.0.0.1:${sink.port}/h: no answer within 300ms` });
+    expect(out).toEqual({ ok: false, status: null, retryable: true, retryAfterMs: null, error: `webhook http://127.0.0.1:${sink.port}/…: no answer within 300ms` });
     expect(ms).toBeGreaterThanOrEqual(290);
     expect(ms).toBeLessThan(300 + 500);
   });
@@ -103,13 +104,13 @@ describe('sendRequest against a webhook sink', () => {
     const closed = await sendRequest(webhookTo(sink.url('/h')), opts());
     expect(closed).toEqual({
       ok: false, status: null, retryable: true, retryAfterMs: null,
-      error: `webhook http://127.0.0.1:${sink.port}/h: connection closed by the server (UND_ERR_SOCKET)`,
+      error: `webhook http://127.0.0.1:${sink.port}/…: connection closed by the server (UND_ERR_SOCKET)`,
     });
     const port = await freePort();
     const refused = await sendRequest(webhookTo(`http://127.0.0.1:${port}/h`), opts());
     expect(refused).toEqual({
       ok: false, status: null, retryable: true, retryAfterMs: null,
-      error: `webhook http://127.0.0.1:${port}/h: connection refused (ECONNREFUSED)`,
+      error: `webhook http://127.0.0.1:${port}/…: connection refused (ECONNREFUSED)`,
     });
   });
 
@@ -132,7 +133,7 @@ describe('sendRequest against a webhook sink', () => {
     const [out, ms] = await timed(sendRequest(webhookTo(sink.url('/h')), opts({ signal: ac.signal, timeoutMs: 5000 })));
     expect(out).toEqual({
       ok: false, status: null, retryable: true, retryAfterMs: null,
-      error: `webhook http://127.0.0.1:${sink.port}/h: aborted (shutting down)`,
+      error: `webhook http://127.0.0.1:${sink.port}/…: aborted (shutting down)`,
     });
     expect(ms).toBeLessThan(1000);
     expect(await sendRequest(webhookTo(sink.url('/h')), opts({ signal: ac.signal }))).toMatchObject({
@@ -166,6 +167,31 @@ describe('secrets never reach SendOutcome.error', () => {
       expect(o.error).not.toContain('SLACKsecretPATH');
     }
     expect(outs[0]).toMatchObject({ status: 404, error: expect.stringContaining('no_service at ***') });
+  });
+
+  it('webhook, alertmanager, pagerduty at a relay: a token in the URL path is absent from every error', async () => {
+    const TOKEN = 'PATHsecretTOKEN0042';
+    const builds: [string, (base: string) => PreparedRequest][] = [
+      [`/hooks/${TOKEN}`, (base) => webhookReceiver.build([firing()], { url: `${base}/hooks/${TOKEN}` }, CTX)[0]!],
+      [`/am/${TOKEN}/api/v2/alerts`, (base) => alertmanagerReceiver.build([firing()], { url: `${base}/am/${TOKEN}` }, CTX)[0]!],
+      [`/pd/${TOKEN}`, (base) => pagerdutyReceiver.build([firing()], { routingKey: KEY, url: `${base}/pd/${TOKEN}` }, CTX)[0]!],
+    ];
+    for (const [path, build] of builds) {
+      sink.script(respond(404, { body: `no route for ${path} (nor ${TOKEN})` }), closeSocket());
+      const outs = [
+        await sendRequest(build(sink.url('')), opts()),
+        await sendRequest(build(sink.url('')), opts()),
+        await sendRequest(build(`http://127.0.0.1:${await freePort()}`), opts()),
+      ];
+      for (const o of outs) {
+        expect(o.ok).toBe(false);
+        if (o.ok) continue;
+        expect(o.error).toMatch(/^\w+ http:\/\/127\.0\.0\.1:\d+\/…/);
+        expect(o.error).not.toContain(TOKEN);
+      }
+      expect(outs[0]).toMatchObject({ status: 404, error: expect.stringContaining('no route for ***') });
+    }
+    expect(sink.requests.map((r) => r.path)).toEqual(builds.flatMap(([path]) => [path, path]));
   });
 
   it('pagerduty: routing key absent even when the server echoes the request body', async () => {

@@ -69,4 +69,10 @@ describe('pagerduty receiver', () => {
     expect(req!.describe).not.toContain(KEY);
     expect(req!.redact).toContain(KEY);
   });
+
+  it('shows the public Events API path, but no other configured path (a relay URL may hold a token)', () => {
+    expect(pagerdutyReceiver.build([firing()], { routingKey: KEY }, CTX)[0]!.describe).toBe('pagerduty https://events.pagerduty.com/v2/enqueue');
+    const [req] = pagerdutyReceiver.build([firing()], { routingKey: KEY, url: 'https://relay.example.test/pd/tok3nINpath' }, CTX);
+    expect(req!.describe).toBe('pagerduty https://relay.example.test/…');
+  });
 });

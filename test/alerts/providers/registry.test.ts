@@ -32,7 +32,7 @@ const ntfyReceiver: ConfigurableReceiver<NtfyOptions, typeof keys> = {
       const headers: Record<string, string> = { 'Content-Type': 'text/plain', 'User-Agent': USER_AGENT, Title: `${n.status} ${n.alert} on ${n.target}` };
       if (o.priority !== undefined) headers.Priority = String(o.priority);
       if (o.token !== undefined) headers.Authorization = `Bearer ${o.token}`;
-      return { url: ep.url, method: 'POST', headers, body: n.summary, ids: [n.id], describe: `ntfy ${ep.originAndPath}`, redact: o.token ? [o.token] : [] };
+      return { url: ep.url, method: 'POST', headers, body: n.summary, ids: [n.id], describe: `ntfy ${ep.shown}`, redact: o.token ? [o.token] : [] };
     });
   },
 };
@@ -105,8 +105,8 @@ describe('assembleReceivers: binding and the module rules', () => {
     const reqs = r.build([firing(), refresh(), resolved()], CTX);
     expect(built).toEqual([{ url: URL, token: 'tk_s3cret', priority: 5 }]);
     expect(reqs.map((q) => [q.url, q.ids, q.headers.Authorization, q.headers.Priority, q.describe])).toEqual([
-      [URL, ['n-firing-1'], 'Bearer tk_s3cret', '5', 'ntfy https://ntfy.example.test/smtp-alerts'],
-      [URL, ['n-resolved-1'], 'Bearer tk_s3cret', '5', 'ntfy https://ntfy.example.test/smtp-alerts'],
+      [URL, ['n-firing-1'], 'Bearer tk_s3cret', '5', 'ntfy https://ntfy.example.test/…'],
+      [URL, ['n-resolved-1'], 'Bearer tk_s3cret', '5', 'ntfy https://ntfy.example.test/…'],
     ]);
     expect(reqs.every((q) => q.redact?.includes('tk_s3cret'))).toBe(true);
   });

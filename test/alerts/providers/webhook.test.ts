@@ -6,7 +6,7 @@ import { CTX, firing, NOW, refresh, reminder, RESULT, resolved } from './fixture
 const URL_ = 'https://hooks.example.test/smtp';
 
 describe('webhook receiver', () => {
-  it('posts the documented payload (docs/webhook-payload.schema.json), result without its transcript', () => {
+  it('posts the CONTRACT payload, result without its transcript', () => {
     const [req, ...more] = webhookReceiver.build([firing()], { url: URL_ }, CTX);
     expect(more).toEqual([]);
     expect(req!.url).toBe(URL_);
@@ -78,6 +78,12 @@ describe('webhook receiver', () => {
     const [req] = webhookReceiver.build([firing()], { url: 'https://user:p%40ss@hooks.example.test/smtp?token=abcdef' }, CTX);
     expect(req!.url).toBe('https://hooks.example.test/smtp?token=abcdef');
     expect(req!.headers.Authorization).toBe(`Basic ${Buffer.from('user:p@ss').toString('base64')}`);
-    expect(req!.describe).toBe('webhook https://hooks.example.test/smtp');
+    expect(req!.describe).toBe('webhook https://hooks.example.test/…');
+  });
+
+  it('describe never shows the configured path: it may hold a token', () => {
+    const [req] = webhookReceiver.build([firing()], { url: 'https://hooks.example.test/hooks/T01/B02/tok3nINpath' }, CTX);
+    expect(req!.describe).toBe('webhook https://hooks.example.test/…');
+    expect(webhookReceiver.build([firing()], { url: 'https://hooks.example.test' }, CTX)[0]!.describe).toBe('webhook https://hooks.example.test/');
   });
 });
