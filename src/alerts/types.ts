@@ -1,6 +1,6 @@
 import type { CheckResult, FailureReason, Phase } from '../core/result.js';
 
-/** Rule kinds (CONTRACT.md "Config" alerts.rules), plus the probe's own `isolated` alert for failure storms. */
+/** Rule kinds (README "Alerting", config `alerts.rules`), plus the probe's own `isolated` alert for failure storms. */
 export type AlertKind = 'down' | 'slow' | 'certificate' | 'capability' | 'isolated';
 
 /** A rule with every default applied and every duration in milliseconds; built once at config load. */

@@ -1,5 +1,5 @@
 /**
- * The generic webhook (CONTRACT.md "Webhook payload"): one JSON POST per notification, optionally signed with
+ * The generic webhook (docs/webhook-payload.schema.json): one JSON POST per notification, optionally signed with
  * HMAC-SHA256 over "timestamp.body" so the receiver can check origin and freshness.
  */
 import { createHmac } from 'node:crypto';
@@ -29,7 +29,7 @@ export const TIMESTAMP_HEADER = 'X-Smtp-Probe-Timestamp';
 /** The notification id, stable across retries: receivers may deduplicate on it. */
 export const ID_HEADER = 'X-Smtp-Probe-Notification';
 
-/** The body, key for key as in CONTRACT.md. The result record goes without its transcript. */
+/** The body, key for key as in docs/webhook-payload.schema.json. The result record goes without its transcript. */
 export function webhookPayload(n: Notification): Record<string, unknown> {
   let result: Record<string, unknown> | null = null;
   if (n.result) {

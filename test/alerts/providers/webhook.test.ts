@@ -6,7 +6,7 @@ import { CTX, firing, NOW, refresh, reminder, RESULT, resolved } from './fixture
 const URL_ = 'https://hooks.example.test/smtp';
 
 describe('webhook receiver', () => {
-  it('posts the CONTRACT payload, result without its transcript', () => {
+  it('posts the documented payload (docs/webhook-payload.schema.json), result without its transcript', () => {
     const [req, ...more] = webhookReceiver.build([firing()], { url: URL_ }, CTX);
     expect(more).toEqual([]);
     expect(req!.url).toBe(URL_);

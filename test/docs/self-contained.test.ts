@@ -1,0 +1,47 @@
+/**
+ * The repository explains itself: no tracked file points at documents that live outside it (a contract and a
+ * style guide next to the checkout, tools in a shared folder next to it), only at its own README, ARCHITECTURE.md and docs/.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+/** A contract and a style guide that lived beside the checkout, and tools in a shared folder next to it (spelt in pieces: this file must not match). */
+const OUTSIDE_RE = new RegExp(['\\bCONT' + 'RACT(\\.md|:| "| payload)', 'STY' + 'LE\\.md', '\\.\\./sha' + 'red\\b'].join('|'));
+
+function trackedFiles(): string[] {
+  return execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((f) => f !== '');
+}
+
+describe('a self-contained repository', () => {
+  test('no tracked file mentions documents outside the repository', () => {
+    const files = trackedFiles();
+    expect(files.length).toBeGreaterThan(100);
+    const hits: string[] = [];
+    for (const file of files) {
+      let text: string;
+      try {
+        text = readFileSync(join(ROOT, file), 'utf8');
+      } catch {
+        continue; // deleted in the work tree, not yet committed
+      }
+      text.split('\n').forEach((line, i) => {
+        if (OUTSIDE_RE.test(line)) hits.push(`${file}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(hits).toEqual([]);
+  });
+
+  test('the files a published project carries are there', () => {
+    const files = new Set(trackedFiles());
+    for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'ARCHITECTURE.md', 'docs/metrics.md', 'docs/result-record.schema.json', 'docs/webhook-payload.schema.json']) {
+      expect(files, f).toContain(f);
+    }
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { license: string; version: string };
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(new RegExp(`^${pkg.license} License`));
+    expect(readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8')).toContain(`## ${pkg.version}`);
+  });
+});
