@@ -120,9 +120,9 @@ export class HttpServer extends http.Server {
   private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Cache-Control', 'no-store');
-    if (this.stopping) res.setHeader('Connection', 'close');
     const send = (r: HttpReply): void => {
       if (res.headersSent || res.destroyed) return;
+      if (this.stopping) res.setHeader('Connection', 'close');
       res.writeHead(r.status, { ...r.headers, 'Content-Type': r.contentType });
       res.end(r.body);
     };
