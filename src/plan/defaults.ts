@@ -19,7 +19,7 @@ export const DEFAULTS = {
   stateFile: '/var/lib/smtp-probe/state.json',
   /** global.web: the HTTP server's limits (README "Running as a monitor"). */
   web: {
-    /** Open connections at once; one more is closed on accept. */
+    /** Open connections at once; at the limit the oldest one without a request in flight is closed to make room. */
     maxConnections: 512,
     /** /probe runs at once; one more answers 503 with Retry-After. */
     maxConcurrentProbes: 32,
