@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import os from 'node:os';
 import { orderAddresses, type LocalAddress } from './order.js';
-import { sharedResolver } from './resolver.js';
+import { newResolver } from './resolver.js';
 import { normalizeHostName, systemFiles, type SearchConfig, type SystemFilePaths } from './system-files.js';
 
 /**
@@ -10,12 +10,14 @@ import { normalizeHostName, systemFiles, type SearchConfig, type SystemFilePaths
  * no libuv thread while a server keeps it waiting. Errors carry getaddrinfo's codes: ENOTFOUND (the name does
  * not exist or has no address of the family asked for) and EAI_AGAIN (the DNS server did not answer, or failed).
  */
-export type AddressLookup = (host: string, family: 4 | 6 | null) => Promise<string[]>;
+export type AddressLookup = (host: string, family: 4 | 6 | null, signal?: AbortSignal) => Promise<string[]>;
 
 /** The questions an address lookup asks: node:dns's Resolver answers them, tests pass their own. */
 export interface AddressResolver {
   resolve4(name: string): Promise<string[]>;
   resolve6(name: string): Promise<string[]>;
+  /** Ends the pending queries: called when the lookup's signal aborts (the caller stopped waiting). */
+  cancel?(): void;
 }
 
 /**
@@ -25,8 +27,10 @@ export interface AddressResolver {
 export const SYSTEM_DNS = { timeoutMs: 2500, tries: 2 } as const;
 
 export interface LookupSources {
-  /** The resolver for this lookup (asked each time: the system's is replaced when resolv.conf changes). */
+  /** The resolver of one lookup, asked for once per lookup (a fresh one can be cancelled without touching others). */
   resolver: () => AddressResolver;
+  /** Whether an aborted lookup cancels its resolver (only when `resolver()` gives each lookup its own). */
+  cancelOnAbort: boolean;
   /** resolv.conf's search list and ndots, or null: names are asked as written. */
   search: (() => SearchConfig) | null;
   /** The hosts file, consulted first; null: none. */
@@ -43,28 +47,32 @@ export interface SystemLookupOptions {
   files?: SystemFilePaths;
 }
 
-/** The hosts file, then DNS through the system's servers (or `servers`), with c-ares timeouts. */
+/**
+ * The hosts file, then DNS through the system's servers (or `servers`), with c-ares timeouts. Each lookup has a
+ * resolver of its own: when its signal aborts, its queries end and their sockets close at once.
+ */
 export function systemAddressLookup(o: SystemLookupOptions = {}): AddressLookup {
   const files = systemFiles(o.files);
   const servers = o.servers && o.servers.length > 0 ? o.servers : null;
   const timeoutMs = o.timeoutMs ?? SYSTEM_DNS.timeoutMs;
   const tries = o.tries ?? SYSTEM_DNS.tries;
   return createLookup({
-    resolver: () => sharedResolver(servers, timeoutMs, tries),
+    resolver: () => newResolver(servers, timeoutMs, tries),
+    cancelOnAbort: true,
     search: servers ? null : () => files.resolvConf().search,
     hosts: () => files.hosts(),
     locals: localAddresses,
   });
 }
 
-/** The hosts file, then `resolver` (a target's own dns_servers): names asked as written. */
+/** The hosts file, then `resolver` (shared by its caller, so never cancelled here): names asked as written. */
 export function lookupVia(resolver: AddressResolver, files?: SystemFilePaths): AddressLookup {
   const f = systemFiles(files);
-  return createLookup({ resolver: () => resolver, search: null, hosts: () => f.hosts(), locals: localAddresses });
+  return createLookup({ resolver: () => resolver, cancelOnAbort: false, search: null, hosts: () => f.hosts(), locals: localAddresses });
 }
 
 export function createLookup(src: LookupSources): AddressLookup {
-  return async (host, family) => {
+  return async (host, family, signal) => {
     const name = normalizeHostName(host);
     const literal = isIP(host);
     if (literal !== 0) {
@@ -73,11 +81,20 @@ export function createLookup(src: LookupSources): AddressLookup {
     }
     const fromFiles = fromHostsFile(name, family, src.hosts?.() ?? null);
     if (fromFiles.length > 0) return orderAddresses(fromFiles, src.locals());
-    for (const candidate of candidates(host, src.search?.() ?? null)) {
-      const found = await askDns(src.resolver(), candidate, family);
-      if (found.addresses.length > 0) return orderAddresses(found.addresses, src.locals());
-      if (found.temporary !== null) throw temporaryFailure(host, found.temporary);
+    const resolver = src.resolver();
+    const cancel = (): void => resolver.cancel?.();
+    if (src.cancelOnAbort) signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for (const candidate of candidates(host, src.search?.() ?? null)) {
+        if (signal?.aborted) break;
+        const found = await askDns(resolver, candidate, family);
+        if (found.addresses.length > 0) return orderAddresses(found.addresses, src.locals());
+        if (found.temporary !== null) throw temporaryFailure(host, found.temporary);
+      }
+    } finally {
+      signal?.removeEventListener('abort', cancel);
     }
+    if (signal?.aborted) throw temporaryFailure(host, 'ECANCELLED');
     throw notFound(host);
   };
 }

@@ -1,4 +1,4 @@
-import { sharedResolver } from './resolver.js';
+import { newResolver } from './resolver.js';
 
 /** A DNS server as node:dns takes it: "127.0.0.1", "127.0.0.1:5353", "[::1]:53", "::1". */
 export const DNS_SERVER_PATTERN = /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/;
@@ -8,6 +8,8 @@ export interface MxResolver {
   resolveMx(name: string): Promise<{ exchange: string; priority: number }[]>;
   resolve4(name: string): Promise<string[]>;
   resolve6(name: string): Promise<string[]>;
+  /** Ends the queries still pending (node:dns's Resolver has it; the caller gave up on them). */
+  cancel?(): void;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface MxResolver {
  */
 export function systemMxResolver(servers: readonly string[] | null, timeoutMs = 5000): MxResolver {
   // One try: a retry waits longer than the first, and the caller bounds the whole lookup by its phase timeout.
-  return sharedResolver(servers, timeoutMs, 1);
+  return newResolver(servers, timeoutMs, 1);
 }
 
 /** The most MX hosts probed whatever the plan says (max_mx's upper bound): a DNS answer cannot ask for more. */

@@ -1,5 +1,5 @@
 import { bounded } from '../core/deadline.js';
-import { lookupVia } from '../dns/lookup.js';
+import { lookupVia, systemAddressLookup } from '../dns/lookup.js';
 import { resolveMx, systemMxResolver, type MxHost, type MxResolution, type MxResolver } from '../dns/mx.js';
 import type { CheckPlan, RoundtripPlan } from '../core/plan.js';
 import type { MailboxClient } from '../mailbox/types.js';
@@ -48,6 +48,7 @@ export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOn
     deps,
     () => null,
   );
+  if (found === null) resolver.cancel?.(); // given up on: its queries end now, not at their own timeout
   if (found === null) {
     const lookupMs = deps.now() - started;
     return [dnsOnly(plan, startedAt, lookupMs, { reason: 'timeout', message: `MX lookup for ${plan.host} took longer than ${plan.phaseTimeoutMs} ms` })];
@@ -65,7 +66,10 @@ export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOn
  */
 export function withPlanDns<D extends TargetDeps>(plan: CheckPlan, deps: D): D {
   if (!plan.dnsServers) return deps;
-  return { ...deps, lookup: lookupVia((deps.mxResolver ?? systemMxResolver)(plan.dnsServers, plan.phaseTimeoutMs)) };
+  const lookup = deps.mxResolver
+    ? lookupVia(deps.mxResolver(plan.dnsServers, plan.phaseTimeoutMs))
+    : systemAddressLookup({ servers: plan.dnsServers, timeoutMs: plan.phaseTimeoutMs, tries: 1 });
+  return { ...deps, lookup };
 }
 
 /**

@@ -14,7 +14,8 @@ import { capabilityFacts } from '../smtp/ehlo.js';
 import { SmtpSession } from '../smtp/session.js';
 import { Trace, Transcript, round } from '../smtp/trace.js';
 
-export type Lookup = (host: string, family: 4 | 6 | null) => Promise<string[]>;
+/** Name → addresses; `signal` aborts when the run stops waiting (the lookup may then end its queries). */
+export type Lookup = (host: string, family: 4 | 6 | null, signal?: AbortSignal) => Promise<string[]>;
 
 /** What a run needs from outside: time and timers (the Clock), name lookups, and the shutdown signal. */
 export interface RunDeps extends Clock {
@@ -166,7 +167,10 @@ async function resolve(ctx: StepContext, deps: RunDeps, signal: AbortSignal): Pr
   const giveUp = (why: GiveUp): never => {
     throw new ProbeError('timeout', 'dns', why === 'timeout' ? `DNS lookup took longer than ${plan.phaseTimeoutMs} ms` : 'run deadline reached during dns');
   };
-  const addresses = await bounded(deps.lookup(plan.host, family), plan.phaseTimeoutMs, signal, deps, giveUp).catch((e: unknown) => {
+  // Given up on (phase timeout, run deadline): the lookup is told, so that its queries end now.
+  const stop = new AbortController();
+  const lookup = deps.lookup(plan.host, family, stop.signal);
+  const addresses = await bounded(lookup, plan.phaseTimeoutMs, signal, deps, (why) => (stop.abort(), giveUp(why))).catch((e: unknown) => {
     if (isProbeError(e)) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const why = code === 'ENOTFOUND' ? 'no such host' : code === 'EAI_AGAIN' ? 'temporary DNS failure' : String((e as Error).message ?? e);

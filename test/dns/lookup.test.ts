@@ -20,6 +20,12 @@ afterEach(closeAll);
 const dir = mkdtempSync(join(tmpdir(), 'smtp-probe-lookup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+async function until(what: () => boolean, ms = 3000): Promise<void> {
+  for (const end = Date.now() + ms; !what(); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+  }
+}
+
 let fileCount = 0;
 /** A hosts file and an empty resolv.conf of the test's own (each test its own paths: the files are cached). */
 function files(hosts: string): { hosts: string; resolvConf: string } {
@@ -75,6 +81,26 @@ describe('the address lookup against the tiny DNS server', () => {
     await expect(lookup('broken.test', null)).rejects.toMatchObject({ code: 'EAI_AGAIN', cause: 'ESERVFAIL' });
   });
 
+  test('a lookup whose signal aborts ends its queries at once (ECANCELLED), not at the resolver\'s timeout', async () => {
+    const server = await startDnsServer(ZONE);
+    const lookup = systemAddressLookup({ servers: [server.address], timeoutMs: 30_000, tries: 1, files: files('') });
+    const stop = new AbortController();
+    const pending = lookup('black.test', null, stop.signal);
+    await until(() => server.queriesFor('black.test').length === 2);
+    const t0 = performance.now();
+    stop.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'EAI_AGAIN', cause: 'ECANCELLED' });
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  test('the runner aborts the lookup\'s signal when it stops waiting (phase timeout)', async () => {
+    let seen: AbortSignal | undefined;
+    const lookup = (_h: string, _f: 4 | 6 | null, signal?: AbortSignal): Promise<string[]> => ((seen = signal), new Promise<string[]>(() => undefined));
+    const r = await runCheck(makePlan({ host: 'slow.test', port: 25, tls: 'none', steps: ['banner'], phaseTimeoutMs: 200, timeoutMs: 1000 }), { ...systemDeps(), lookup });
+    expect(r.failure).toMatchObject({ phase: 'dns', reason: 'timeout' });
+    expect(seen?.aborted).toBe(true);
+  });
+
   test('literals are answered as they are; localhost is loopback even without a hosts entry', async () => {
     const lookup = systemAddressLookup({ servers: ['127.0.0.1:9'], timeoutMs: 200, tries: 1, files: files('') });
     expect(await lookup('192.0.2.7', null)).toEqual(['192.0.2.7']);
@@ -114,7 +140,7 @@ describe('the search list (resolv.conf ndots and search)', () => {
     return { asked, resolve4: (n) => ask(n, 4), resolve6: (n) => ask(n, 6) };
   }
   const lookupWith = (r: AddressResolver, resolvConf: string) =>
-    createLookup({ resolver: () => r, search: () => parseResolvConf(resolvConf), hosts: null, locals: () => V4_ONLY });
+    createLookup({ resolver: () => r, cancelOnAbort: false, search: () => parseResolvConf(resolvConf), hosts: null, locals: () => V4_ONLY });
 
   test('a name with fewer dots than ndots tries the search domains first; a trailing dot asks only the name', async () => {
     const r = recorder({ 'mail.svc.cluster.test': ['192.0.2.25'] });
@@ -135,6 +161,7 @@ describe('the search list (resolv.conf ndots and search)', () => {
     const calls: string[] = [];
     const stop = createLookup({
       resolver: () => ({ resolve4: (n) => (calls.push(n), failing.resolve4(n)), resolve6: failing.resolve6 }),
+      cancelOnAbort: false,
       search: () => parseResolvConf('search a.test b.test\noptions ndots:2'),
       hosts: null,
       locals: () => V4_ONLY,
