@@ -28,14 +28,17 @@ export const auth = {
   options: ({ z, oneLine, file }) => ({
     auth: z
       .strictObject({
-        mechanism: z.enum(SASL_MECHANISMS).optional().meta({ description: 'SASL mechanism (default: the strongest both sides offer)' }),
-        username: oneLine('username'),
-        password: z.string().optional().meta({ description: 'Use ${ENV_VAR} expansion; never write a password inline' }),
-        password_file: file.optional().meta({ description: 'File holding the password (one trailing newline stripped)' }),
-        allow_plaintext: z.boolean().optional().meta({ description: 'Send credentials without TLS (never by default)' }),
+        mechanism: z
+          .enum(SASL_MECHANISMS)
+          .optional()
+          .meta({ description: `SASL mechanism: ${SASL_MECHANISMS.join(', ')} (default: PLAIN when offered, else LOGIN); XOAUTH2 takes a token as password` }),
+        username: oneLine('username').meta({ description: 'Login name sent with AUTH. Example: probe@example.test' }),
+        password: z.string().optional().meta({ description: 'The password from ${ENV_VAR} (a literal is warned about); or password_file. One of the two is required' }),
+        password_file: file.optional().meta({ description: 'File holding the password (relative to the config file; one trailing newline stripped). Example: /run/secrets/smtp_password' }),
+        allow_plaintext: z.boolean().optional().meta({ description: 'Send credentials without TLS, or over TLS whose certificate did not verify (default false)' }),
       })
       .optional()
-      .meta({ description: 'SMTP AUTH credentials: the auth step runs when they are given' }),
+      .meta({ description: 'SMTP AUTH (RFC 4954) credentials: the auth step runs when they are given, over verified TLS only' }),
   }),
   async run(ctx) {
     const { plan, session, state } = ctx;

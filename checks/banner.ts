@@ -5,7 +5,7 @@ export const banner = {
   kind: 'banner',
   summary: 'read the greeting; expected code and optional text pattern',
   options: ({ z }) => ({
-    banner_pattern: z.string().optional().meta({ description: 'A regular expression the greeting text must match' }),
+    banner_pattern: z.string().optional().meta({ description: "A regular expression the greeting text must match, else banner fails. Example: '\\.example\\.test ESMTP'" }),
   }),
   async run(ctx) {
     const reply = await ctx.session.read('banner');

@@ -12,7 +12,7 @@ export const ehlo = {
     require_capabilities: z
       .array(z.string().regex(/^[A-Za-z0-9-]+((>=\d+)|(=\S+))?$/, 'must be NAME, NAME>=N or NAME=WORD'))
       .optional()
-      .meta({ description: 'EHLO keywords the server must offer: PIPELINING, SIZE>=10000000, AUTH=PLAIN; STARTTLS is judged before TLS' }),
+      .meta({ description: 'EHLO keywords the server must offer (STARTTLS judged before TLS, the rest after). Example: [STARTTLS, "SIZE>=10240000", AUTH=PLAIN]' }),
   }),
   async run(ctx) {
     const name = oneLine(ctx.plan.ehlo);

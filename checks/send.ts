@@ -15,16 +15,22 @@ export const send = {
   options: ({ z, mailAddress }) => ({
     send: z
       .strictObject({
-        from: mailAddress.optional().meta({ description: 'Envelope sender (default smtp-probe@<ehlo name>; "" for the null sender)' }),
-        to: z.array(mailAddress.refine((s) => s !== '', 'a recipient cannot be empty')).min(1).meta({ description: 'Recipients, one RCPT each' }),
-        deliver: z.boolean().optional().meta({ description: 'false: MAIL and RCPT are checked, then RSET instead of DATA' }),
-        subject: z.string().optional(),
-        body: z.string().optional(),
-        headers: z.record(z.string().regex(/^[!-9;-~]+$/, 'must be a header field name'), z.string()).optional().meta({ description: 'Extra header fields' }),
-        size: z.number().int().positive().max(100 * 1024 * 1024).optional().meta({ description: 'Pad the message to this many bytes' }),
+        from: mailAddress.optional().meta({ description: 'Envelope and header sender (default smtp-probe@<ehlo name>; "" for the null sender). Example: probe@example.test' }),
+        to: z
+          .array(mailAddress.refine((s) => s !== '', 'a recipient cannot be empty'))
+          .min(1)
+          .meta({ description: 'Recipients, one RCPT each; every one must meet the rcpt expectation. Example: [probe@example.test]' }),
+        deliver: z.boolean().optional().meta({ description: 'true (default): DATA and the message; false: MAIL and RCPT are checked, then RSET instead of DATA' }),
+        subject: z.string().optional().meta({ description: 'Subject of the test message (default "smtp-probe test message")' }),
+        body: z.string().optional().meta({ description: 'Body of the test message (default: two lines saying smtp-probe sent it and it can be deleted)' }),
+        headers: z
+          .record(z.string().regex(/^[!-9;-~]+$/, 'must be a header field name'), z.string())
+          .optional()
+          .meta({ description: 'Extra header fields of the test message. Example: { X-Probe-Purpose: monitoring }' }),
+        size: z.number().int().positive().max(100 * 1024 * 1024).optional().meta({ description: 'Pad the message to this many bytes (at most 100 MiB), to check SIZE handling. Example: 4096' }),
       })
       .optional()
-      .meta({ description: 'A test transaction: the send step runs when recipients are given' }),
+      .meta({ description: 'A test transaction (MAIL, RCPT, DATA or RSET): the send step runs when recipients are given' }),
   }),
   async run(ctx) {
     const { plan, state, session } = ctx;

@@ -13,19 +13,22 @@ export const starttls = {
   kind: 'starttls',
   summary: 'STARTTLS, the handshake and certificate, EHLO again',
   options: ({ z, oneLine, file }) => ({
-    tls: z.enum(TLS_MODES as [TlsMode, ...TlsMode[]]).optional().meta({ description: 'none | opportunistic (default for smtp://) | starttls | implicit (smtps://)' }),
+    tls: z
+      .enum(TLS_MODES as [TlsMode, ...TlsMode[]])
+      .optional()
+      .meta({ description: 'none | opportunistic (default for smtp://: STARTTLS when offered) | starttls (required, verified) | implicit (default for smtps://)' }),
     tls_config: z
       .strictObject({
-        ca_file: file.optional().meta({ description: 'PEM file of the CAs to trust instead of the system store' }),
-        cert_file: file.optional().meta({ description: 'PEM client certificate' }),
-        key_file: file.optional().meta({ description: 'PEM key of the client certificate' }),
+        ca_file: file.optional().meta({ description: 'PEM file of the CAs to trust instead of the system store. Example: /etc/smtp-probe/mail-ca.pem' }),
+        cert_file: file.optional().meta({ description: 'PEM client certificate, for servers that ask for one (with key_file)' }),
+        key_file: file.optional().meta({ description: 'PEM private key of the client certificate (with cert_file)' }),
         server_name: oneLine('server_name').optional().meta({ description: 'Name the certificate must match, and SNI (default: the host)' }),
         insecure_skip_verify: z.boolean().optional().meta({ description: 'Do not fail on an untrusted certificate (still recorded as verified: false)' }),
-        min_version: z.enum(['TLS10', 'TLS11', 'TLS12', 'TLS13']).optional().meta({ description: 'Lowest TLS version offered' }),
+        min_version: z.enum(['TLS10', 'TLS11', 'TLS12', 'TLS13']).optional().meta({ description: "Lowest TLS version offered: TLS10, TLS11, TLS12 or TLS13 (default: Node's, TLS12)" }),
       })
       .optional()
       .meta({ description: "TLS settings, with blackbox_exporter's key names" }),
-    min_cert_days: z.number().int().nonnegative().optional().meta({ description: 'Warn when the certificate expires in fewer days' }),
+    min_cert_days: z.number().int().nonnegative().optional().meta({ description: 'Warn when the certificate expires in fewer days (WARNING in nagios format). Example: 14' }),
   }),
   async run(ctx) {
     const { plan, state, session } = ctx;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../core/duration.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 import { PHASES, type CheckResult } from '../core/result.js';
 import { DEFAULTS } from '../plan/defaults.js';
 import type { AlertRule, IsolatedSettings, Verdict } from './types.js';
@@ -38,10 +38,14 @@ const reminderInterval = z
   .meta({ description: 'Repeat a firing alert this often (1h); 0s: never' });
 
 const thresholds = {
-  failure_threshold: z.number().int().min(1).optional(),
-  success_threshold: z.number().int().min(1).optional(),
-  reminder_interval: reminderInterval.optional(),
-  send_resolved: z.boolean().optional(),
+  failure_threshold: z.number().int().min(1).optional().meta({
+    description: `Failed runs in a row before an alert fires (default ${ALERT_DEFAULTS.failureThreshold}; a certificate rule ${DEFAULTS.alerts.certificateFailureThreshold})`,
+  }),
+  success_threshold: z.number().int().min(1).optional().meta({ description: `Passing runs in a row before a firing alert resolves (default ${ALERT_DEFAULTS.successThreshold})` }),
+  reminder_interval: reminderInterval.optional().meta({
+    description: `Repeat a firing alert this often (default ${formatDuration(ALERT_DEFAULTS.reminderIntervalMs)}); 0s: never. Example: 30m`,
+  }),
+  send_resolved: z.boolean().optional().meta({ description: `Also notify when an alert resolves (default ${ALERT_DEFAULTS.sendResolved})` }),
 };
 
 /** `alerts.defaults`. */
@@ -52,19 +56,35 @@ export function alertDefaultsSchema() {
 /** One entry of `alerts.rules`, by `kind`. */
 export function ruleSchema(duration: Duration, labelName: z.ZodString) {
   const select = {
-    name: labelName,
-    targets: z.array(z.string()).optional(),
-    modules: z.array(z.string()).optional(),
-    receivers: z.array(z.string()).min(1),
+    name: labelName.meta({ description: 'The alert name (a Prometheus label name), alertname in notifications. Example: smtp_probe_down' }),
+    targets: z.array(z.string()).optional().meta({ description: 'Targets the rule judges, by name (default: all; with modules, either matches). Example: [mx1]' }),
+    modules: z.array(z.string()).optional().meta({ description: 'Modules whose targets the rule judges. Example: [submission]' }),
+    receivers: z.array(z.string()).min(1).meta({ description: 'Names of alerts.receivers to notify. Example: [ops, pager]' }),
     ...thresholds,
     /** mx:// targets: judge each MX host (host, the default) or the domain as a whole (domain: every MX failing). */
-    scope: z.enum(['host', 'domain']).optional(),
+    scope: z.enum(['host', 'domain']).optional().meta({ description: 'mx:// targets: host judges each MX host (default); domain fires only when every MX host fails' }),
   };
+  const kind = <K extends string>(k: K, what: string) => z.literal(k).meta({ description: `${k}: ${what}. Write it out: it decides the other keys` });
   return z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('down'), ...select }),
-    z.strictObject({ kind: z.literal('slow'), phase: z.enum(PHASES), over: duration, consecutive: z.number().int().min(1).optional(), ...select }),
-    z.strictObject({ kind: z.literal('certificate'), days_left_under: z.number().int().min(1), ...select }),
-    z.strictObject({ kind: z.literal('capability'), require: z.array(z.string()).optional(), auth_before_tls: z.boolean().optional(), ...select }),
+    z.strictObject({ kind: kind('down', 'fires when failure_threshold runs in a row fail'), ...select }),
+    z.strictObject({
+      kind: kind('slow', 'fires when a phase takes longer than over'),
+      phase: z.enum(PHASES).meta({ description: 'The phase a slow rule times: connect, banner, tls_upgrade, auth, message, roundtrip, ... Example: message' }),
+      over: duration.meta({ description: 'A slow rule fires when the phase takes longer than this. Example: 2s' }),
+      consecutive: z.number().int().min(1).optional().meta({ description: 'Slow runs in a row before a slow rule fires (default: failure_threshold). Example: 3' }),
+      ...select,
+    }),
+    z.strictObject({
+      kind: kind('certificate', 'fires when the certificate has fewer than days_left_under days left'),
+      days_left_under: z.number().int().min(1).meta({ description: 'Fire when the certificate has fewer days left than this. Example: 14' }),
+      ...select,
+    }),
+    z.strictObject({
+      kind: kind('capability', 'fires when a required EHLO capability goes missing, or AUTH comes before TLS'),
+      require: z.array(z.string()).optional().meta({ description: 'EHLO capabilities that must stay offered (STARTTLS judged before TLS). Example: [STARTTLS, PIPELINING]' }),
+      auth_before_tls: z.boolean().optional().meta({ description: 'Fire when AUTH is offered before STARTTLS: credentials over plaintext (default false)' }),
+      ...select,
+    }),
   ]);
 }
 
@@ -72,9 +92,13 @@ export function ruleSchema(duration: Duration, labelName: z.ZodString) {
 export function isolatedSchema() {
   return z.strictObject({
     /** Runs in a row that most targets must fail for network reasons before it fires. */
-    failure_threshold: z.number().int().min(1).optional(),
+    failure_threshold: z.number().int().min(1).optional().meta({
+      description: `Runs in a row in which most targets fail for network reasons (connect, DNS, timeout) before smtp_probe_isolated fires (default ${DEFAULT_ISOLATED.failureThreshold})`,
+    }),
     /** Runs in a row that most targets must answer before it resolves. */
-    success_threshold: z.number().int().min(1).optional(),
+    success_threshold: z.number().int().min(1).optional().meta({
+      description: `Runs in a row in which most targets answer before smtp_probe_isolated resolves (default ${DEFAULT_ISOLATED.successThreshold})`,
+    }),
   });
 }
 

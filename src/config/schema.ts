@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkOptionShape } from '../../checks/index.js';
 import type { SchemaKit } from '../../checks/step.js';
-import { parseDuration } from '../core/duration.js';
+import { formatDuration as d, parseDuration } from '../core/duration.js';
 import { EXPECTABLE_PHASES, parseExpectation } from '../core/expect.js';
 import { parseListenAddress } from '../core/listen.js';
 import { STEP_KINDS } from '../core/plan.js';
@@ -9,6 +9,7 @@ import { parseTargetUrl } from '../core/target.js';
 import { DNS_SERVER_PATTERN } from '../dns/mx.js';
 import { receiverConfigSchema } from '../alerts/providers/index.js';
 import { alertDefaultsSchema, isolatedSchema, ruleSchema } from '../alerts/rules.js';
+import { DEFAULTS } from '../plan/defaults.js';
 import { parseMailboxUrl } from '../mailbox/url.js';
 
 /**
@@ -77,17 +78,18 @@ const roundtrip = z.strictObject({
   mailbox: z
     .string()
     .regex(/^(pop3s?|imaps?):\/\/[^@\s]+$/i, 'must be pop3s://host[:port], pop3://, imaps:// or imap:// (no credentials)')
-    .pipe(parsedString(parseMailboxUrl)),
-  username: oneLine('username'),
-  password: z.string().optional().meta({ description: 'Use ${ENV_VAR} expansion; never write a password inline' }),
-  password_file: z.string().optional(),
-  ca_file: z.string().optional(),
-  server_name: oneLine('server_name').optional(),
-  insecure_skip_verify: z.boolean().optional(),
-  allow_plaintext: z.boolean().optional(),
-  timeout: duration.optional(),
-  poll_interval: duration.optional(),
-  folders: z.array(z.string()).min(1).optional(),
+    .pipe(parsedString(parseMailboxUrl))
+    .meta({ description: 'The mailbox to read from: pop3s://host[:port], pop3:// (STLS), imaps://host[:port] or imap:// (STARTTLS); no credentials in the URL. Example: imaps://imap.example.test' }),
+  username: oneLine('username').meta({ description: 'Mailbox login name. Example: probe@example.test' }),
+  password: z.string().optional().meta({ description: 'Mailbox password from ${ENV_VAR} (a literal is warned about); or password_file. One of the two is required' }),
+  password_file: z.string().optional().meta({ description: 'File holding the mailbox password (relative to the config file; one trailing newline stripped). Example: /run/secrets/mailbox_password' }),
+  ca_file: z.string().optional().meta({ description: "PEM file of the CAs to trust for the mailbox server instead of the system's" }),
+  server_name: oneLine('server_name').optional().meta({ description: "Name the mailbox server's certificate must carry, also sent as SNI (default: the mailbox URL's host)" }),
+  insecure_skip_verify: z.boolean().optional().meta({ description: "Do not verify the mailbox server's certificate (default false; for a lab only)" }),
+  allow_plaintext: z.boolean().optional().meta({ description: 'Allow the mailbox login over a connection without TLS (default false)' }),
+  timeout: duration.optional().meta({ description: `How long to wait for the message to arrive: its own deadline, after the SMTP run (default ${d(DEFAULTS.roundtrip.timeoutMs)})` }),
+  poll_interval: duration.optional().meta({ description: `Between mailbox polls while waiting (default ${d(DEFAULTS.roundtrip.pollMs)}); IMAP IDLE wakes sooner. Example: 2s` }),
+  folders: z.array(z.string()).min(1).optional().meta({ description: 'IMAP folders to look in, in order (default INBOX, then the Junk folder); the result says where the message landed. Example: [INBOX, Junk]' }),
   max_messages: z
     .number()
     .int()
@@ -99,15 +101,18 @@ const roundtrip = z.strictObject({
 
 /** Module keys the runner reads itself; the checks add theirs (checks/*.ts `options`). */
 const runnerKeys = {
-  ip_protocol: z.union([z.literal(4), z.literal(6)], { error: 'must be 4 or 6 (omit it for either)' }).optional(),
-  source_ip_address: z.ipv4().or(z.ipv6()).optional(),
-  timeout: duration.optional(),
-  phase_timeout: duration.optional(),
-  expect: expect.optional(),
-  steps: z.array(z.enum(STEP_KINDS)).min(1).optional(),
-  probe_targets: z.array(targetUrl).optional(),
-  phase_histograms: z.boolean().optional(),
-  roundtrip: roundtrip.optional(),
+  ip_protocol: z
+    .union([z.literal(4), z.literal(6)], { error: 'must be 4 or 6 (omit it for either)' })
+    .optional()
+    .meta({ description: 'Address family to connect over: 4 or 6 (default: either). Probe the IPv6 path with a second module' }),
+  source_ip_address: z.ipv4().or(z.ipv6()).optional().meta({ description: 'Local address to connect from, for a relay that allows by IP; the module then answers /probe only for its probe_targets. Example: 192.0.2.10' }),
+  timeout: duration.optional().meta({ description: "Deadline of one whole run under this module, connect to QUIT (default: global.timeout). Example: 45s for MX hosts that tarpit" }),
+  phase_timeout: duration.optional().meta({ description: 'Longest wait for any one reply under this module (default: global.phase_timeout). Example: 30s for greeting delays' }),
+  expect: expect.optional().meta({ description: 'Reply codes a phase must get, by phase: codes, classes or enhanced codes. Examples: { rcpt: ["5xx"] } (relay must be refused), { auth: [235] }' }),
+  steps: z.array(z.enum(STEP_KINDS)).min(1).optional().meta({ description: `Which steps run, always in the order ${STEP_KINDS.join(', ')} (default: every step the settings call for). Example: [banner, ehlo, starttls, noop, quit]` }),
+  probe_targets: z.array(targetUrl).optional().meta({ description: 'The only URLs /probe may run this module against; a module with credentials answers /probe for these alone. Example: ["smtp://mail.example.test:587"]' }),
+  phase_histograms: z.boolean().optional().meta({ description: "Export phase duration histograms for this module's targets (default: global.phase_histograms)" }),
+  roundtrip: roundtrip.optional().meta({ description: 'Read the test message back from a mailbox (POP3 or IMAP) to time delivery. Needs send.to and deliver: true; the interval must cover both timeouts' }),
 };
 
 export const moduleSchema = z.strictObject({ ...checkOptionShape(kit), ...runnerKeys });
@@ -119,68 +124,79 @@ const RESERVED_LABELS = ['target', 'phase', 'reason', 'result', 'version', 'mx_h
 const dnsServer = z.string().regex(DNS_SERVER_PATTERN, 'must be an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53');
 
 const target = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.:@/-]{1,128}$/, 'must be 1-128 characters of letters, digits and _.:@/-'),
-  url: targetUrl,
-  module: z.string().optional(),
-  interval: duration.optional(),
-  dns_servers: z.array(dnsServer).min(1).optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:@/-]{1,128}$/, 'must be 1-128 characters of letters, digits and _.:@/-')
+    .meta({ description: 'Unique name: the target label of its series, and how rules, silences and check --target name it. Example: mx1' }),
+  url: targetUrl.meta({ description: 'smtp://host[:port] (25, STARTTLS when offered), smtps://host[:port] (465, implicit TLS) or mx://domain[:port] (every MX host). IPv6 in brackets' }),
+  module: z.string().optional().meta({ description: `The module (a key of modules) this target runs under (default: the built-in "${DEFAULTS.module}" module)` }),
+  interval: duration.optional().meta({ description: "How often this target is probed (default: global.interval); must cover its module's timeout. Example: 5m" }),
+  dns_servers: z.array(dnsServer).min(1).optional().meta({ description: "DNS servers for this target's lookups (default: global.dns_servers, else the system's). Example: [\"192.0.2.53:53\"]" }),
   max_mx: z
     .number().int().min(1).max(50).optional()
     .meta({ description: 'mx:// targets: probe the first N MX hosts by preference (default 10; 1-50), however many the DNS answer lists' }),
   labels: z
     .record(labelName.refine((l) => !RESERVED_LABELS.includes(l) && !l.startsWith('__'), 'is a label smtp-probe sets itself'), z.string())
-    .optional(),
+    .optional()
+    .meta({ description: `Static labels on every series and alert of this target (not ${RESERVED_LABELS.join(', ')}). Example: { env: prod, site: fra1 }` }),
 });
 
+const web = DEFAULTS.web;
 const global = z.strictObject({
-  interval: duration.optional(),
-  timeout: duration.optional(),
-  phase_timeout: duration.optional(),
-  concurrency: z.number().int().min(1).max(10_000).optional(),
-  listen: listen.optional(),
-  phase_histograms: z.boolean().optional(),
-  state_file: z.string().optional(),
-  ehlo: oneLine('ehlo').optional(),
-  dns_servers: z.array(dnsServer).min(1).optional(),
+  interval: duration.optional().meta({ description: `How often each target is probed (default ${d(DEFAULTS.intervalMs)}); a target's interval wins. Example: 30s` }),
+  timeout: duration.optional().meta({ description: `Deadline of one whole run, connect to QUIT (default ${d(DEFAULTS.timeoutMs)}); a module's timeout wins` }),
+  phase_timeout: duration.optional().meta({ description: `Longest wait for one reply, the connect or a TLS handshake (default ${d(DEFAULTS.phaseTimeoutMs)}); a module's wins` }),
+  concurrency: z.number().int().min(1).max(10_000).optional().meta({ description: `Most runs in flight at once, across all targets (default ${DEFAULTS.concurrency}; 1-10000)` }),
+  listen: listen.optional().meta({ description: `HTTP address of /metrics, /probe, /healthz (default "${DEFAULTS.listen}"); "127.0.0.1:9469" for loopback only; run --listen wins` }),
+  phase_histograms: z.boolean().optional().meta({ description: `Export smtp_probe_phase_duration_seconds histograms (default ${DEFAULTS.phaseHistograms}); false for fleets of thousands` }),
+  state_file: z.string().optional().meta({ description: `Alert state and undelivered notifications, kept across restarts (default ${DEFAULTS.stateFile})` }),
+  ehlo: oneLine('ehlo').optional().meta({ description: "The EHLO/HELO name of every module without its own (default: this machine's FQDN). Example: probe.example.test" }),
+  dns_servers: z.array(dnsServer).min(1).optional().meta({ description: 'DNS servers for every lookup instead of the system\'s (split horizon); a target\'s own win. Example: ["192.0.2.53:53"]' }),
   web: z
     .strictObject({
-      max_connections: z.number().int().min(1).max(1_000_000).optional(),
-      max_concurrent_probes: z.number().int().min(1).max(10_000).optional(),
-      header_timeout: positiveDuration.optional(),
-      request_timeout: positiveDuration.optional(),
-      keep_alive_timeout: positiveDuration.optional(),
-      reload: z.boolean().optional(),
+      max_connections: z.number().int().min(1).max(1_000_000).optional().meta({ description: `Open HTTP connections at once (default ${web.maxConnections}); at the limit the oldest one without a request in flight makes room` }),
+      max_concurrent_probes: z.number().int().min(1).max(10_000).optional().meta({ description: `/probe runs at once (default ${web.maxConcurrentProbes}); one more answers 503 with Retry-After` }),
+      header_timeout: positiveDuration.optional().meta({ description: `A request's headers must arrive within this (default ${d(web.headerTimeoutMs)}), else 408: slowloris. At most request_timeout` }),
+      request_timeout: positiveDuration.optional().meta({ description: `The whole request must arrive within this (default ${d(web.requestTimeoutMs)}); the answer (a /probe run) may take longer` }),
+      keep_alive_timeout: positiveDuration.optional().meta({ description: `An idle keep-alive connection is closed after this (default ${d(web.keepAliveTimeoutMs)})` }),
+      reload: z.boolean().optional().meta({ description: `Serve POST /-/reload (default ${web.reload}); false answers 403. Requests from a browser are always refused` }),
     })
     .optional()
     .meta({ description: 'Limits of the HTTP server (connections, /probe runs at once, request timeouts) and POST /-/reload' }),
 });
 
 /** An `alerts.receivers` entry: each receiver module owns its keys (alerts/providers/index.ts assembles them). */
-const receiver = receiverConfigSchema({ timeout: durationText.optional() });
+const receiver = receiverConfigSchema({
+  timeout: durationText.optional().meta({ description: `Timeout of one request to this receiver (default ${d(DEFAULTS.receiverTimeoutMs)}); failures are retried with backoff` }),
+});
 
 export const alertsSchema = z.strictObject({
-  defaults: alertDefaultsSchema().optional(),
-  rules: z.array(ruleSchema(duration, labelName)).optional(),
+  defaults: alertDefaultsSchema().optional().meta({ description: 'Thresholds and reminders of every rule that does not set its own' }),
+  rules: z.array(ruleSchema(duration, labelName)).optional().meta({ description: 'Alert rules, by kind: down, slow, certificate, capability; each selects targets or modules and names receivers' }),
   silences: z
     .array(
       z.strictObject({
-        targets: z.array(z.string()).optional(),
-        modules: z.array(z.string()).optional(),
-        starts: z.iso.datetime({ offset: true }),
-        ends: z.iso.datetime({ offset: true }),
-        comment: z.string().optional(),
+        targets: z.array(z.string()).optional().meta({ description: 'Targets this silence holds back, by name (neither targets nor modules: every target). Example: [mx1]' }),
+        modules: z.array(z.string()).optional().meta({ description: 'Modules whose targets this silence holds back. Example: [submission]' }),
+        starts: z.iso.datetime({ offset: true }).meta({ description: 'Start of the window: RFC 3339 with an offset. Example: "2026-12-01T02:00:00Z"' }),
+        ends: z.iso.datetime({ offset: true }).meta({ description: 'End of the window (after starts): RFC 3339 with an offset. Example: "2026-12-01T04:00:00Z"' }),
+        comment: z.string().optional().meta({ description: 'Why, for people reading the config. Example: mx1 kernel upgrade' }),
       }),
     )
-    .optional(),
-  receivers: z.array(receiver).optional(),
-  isolated: isolatedSchema().optional(),
+    .optional()
+    .meta({ description: 'Maintenance windows: no firing or reminders for the selected targets; a resolve that is owed is still sent' }),
+  receivers: z.array(receiver).optional().meta({ description: 'Where notifications go, each with a name and a type: webhook, slack, alertmanager or pagerduty' }),
+  isolated: isolatedSchema().optional().meta({ description: "Thresholds of smtp_probe_isolated, the one alert sent instead of one per target when most fail for network reasons" }),
 });
 
 export const configSchema = z.strictObject({
-  global: global.optional(),
-  modules: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'module names are letters, digits, _ and -'), moduleSchema).optional(),
-  targets: z.array(target).optional(),
-  alerts: alertsSchema.optional(),
+  global: global.optional().meta({ description: 'Defaults for every target and the daemon itself: schedule, deadlines, concurrency, HTTP listener, state file' }),
+  modules: z
+    .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'module names are letters, digits, _ and -'), moduleSchema)
+    .optional()
+    .meta({ description: 'Reusable check profiles by name: TLS, AUTH, test message, expectations, steps. A target without module: uses "default"' }),
+  targets: z.array(target).optional().meta({ description: 'What run probes on a schedule: name, URL, module, interval, labels. Example: - { name: mx1, url: smtp://mx1.example.test }' }),
+  alerts: alertsSchema.optional().meta({ description: "smtp-probe's own alerting: rules, receivers (webhook, Slack, Alertmanager, PagerDuty), silences, defaults" }),
 });
 
 /** The config as the schema gives it: durations in milliseconds, URLs and reply codes parsed. */

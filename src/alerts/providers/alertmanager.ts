@@ -53,7 +53,9 @@ function buildOne(batch: readonly Notification[], o: AlertmanagerOptions, ctx: B
 
 const accepts = acceptsOnly(['firing', 'reminder', 'resolved', 'refresh']);
 
-const keys = { url: httpUrl };
+const keys = {
+  url: httpUrl.meta({ description: "Alertmanager's base URL with its route prefix, if any; /api/v2/alerts is appended. Example: http://alertmanager:9093" }),
+};
 
 export const alertmanagerReceiver: ConfigurableReceiver<AlertmanagerOptions, typeof keys> = {
   type: 'alertmanager',

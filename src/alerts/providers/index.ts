@@ -138,7 +138,12 @@ function entrySchema(modules: ReceiverModules, common: z.core.$ZodShape) {
   const objects = Object.entries(modules).map(([type, m]) => {
     const clash = Object.keys(m.keys).filter((k) => k in common);
     if (clash.length > 0) throw new Error(`receiver module "${type}" declares a common key (${clash.join(', ')})`);
-    const object = z.strictObject({ name: z.string(), type: z.literal(type), ...m.keys, ...common });
+    const object = z.strictObject({
+      name: z.string().meta({ description: 'The receiver\'s name, as rules list it in receivers. Example: ops' }),
+      type: z.literal(type).meta({ description: `Receiver type (${Object.keys(modules).join(', ')}); write it out: it decides the other keys` }),
+      ...m.keys,
+      ...common,
+    });
     const check = m.check?.bind(m);
     if (!check) return object;
     return object.superRefine((entry, ctx) => {

@@ -83,7 +83,11 @@ function buildOne(n: Notification, o: PagerdutyOptions, ctx: BuildContext): Prep
 
 const accepts = acceptsOnly(['firing', 'resolved']);
 
-const keys = { routing_key: z.string().optional(), routing_key_file: z.string().optional(), url: httpUrl.optional() };
+const keys = {
+  routing_key: z.string().optional().meta({ description: "The Events API v2 integration's routing key, from ${ENV_VAR}; or routing_key_file" }),
+  routing_key_file: z.string().optional().meta({ description: 'File holding the routing key (one trailing newline stripped). Example: /run/secrets/pagerduty_routing_key' }),
+  url: httpUrl.optional().meta({ description: `Another Events API v2 endpoint: the EU region, a proxy (default ${PAGERDUTY_EVENTS_URL})` }),
+};
 
 export const pagerdutyReceiver: ConfigurableReceiver<PagerdutyOptions, typeof keys> = {
   type: 'pagerduty',

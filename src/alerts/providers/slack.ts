@@ -87,7 +87,10 @@ function buildOne(batch: readonly Notification[], o: SlackOptions, ctx: BuildCon
 
 const accepts = acceptsOnly(['firing', 'reminder', 'resolved']);
 
-const keys = { url: httpUrl.optional(), url_file: z.string().optional() };
+const keys = {
+  url: httpUrl.optional().meta({ description: 'The incoming-webhook URL (Slack, Mattermost, Rocket.Chat): a secret, so from ${SLACK_WEBHOOK_URL}; or url_file' }),
+  url_file: z.string().optional().meta({ description: 'File holding the incoming-webhook URL (one trailing newline stripped). Example: /run/secrets/slack_url' }),
+};
 
 export const slackReceiver: ConfigurableReceiver<SlackOptions, typeof keys> = {
   type: 'slack',

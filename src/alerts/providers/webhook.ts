@@ -18,10 +18,10 @@ export type WebhookOptions = z.infer<typeof webhookOptions>;
 
 /** Its keys in `alerts.receivers` (headers are checked as options, so a bad one is reported at `headers`). */
 const keys = {
-  url: httpUrl,
-  secret: z.string().optional(),
-  secret_file: z.string().optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  url: httpUrl.meta({ description: 'Where each notification is POSTed as JSON; userinfo becomes an Authorization header. Example: https://hooks.example.test/smtp' }),
+  secret: z.string().optional().meta({ description: 'HMAC-SHA256 key that signs each request (X-Smtp-Probe-Signature), from ${ENV_VAR}; or secret_file' }),
+  secret_file: z.string().optional().meta({ description: 'File holding the signing secret (one trailing newline stripped). Example: /run/secrets/hook_secret' }),
+  headers: z.record(z.string(), z.string()).optional().meta({ description: 'Extra request headers; their values never appear in logs. Example: { X-Team: mail-ops }' }),
 };
 
 export const SIGNATURE_HEADER = 'X-Smtp-Probe-Signature';
