@@ -98,6 +98,7 @@ export const SCHEMA_HELP = `Usage: smtp-probe schema > smtp-probe.schema.json
 
 Prints the config file's JSON Schema. Editors with the YAML language server use it through a first line
   # yaml-language-server: $schema=./smtp-probe.schema.json
+Every key has a description (what it does, its default, an example) that the editor shows as help.
 `;
 
 export const RUN_HELP = `Usage: smtp-probe run --config FILE [--listen HOST:PORT] [--shard K/N] [--log-level info]

@@ -14,7 +14,12 @@ import { CTX, firing, refresh, resolved } from './fixtures.js';
 // The whole receiver, as docs/receivers.md has it.
 const ntfyOptions = z.strictObject({ url: httpUrl, token: z.string().min(1).optional(), priority: z.number().int().min(1).max(5).optional() });
 type NtfyOptions = z.infer<typeof ntfyOptions>;
-const keys = { url: httpUrl, token: z.string().optional(), token_file: z.string().optional(), priority: z.number().optional() };
+const keys = {
+  url: httpUrl.meta({ description: 'The ntfy topic URL notifications are POSTed to. Example: https://ntfy.sh/smtp-alerts' }),
+  token: z.string().optional().meta({ description: 'Access token sent as a bearer token, from ${ENV_VAR}; or token_file' }),
+  token_file: z.string().optional().meta({ description: 'File holding the access token (one trailing newline stripped)' }),
+  priority: z.number().optional().meta({ description: 'ntfy message priority, 1 (min) to 5 (max); default: the server\'s (3)' }),
+};
 const accepts = acceptsOnly(['firing', 'resolved']);
 const built: NtfyOptions[] = [];
 
