@@ -102,10 +102,10 @@ export const SYSTEM_FILE_PATHS: SystemFilePaths = {
   resolvConf: '/etc/resolv.conf',
 };
 
-/** The parsed files and resolv.conf's text (a changed text means changed servers: a resolver is made anew). */
+/** The parsed files, each re-read when older than SYSTEM_FILES_TTL_MS. */
 export interface SystemFiles {
   hosts(): HostsTable;
-  resolvConf(): { text: string; search: SearchConfig };
+  resolvConf(): { search: SearchConfig };
 }
 
 const shared = new Map<string, SystemFiles>();
@@ -117,7 +117,7 @@ export function systemFiles(paths: SystemFilePaths = SYSTEM_FILE_PATHS, now: () 
   if (!files) {
     files = {
       hosts: cachedFile(paths.hosts, parseHosts, now),
-      resolvConf: cachedFile(paths.resolvConf, (text) => ({ text, search: parseResolvConf(text) }), now),
+      resolvConf: cachedFile(paths.resolvConf, (text) => ({ search: parseResolvConf(text) }), now),
     };
     shared.set(key, files);
   }
