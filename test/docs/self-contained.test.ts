@@ -45,3 +45,27 @@ describe('a self-contained repository', () => {
     expect(readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8')).toContain(`## ${pkg.version}`);
   });
 });
+
+describe('the Docker instructions match the Dockerfile', () => {
+  const read = (f: string): string => readFileSync(join(ROOT, f), 'utf8');
+
+  test('README: plain docker build and docker run with the config mounted, the state volume and the exposed port', () => {
+    const dockerfile = read('Dockerfile');
+    const port = /^EXPOSE (\d+)$/m.exec(dockerfile)?.[1];
+    expect(port).toBeDefined();
+    const readme = read('README.md');
+    expect(readme).toContain('docker build -t smtp-probe .');
+    const run = /^docker run -d [\s\S]*?smtp-probe run --config (\S+)$/m.exec(readme);
+    expect(run, 'a docker run line for the daemon').not.toBeNull();
+    expect(run![0]).toContain(`-p ${port}:${port}`);
+    expect(run![0]).toContain(`:${run![1]}:ro`);
+    expect(run![0]).toContain(':/var/lib/smtp-probe');
+  });
+
+  test('examples/README.md says what the image does with /var/lib/smtp-probe: it creates it, owned by node', () => {
+    expect(read('Dockerfile')).toMatch(/mkdir -p \/var\/lib\/smtp-probe && chown node:node \/var\/lib\/smtp-probe/);
+    const text = read('examples/README.md');
+    expect(text).not.toMatch(/does not create/);
+    expect(text).toMatch(/The image creates that directory owned by the `node`/);
+  });
+});
