@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js';
 import type { CheckResult } from '../core/result.js';
 import type { ConfiguredTarget, LoadedConfig } from '../config/resolve.js';
 import type { Logger } from '../log.js';
+import { inShard, type Shard } from '../scheduler/scheduler.js';
 
 export interface AlertingOptions {
   clock: Clock;
@@ -16,6 +17,8 @@ export interface AlertingOptions {
   /** The daemon's own page, for links in notifications (generatorURL). */
   externalUrl: string;
   dispatcher?: Dispatcher | undefined;
+  /** This replica's share of the targets (`--shard`): the ones whose results it sees. */
+  shard?: Shard | null;
 }
 
 const toTarget = (t: ConfiguredTarget): AlertTarget => ({ name: t.name, module: t.module, labels: t.labels, intervalMs: t.intervalMs });
@@ -55,7 +58,7 @@ export class Alerting {
       registry: opts.registry,
       initial: saved.alerts,
       isolated: config.isolated,
-      targets: config.targets.map(toTarget),
+      targets: this.ownTargets(config),
     });
     if (saved.alerts.length > 0 || restored > 0) {
       opts.logger.info({ alerts: saved.alerts.length, pending: restored, file: config.global.stateFile }, 'alert state restored');
@@ -81,7 +84,7 @@ export class Alerting {
    */
   async reload(config: LoadedConfig): Promise<void> {
     this.queue.replace(config.receivers);
-    this.engine.replace(config.alertRules, config.silences, config.targets.map(toTarget), config.isolated);
+    this.engine.replace(config.alertRules, config.silences, this.ownTargets(config), config.isolated);
     this.queue.dropRetired();
     this.store.scheduleSave(this.snapshot);
   }
@@ -109,6 +112,12 @@ export class Alerting {
     if (saved && left > 0) this.opts.logger.warn({ pending: left }, 'notifications still undelivered at exit are kept in the state file');
     if (this.ownsDispatcher) await this.dispatcher.close().catch(() => undefined);
     return saved;
+  }
+
+  /** The targets this replica runs: their alerts are its own, and the isolated alert waits for their results. */
+  private ownTargets(config: LoadedConfig): AlertTarget[] {
+    const shard = this.opts.shard;
+    return config.targets.filter((t) => !shard || inShard(t.name, shard.k, shard.n)).map(toTarget);
   }
 
   private makeQueue(config: LoadedConfig): DeliveryQueue {

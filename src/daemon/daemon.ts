@@ -160,7 +160,10 @@ export class Daemon {
   private setUpAlerting(config: LoadedConfig): void {
     if (this.alerting || config.alertRules.length === 0) return;
     this.alerting = new Alerting(
-      { clock: this.opts.clock, logger: this.opts.logger, registry: this.registry, externalUrl: this.externalUrl, dispatcher: this.opts.dispatcher },
+      {
+        clock: this.opts.clock, logger: this.opts.logger, registry: this.registry, externalUrl: this.externalUrl,
+        dispatcher: this.opts.dispatcher, shard: this.opts.shard,
+      },
       config,
     );
   }

@@ -10,6 +10,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/log.js';
 import { systemLookup } from '../../src/runner/run.js';
+import { inShard, type Shard } from '../../src/scheduler/scheduler.js';
 import { toggledServer, type ToggledSmtp } from '../helpers/toggled-smtp.js';
 import { respond, startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 
@@ -54,9 +55,9 @@ alerts:
   return file;
 }
 
-async function startDaemon(configFile: string): Promise<Daemon> {
+async function startDaemon(configFile: string, shard: Shard | null = null): Promise<Daemon> {
   const d = Daemon.create({
-    configFile, env: {}, shard: null, listen: { host: '127.0.0.1', port: 0 }, clock: systemClock, lookup: systemLookup,
+    configFile, env: {}, shard, listen: { host: '127.0.0.1', port: 0 }, clock: systemClock, lookup: systemLookup,
     logger: createLogger('silent'), version: 'test',
   });
   if (Array.isArray(d)) throw new Error(d.join('\n'));
@@ -139,5 +140,32 @@ describe('restart in the middle of an incident', () => {
     mx.setDown(false);
     await until(() => hookBodies().length === 2);
     expect(hookBodies().map((b) => b.status)).toEqual(['firing', 'resolved']);
+  });
+});
+
+describe('a storm seen by one replica of several (--shard)', () => {
+  test("the isolated alert is judged over this replica's targets, not held back by the other replicas'", async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `mx${i}`);
+    const mine = names.filter((n) => inShard(n, 0, 2));
+    expect(mine.length).toBeGreaterThanOrEqual(4);
+    const file = join(dir, 'storm.yaml');
+    writeFileSync(
+      file,
+      `global: { interval: 1s, timeout: 800ms, phase_timeout: 500ms, ehlo: probe.test, state_file: ${join(dir, 'storm-state.json')} }
+modules:
+  plain: { tls: none }
+targets:
+${names.map((n) => `  - { name: ${n}, url: "smtp://127.0.0.1:1", module: plain }`).join('\n')}
+alerts:
+  isolated: { failure_threshold: 1 }
+  rules:
+    - { name: smtp_probe_down, kind: down, receivers: [ops], failure_threshold: 2 }
+  receivers:
+    - { name: ops, type: webhook, url: "${hook.url('/hook')}" }
+`,
+    );
+    await startDaemon(file, { k: 0, n: 2 });
+    await until(() => hookBodies().some((b) => b.alert === 'smtp_probe_isolated'));
+    expect(hookBodies().filter((b) => b.alert === 'smtp_probe_isolated').map((b) => b.status)).toEqual(['firing']);
   });
 });
