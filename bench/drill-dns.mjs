@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// bench/drill-dns.mjs: the daemon while /probe is asked about names whose DNS server never answers (issue 8,
-// finding 1). Loopback only, inside a private network and mount namespace (`unshare -mn`, needs root or user
-// namespaces): there /etc/resolv.conf is bind-mounted to say `nameserver 127.0.0.1`, and a blackhole DNS server on
-// 127.0.0.1:53 swallows every query. The machine's own resolv.conf and network are never touched.
+// bench/drill-dns.mjs: the daemon while /probe is asked about names whose DNS server never answers. Loopback
+// only, inside a private network and mount namespace (`unshare -mn`, needs root or user namespaces): there
+// /etc/resolv.conf is bind-mounted to say `nameserver 127.0.0.1`, and a blackhole DNS server on 127.0.0.1:53
+// swallows every query. The machine's own resolv.conf and network are never touched.
 //
 // In the namespace: an SMTP responder, the built daemon (`node DIST/dist/src/cli/main.js run --config F`) with
 // one scheduled target `smtp://localhost:PORT` every 1 s (a hosts-file name: getaddrinfo resolves it on libuv's
