@@ -1,9 +1,9 @@
 import { ProbeError } from '../src/core/errors.js';
-import { TLS_MODES, type TlsMode } from '../src/core/tls.js';
+import { TLS_MODES, certDaysProblem, parseCertDays, type CertDays, type TlsMode } from '../src/core/tls.js';
 import { hasCapability, parseCapabilities } from '../src/smtp/ehlo.js';
 import { oneLine } from '../src/smtp/message.js';
 import { isStartTls, unmet } from './ehlo.js';
-import { OK, STOP, acceptTls, failPhase, judge, type CheckModule } from './step.js';
+import { OK, STOP, acceptTls, failPhase, judge, type CheckModule, type SchemaKit } from './step.js';
 
 /**
  * STARTTLS (RFC 3207): the command, the handshake (`tls_upgrade`, certificate verified against the server name),
@@ -28,7 +28,7 @@ export const starttls = {
       })
       .optional()
       .meta({ description: "TLS settings, with blackbox_exporter's key names" }),
-    min_cert_days: z.number().int().nonnegative().optional().meta({ description: 'Warn when the certificate expires in fewer days (WARNING in nagios format). Example: 14' }),
+    min_cert_days: certDaysOption(z),
   }),
   async run(ctx) {
     const { plan, state, session } = ctx;
@@ -57,3 +57,32 @@ export const starttls = {
     return judge(ctx, 'ehlo_tls', again, {}, problem) ? STOP : OK;
   },
 } satisfies CheckModule;
+
+/**
+ * `min_cert_days`: 14 (a warning under 14 days, as before), "14,7" (check_smtp's -D: and a failure under 7) or
+ * { warning: 14, critical: 7 }; converted to the two levels once, here.
+ */
+function certDaysOption(z: SchemaKit['z']) {
+  const days = z.number().int().nonnegative();
+  return z
+    .union([days, z.string(), z.strictObject({
+      warning: days.optional().meta({ description: 'Fewer days left than this: a warning. Example: 14' }),
+      critical: days.optional().meta({ description: 'Fewer days left than this: a failure (reason tls). Example: 7' }),
+    })], {
+      error: 'must be days (14), "WARN,CRIT" ("14,7") or { warning: 14, critical: 7 }',
+    })
+    .transform((v, ctx): CertDays => {
+      const d = typeof v === 'number' ? { warning: v, critical: null }
+        : typeof v === 'string' ? parseCertDays(v)
+          : certDaysProblem({ warning: v.warning ?? null, critical: v.critical ?? null });
+      if (typeof d === 'string') {
+        ctx.addIssue({ code: 'custom', message: d });
+        return z.NEVER;
+      }
+      return d;
+    })
+    .optional()
+    .meta({
+      description: 'Certificate days left: fewer than the warning level is a warning (WARNING in nagios format), fewer than the critical level a failure at tls/tls_upgrade (reason tls). Examples: 14, "14,7", { warning: 14, critical: 7 }',
+    });
+}

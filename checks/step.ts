@@ -4,7 +4,8 @@ import type { Phase, PhaseRecord, TlsInfo } from '../src/core/result.js';
 import { ProbeError } from '../src/core/errors.js';
 import { defaultExpectation, matches, type Expectation } from '../src/core/expect.js';
 import type { Capabilities } from '../src/smtp/ehlo.js';
-import type { SmtpReply } from '../src/core/reply.js';
+import { quoteBytes } from '../src/core/bytes.js';
+import { replyText, type SmtpReply } from '../src/core/reply.js';
 import type { SmtpSession } from '../src/smtp/session.js';
 import type { Trace } from '../src/smtp/trace.js';
 
@@ -86,7 +87,9 @@ export function judge(ctx: StepContext, phase: Phase, reply: SmtpReply, fields: 
   const e = expectationFor(ctx.plan, phase);
   const codeOk = matches(e, reply.code, reply.enhancedCode);
   const ok = codeOk && !problem;
-  const detail = !codeOk ? `expected ${e.source}` : problem ? problem : e.negative ? `refused as expected (${e.source})` : undefined;
+  // A refusal that was wanted (a relay test) keeps the server's own words: which rule refused is the finding.
+  const refused = () => `refused as expected (${e.source}): ${quoteBytes(replyText(reply), 200)}`;
+  const detail = !codeOk ? `expected ${e.source}` : problem ? problem : e.negative ? refused() : undefined;
   ctx.trace.end(phase, ok, {
     code: reply.code,
     ...(reply.enhancedCode ? { enhancedCode: reply.enhancedCode } : {}),
@@ -106,7 +109,8 @@ export function failPhase(ctx: StepContext, e: ProbeError): ProbeError {
 
 /**
  * Decide on a finished handshake: in `opportunistic` mode an unverified certificate is recorded and tolerated;
- * in `starttls`/`implicit` it fails with reason `tls` unless verification was switched off on purpose.
+ * in `starttls`/`implicit` it fails with reason `tls` unless verification was switched off on purpose. A
+ * certificate with fewer days left than `criticalCertDays` fails (any mode), fewer than `minCertDays` is a warning.
  */
 export function acceptTls(ctx: StepContext, phase: 'tls' | 'tls_upgrade', info: TlsInfo, discardedBytes: number): void {
   const { plan, state } = ctx;
@@ -123,8 +127,13 @@ export function acceptTls(ctx: StepContext, phase: 'tls' | 'tls_upgrade', info: 
       throw failPhase(ctx, new ProbeError('tls', phase, `certificate not trusted: ${info.verifyError}`));
     }
   }
-  if (plan.minCertDays !== null && info.daysLeft !== null && info.daysLeft < plan.minCertDays) {
-    state.warnings.push(`certificate expires in ${info.daysLeft} days (${info.validTo}), under the minimum of ${plan.minCertDays}`);
+  const days = info.daysLeft;
+  const expires = `certificate expires in ${days} days (${info.validTo})`;
+  if (plan.criticalCertDays !== null && days !== null && days < plan.criticalCertDays) {
+    throw failPhase(ctx, new ProbeError('tls', phase, `${expires}, under the critical minimum of ${plan.criticalCertDays}`));
+  }
+  if (plan.minCertDays !== null && days !== null && days < plan.minCertDays) {
+    state.warnings.push(`${expires}, under the minimum of ${plan.minCertDays}`);
   }
   ctx.trace.end(phase, true);
 }

@@ -1,7 +1,7 @@
 import type { Expectation } from '../core/expect.js';
 import type { AuthPlan, RoundtripPlan, SendPlan, StepKind } from '../core/plan.js';
 import type { Phase } from '../core/result.js';
-import type { TlsMinVersion, TlsMode } from '../core/tls.js';
+import { MIN_VERSION_NAMES, type TlsMode } from '../core/tls.js';
 import { defaultSteps, makeSend, missingSteps, normalizeSteps, type GlobalSettings, type ModuleSettings, type NeededStep } from '../plan/build.js';
 import { DEFAULTS } from '../plan/defaults.js';
 import type { ConfigIssue, ConfigPath, SourceMap } from './issues.js';
@@ -21,10 +21,6 @@ export interface ModuleContext {
   global: GlobalSettings;
 }
 
-const MIN_VERSION: Record<'TLS10' | 'TLS11' | 'TLS12' | 'TLS13', TlsMinVersion> = {
-  TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3',
-};
-
 export function resolveModule(name: string, m: RawModule, ctx: ModuleContext): ModuleSettings {
   const path = ['modules', name];
   const tc = m.tls_config ?? {};
@@ -40,7 +36,7 @@ export function resolveModule(name: string, m: RawModule, ctx: ModuleContext): M
     key: tc.key_file !== undefined ? ctx.read([...tp, 'key_file'], tc.key_file) : undefined,
     serverName: tc.server_name,
     insecure: tc.insecure_skip_verify ?? false,
-    minVersion: tc.min_version ? MIN_VERSION[tc.min_version] : undefined,
+    minVersion: tc.min_version ? MIN_VERSION_NAMES[tc.min_version] : undefined,
     ehlo: m.ehlo ?? null,
     ipFamily: m.ip_protocol ?? null,
     sourceAddress: m.source_ip_address ?? null,
@@ -51,7 +47,9 @@ export function resolveModule(name: string, m: RawModule, ctx: ModuleContext): M
     expect: resolveExpect(m, path, steps ?? defaultSteps(m.tls ?? 'opportunistic', auth !== null, send !== null), ctx),
     requireCapabilities: m.require_capabilities ?? [],
     bannerPattern: resolveBannerPattern(m, path, ctx),
-    minCertDays: m.min_cert_days ?? null,
+    minCertDays: m.min_cert_days?.warning ?? null,
+    criticalCertDays: m.min_cert_days?.critical ?? null,
+    thresholds: { warningMs: m.thresholds?.warning ?? null, criticalMs: m.thresholds?.critical ?? null },
     steps,
     probeTargets: m.probe_targets ? m.probe_targets.map((u) => u.url) : null,
     phaseHistograms: m.phase_histograms ?? null,

@@ -99,6 +99,18 @@ const roundtrip = z.strictObject({
     .meta({ description: 'Messages looked at per mailbox (folder), the newest first (default 5000): a huge mailbox costs no more' }),
 });
 
+/** A run's response-time thresholds; the warning one may not be over the critical one. */
+const thresholds = z
+  .strictObject({
+    warning: duration.optional().meta({ description: 'Over this, the run passes with a warning. Example: 2s' }),
+    critical: duration.optional().meta({ description: 'Over this, the run fails with reason slow. Example: 5s' }),
+  })
+  .superRefine((t, ctx) => {
+    if (t.warning !== undefined && t.critical !== undefined && t.warning > t.critical) {
+      ctx.addIssue({ code: 'custom', path: ['warning'], message: `the warning threshold (${d(t.warning)}) is over the critical one (${d(t.critical)})` });
+    }
+  });
+
 /** Module keys the runner reads itself; the checks add theirs (checks/*.ts `options`). */
 const runnerKeys = {
   ip_protocol: z
@@ -108,6 +120,7 @@ const runnerKeys = {
   source_ip_address: z.ipv4().or(z.ipv6()).optional().meta({ description: 'Local address to connect from, for a relay that allows by IP; the module then answers /probe only for its probe_targets. Example: 192.0.2.10' }),
   timeout: duration.optional().meta({ description: "Deadline of one whole run under this module, connect to QUIT (default: global.timeout). Example: 45s for MX hosts that tarpit" }),
   phase_timeout: duration.optional().meta({ description: 'Longest wait for any one reply under this module (default: global.phase_timeout). Example: 30s for greeting delays' }),
+  thresholds: thresholds.optional().meta({ description: "Response time of the whole run (check_smtp -w/-c): over warning, ok with a warning (WARNING in nagios format); over critical, a failure with reason slow at the phase that crossed it. Example: { warning: 2s, critical: 5s }" }),
   expect: expect.optional().meta({ description: 'Reply codes a phase must get, by phase: codes, classes or enhanced codes. Examples: { rcpt: ["5xx"] } (relay must be refused), { auth: [235] }' }),
   steps: z.array(z.enum(STEP_KINDS)).min(1).optional().meta({ description: `Which steps run, always in the order ${STEP_KINDS.join(', ')} (default: every step the settings call for). Example: [banner, ehlo, starttls, noop, quit]` }),
   probe_targets: z.array(targetUrl).optional().meta({ description: 'The only URLs /probe may run this module against; a module with credentials answers /probe for these alone. Example: ["smtp://mail.example.test:587"]' }),

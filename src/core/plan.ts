@@ -35,6 +35,12 @@ export interface SendPlan {
   size: number | null;
 }
 
+/** Response-time thresholds on a run's total duration (check_smtp -w/-c); null: none. */
+export interface Thresholds {
+  warningMs: number | null;
+  criticalMs: number | null;
+}
+
 /**
  * Everything one run of one target needs, resolved and validated up front (CLI flags or config), so nothing is
  * parsed per run; plan/build.ts makes them. Holds secrets in memory: never serialise a plan.
@@ -63,7 +69,14 @@ export interface CheckPlan {
    */
   watchCapabilities: string[];
   bannerPattern: RegExp | null;
+  /** A certificate with fewer days left is a warning (`min_cert_days`, `--min-cert-days W[,C]`). */
   minCertDays: number | null;
+  /** ... and with fewer than these, a failure at tls/tls_upgrade, reason `tls`. */
+  criticalCertDays: number | null;
+  /** The run's duration: over `warningMs` a warning, over `criticalMs` a failure with reason `slow`. */
+  thresholds: Thresholds;
+  /** Every warning fails the run (`--strict`): the first warning's phase, its text as the message. */
+  strict: boolean;
   transcript: boolean;
   /** DNS servers for this target's lookups ("127.0.0.1:5353"); null: the system resolver. */
   dnsServers: string[] | null;

@@ -13,7 +13,7 @@ export const PHASES = [
 export type Phase = (typeof PHASES)[number];
 
 export const FAILURE_REASONS = [
-  'dns', 'connect', 'timeout', 'tls', 'reply', 'expectation', 'protocol', 'closed', 'auth', 'internal',
+  'dns', 'connect', 'timeout', 'tls', 'reply', 'expectation', 'protocol', 'closed', 'auth', 'slow', 'internal',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -24,6 +24,22 @@ export interface Failure {
   enhancedCode: string | null;
   message: string;
 }
+
+/**
+ * A failure in one line, each thing said once: `auth (reply): 535 5.7.8 Error: authentication failed`,
+ * `connect: connection refused` (the reason is left out when it is the phase's name, the code when the message
+ * already starts with it, as quoted replies do).
+ */
+export function describeFailure(f: Failure): string {
+  const where = f.reason === f.phase ? f.phase : `${f.phase} (${f.reason})`;
+  const code = [f.code, f.enhancedCode].filter((c) => c !== null).join(' ');
+  const said = f.code === null || f.message.startsWith(String(f.code));
+  return `${where}: ${said ? f.message : `${code} ${f.message}`}`;
+}
+
+/** Warning levels a passing run went past: `slow` (thresholds.warning, --warning), `certificate` (min_cert_days). */
+export const WARNING_LEVELS = ['slow', 'certificate'] as const;
+export type WarningLevel = (typeof WARNING_LEVELS)[number];
 
 export interface PhaseRecord {
   phase: Phase;
@@ -95,6 +111,11 @@ export interface CheckResult {
   attempts: number;
   warnings: string[];
   failure: Failure | null;
+  /**
+   * The warning levels this run went past (a warning each in `warnings`); present only when it did. A passing run
+   * with any is WARNING in nagios format.
+   */
+  overWarning?: WarningLevel[];
   phases: PhaseRecord[];
   banner: string | null;
   capabilities: Record<string, string> | null;

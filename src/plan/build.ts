@@ -1,7 +1,7 @@
 import { machineFqdn } from '../core/host.js';
 import { parseListenAddress } from '../core/listen.js';
 import type { Expectation } from '../core/expect.js';
-import { STEP_KINDS, type CheckPlan, type RoundtripPlan, type SendPlan, type StepKind } from '../core/plan.js';
+import { STEP_KINDS, type CheckPlan, type RoundtripPlan, type SendPlan, type StepKind, type Thresholds } from '../core/plan.js';
 import type { Phase } from '../core/result.js';
 import type { TargetUrl } from '../core/target.js';
 import type { TlsMinVersion, TlsMode } from '../core/tls.js';
@@ -59,6 +59,8 @@ export interface ModuleSettings {
   requireCapabilities: string[];
   bannerPattern: RegExp | null;
   minCertDays: number | null;
+  criticalCertDays: number | null;
+  thresholds: Thresholds;
   steps: StepKind[] | null;
   probeTargets: string[] | null;
   phaseHistograms: boolean | null;
@@ -97,6 +99,7 @@ export function defaultModule(): ModuleSettings {
   return {
     name: DEFAULTS.module, tls: null, insecure: false, ehlo: null, ipFamily: null, sourceAddress: null, timeoutMs: null,
     phaseTimeoutMs: null, auth: null, send: null, expect: {}, requireCapabilities: [], bannerPattern: null, minCertDays: null,
+    criticalCertDays: null, thresholds: { warningMs: null, criticalMs: null },
     steps: null, probeTargets: null, phaseHistograms: null, hasCredentials: false, roundtrip: null,
   };
 }
@@ -131,6 +134,8 @@ export function buildPlan(name: string, url: TargetUrl, mod: ModuleSettings, glo
     requireCapabilities: mod.requireCapabilities,
     bannerPattern: mod.bannerPattern,
     minCertDays: mod.minCertDays,
+    criticalCertDays: mod.criticalCertDays,
+    thresholds: { ...mod.thresholds },
     dnsServers: routing?.dnsServers ?? global.dnsServers,
     mx: url.scheme === 'mx' ? { maxHosts: routing?.maxMx ?? DEFAULTS.maxMx } : null,
     roundtrip: mod.roundtrip,
@@ -158,6 +163,9 @@ export function makePlan(p: Partial<CheckPlan> & Pick<CheckPlan, 'host' | 'port'
     watchCapabilities: p.watchCapabilities ?? [],
     bannerPattern: p.bannerPattern ?? null,
     minCertDays: p.minCertDays ?? null,
+    criticalCertDays: p.criticalCertDays ?? null,
+    thresholds: p.thresholds ?? { warningMs: null, criticalMs: null },
+    strict: p.strict ?? false,
     transcript: p.transcript ?? false,
     dnsServers: p.dnsServers ?? null,
     mx: p.mx ?? null,

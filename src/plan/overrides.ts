@@ -1,7 +1,8 @@
+import { formatDuration } from '../core/duration.js';
 import type { Expectation } from '../core/expect.js';
 import type { AuthPlan, CheckPlan, RoundtripPlan, SendPlan } from '../core/plan.js';
 import type { Phase } from '../core/result.js';
-import type { TlsMode } from '../core/tls.js';
+import { certDaysProblem, type TlsMinVersion, type TlsMode } from '../core/tls.js';
 import { defaultSteps, makeSend, missingSteps, normalizeSteps, type ModuleSettings, type NeededStep } from './build.js';
 
 /**
@@ -24,8 +25,17 @@ export interface Overrides {
   expect: Partial<Record<Phase, Expectation>>;
   requireCapabilities?: string[];
   bannerPattern?: RegExp;
-  minCertDays?: number;
+  /** `--min-cert-days W[,C]` replaces both levels (C null when not given). */
+  minCertDays?: number | null;
+  criticalCertDays?: number | null;
+  /** `--warning` / `--critical`: each replaces its own threshold. */
+  warningMs?: number;
+  criticalMs?: number;
+  strict?: boolean;
   ca?: string;
+  cert?: string;
+  key?: string;
+  minVersion?: TlsMinVersion;
   servername?: string;
   insecure?: boolean;
   transcript: boolean;
@@ -64,16 +74,35 @@ export function applyOverrides(plan: CheckPlan, mod: ModuleSettings, o: Override
     expect: { ...plan.expect, ...o.expect },
     requireCapabilities: o.requireCapabilities ?? plan.requireCapabilities,
     bannerPattern: o.bannerPattern ?? plan.bannerPattern,
-    minCertDays: o.minCertDays ?? plan.minCertDays,
+    ...overrideLimits(plan, o),
+    strict: o.strict ?? plan.strict,
     transcript: o.transcript,
     roundtrip: o.roundtrip ?? (plan.roundtrip && o.roundtripTimeoutMs ? { ...plan.roundtrip, timeoutMs: o.roundtripTimeoutMs } : plan.roundtrip),
     tlsParams: {
       ...plan.tlsParams,
       ...(o.ca !== undefined ? { ca: o.ca } : {}),
+      ...(o.cert !== undefined ? { cert: o.cert, key: o.key } : {}),
+      ...(o.minVersion !== undefined ? { minVersion: o.minVersion } : {}),
       ...(o.servername !== undefined ? { servername: o.servername } : {}),
       ...(o.insecure ? { insecure: true } : {}),
     },
   };
+}
+
+/** Thresholds and certificate levels with the flags laid over the module's; levels that cross are refused. */
+function overrideLimits(plan: CheckPlan, o: Overrides): Pick<CheckPlan, 'thresholds' | 'minCertDays' | 'criticalCertDays'> {
+  const thresholds = { warningMs: o.warningMs ?? plan.thresholds.warningMs, criticalMs: o.criticalMs ?? plan.thresholds.criticalMs };
+  const { warningMs: w, criticalMs: c } = thresholds;
+  if (w !== null && c !== null && w > c) throw new OverrideError(`--warning (${showMs(w)}) is over the critical threshold (${showMs(c)})`);
+  const days = o.minCertDays !== undefined
+    ? certDaysProblem({ warning: o.minCertDays, critical: o.criticalCertDays ?? null })
+    : { warning: plan.minCertDays, critical: plan.criticalCertDays };
+  if (typeof days === 'string') throw new OverrideError(`--min-cert-days: ${days}`);
+  return { thresholds, minCertDays: days.warning, criticalCertDays: days.critical };
+}
+
+function showMs(ms: number): string {
+  return ms === 0 ? '0ms' : formatDuration(ms);
 }
 
 /** DNS routing given on top of a configured target's plan. */

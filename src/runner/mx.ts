@@ -133,14 +133,19 @@ function withMx(r: CheckResult, h: MxHost, lookupMs: number, plan: CheckPlan): C
   if (dns >= 0) phases[dns] = { ...phases[dns]!, durationMs: round(phases[dns]!.durationMs + lookupMs) };
   else phases.unshift({ phase: 'dns', ok: true, durationMs: round(lookupMs) });
   const address = r.phases.find((p) => p.phase === 'connect' && p.ok)?.address ?? null;
+  const implicit = h.implicit ? `${plan.host} has no MX record: its own address is the mail host (implicit MX)` : null;
+  // --strict: a warning fails the check, this one too (it is only known here, after the host's run).
+  const failure = implicit && plan.strict && r.ok ? { phase: 'dns' as const, reason: 'dns' as const, code: null, enhancedCode: null, message: implicit } : r.failure;
   return {
     ...r,
+    ok: failure === null,
+    failure,
     target: plan.name,
     url: plan.url,
     durationMs: round(r.durationMs + lookupMs),
     phases,
     mx: { host: h.host, preference: h.preference, address },
-    ...(h.implicit ? { warnings: [`${plan.host} has no MX record: its own address is the mail host (implicit MX)`, ...r.warnings] } : {}),
+    ...(implicit ? { warnings: [implicit, ...r.warnings] } : {}),
   };
 }
 

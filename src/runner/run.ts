@@ -13,6 +13,7 @@ import { systemAddressLookup } from '../dns/lookup.js';
 import { capabilityFacts } from '../smtp/ehlo.js';
 import { SmtpSession } from '../smtp/session.js';
 import { Trace, Transcript, round } from '../smtp/trace.js';
+import { PhasedWarnings, judgeRun } from './verdict.js';
 
 /** Name → addresses; `signal` aborts when the run stops waiting (the lookup may then end its queries). */
 export type Lookup = (host: string, family: 4 | 6 | null, signal?: AbortSignal) => Promise<string[]>;
@@ -55,9 +56,10 @@ export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckRes
     transcript,
     secrets: authSecrets(plan),
   });
+  const warnings = new PhasedWarnings(() => session.phase);
   const state: RunState = {
     banner: null, capabilities: null, capabilitiesBeforeTls: null, tls: null, usedHelo: false,
-    inTransaction: false, inData: false, quitDone: false, messageId: null, probeId: randomUUID(), warnings: [],
+    inTransaction: false, inData: false, quitDone: false, messageId: null, probeId: randomUUID(), warnings,
   };
   const ctx: StepContext = { session, plan, trace, state, wallNow: deps.wallNow };
 
@@ -70,16 +72,20 @@ export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckRes
     deadline.dispose();
   }
   if (session.sawBareLf) state.warnings.push('server ended lines with a bare LF instead of CRLF');
+  const phases = trace.records();
+  const durationMs = round(trace.elapsed());
+  const verdict = judgeRun(plan, { failure, phases, durationMs, daysLeft: state.tls?.daysLeft ?? null }, warnings);
   const result: CheckResult = {
     target: plan.name,
     url: plan.url,
-    ok: failure === null,
+    ok: verdict.failure === null,
     startedAt,
-    durationMs: round(trace.elapsed()),
+    durationMs,
     attempts: 1,
-    warnings: state.warnings,
-    failure,
-    phases: trace.records(),
+    warnings: [...warnings],
+    failure: verdict.failure,
+    ...(verdict.overWarning.length > 0 ? { overWarning: verdict.overWarning } : {}),
+    phases,
     banner: state.banner,
     capabilities: state.capabilities,
     capabilitiesBeforeTls: state.capabilitiesBeforeTls,

@@ -136,3 +136,11 @@ export function selfSignedCert(name = TEST_SERVER_NAME): KeyPair {
     }),
   );
 }
+
+/**
+ * A valid certificate signed by the test CA that ends `days` days from now (SAN DNS:name, IP:127.0.0.1): for
+ * certificate-age thresholds. `daysLeft` in a run comes out as `days - 1` (some seconds of the last day are gone).
+ */
+export function certValidFor(days: number, name = TEST_SERVER_NAME): KeyPair {
+  return once(`days-${days}-${name}`, () => issue(name, `DNS:${name},IP:127.0.0.1`, { days }));
+}

@@ -1,7 +1,7 @@
 /** The mx_host label (src/metrics/labels.ts mxHostLabel): host names as they are, anything else bounded and distinct. */
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/core/result.js';
-import { mxHostLabel } from '../../src/metrics/labels.js';
+import { mxHostLabel, reasonLabel } from '../../src/metrics/labels.js';
 import { createRegistry } from '../../src/metrics/registry.js';
 import { RunMetrics } from '../../src/metrics/run.js';
 import { family, parseExposition } from './exposition.js';
@@ -34,5 +34,17 @@ describe('two hostile MX names of one target', () => {
     const success = family(e, 'smtp_probe_success');
     expect(Object.keys(success)).toHaveLength(2);
     expect(Object.values(success).sort()).toEqual([0, 1]);
+  });
+});
+
+describe('reason label', () => {
+  it('slow (over --critical / thresholds.critical) is a reason of its own, not internal', async () => {
+    expect(reasonLabel('slow')).toBe('slow');
+    const registry = createRegistry();
+    const metrics = new RunMetrics(registry, { version: '1', staticLabelNames: [] });
+    const slow = fullSuccess('s', { ok: false, failure: { phase: 'noop', reason: 'slow', code: null, enhancedCode: null, message: 'the run took 6s' } });
+    metrics.recordRun(meta('s'), [slow]);
+    const failures = family(parseExposition(await registry.metrics()), 'smtp_probe_failures_total', { target: 's' });
+    expect(failures).toEqual({ 'phase=noop,reason=slow': 1 });
   });
 });

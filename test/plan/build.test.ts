@@ -56,6 +56,7 @@ describe('DEFAULTS, defaultGlobal, defaultModule', () => {
     expect(defaultModule()).toEqual({
       name: 'default', tls: null, insecure: false, ehlo: null, ipFamily: null, sourceAddress: null, timeoutMs: null,
       phaseTimeoutMs: null, auth: null, send: null, expect: {}, requireCapabilities: [], bannerPattern: null, minCertDays: null,
+      criticalCertDays: null, thresholds: { warningMs: null, criticalMs: null },
       steps: null, probeTargets: null, phaseHistograms: null, hasCredentials: false, roundtrip: null,
     });
     expect(defaultModule().name).toBe(DEFAULTS.module);
@@ -91,6 +92,9 @@ describe('buildPlan', () => {
       watchCapabilities: [],
       bannerPattern: null,
       minCertDays: null,
+      criticalCertDays: null,
+      thresholds: { warningMs: null, criticalMs: null },
+      strict: false,
       transcript: false,
       dnsServers: null,
       mx: null,
@@ -121,6 +125,8 @@ describe('buildPlan', () => {
       requireCapabilities: ['PIPELINING'],
       bannerPattern: /ESMTP/,
       minCertDays: 14,
+      criticalCertDays: 7,
+      thresholds: { warningMs: 2_000, criticalMs: 5_000 },
     });
     const plan = buildPlan('t', url('smtps://mail.example.test:2465'), m, GLOBAL);
     expect(plan.tls).toBe('starttls');
@@ -129,7 +135,8 @@ describe('buildPlan', () => {
     });
     expect(plan).toMatchObject({
       ehlo: 'probe.module.test', ipFamily: 6, sourceAddress: '::1', timeoutMs: 3_000, phaseTimeoutMs: 1_000,
-      requireCapabilities: ['PIPELINING'], bannerPattern: /ESMTP/, minCertDays: 14, port: 2465,
+      requireCapabilities: ['PIPELINING'], bannerPattern: /ESMTP/, minCertDays: 14, criticalCertDays: 7, port: 2465,
+      thresholds: { warningMs: 2_000, criticalMs: 5_000 }, strict: false,
     });
     // The module's TLS mode, not the URL's, decides the steps.
     expect(plan.steps).toEqual(['banner', 'ehlo', 'starttls', 'noop', 'quit']);
@@ -208,6 +215,9 @@ describe('makePlan', () => {
       watchCapabilities: [],
       bannerPattern: null,
       minCertDays: null,
+      criticalCertDays: null,
+      thresholds: { warningMs: null, criticalMs: null },
+      strict: false,
       transcript: false,
       dnsServers: null,
       mx: null,

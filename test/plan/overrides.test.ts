@@ -302,3 +302,33 @@ describe('overrideRouting', () => {
     });
   }
 });
+
+describe('applyOverrides: thresholds, certificate levels, strictness, TLS settings', () => {
+  const m = mod({ thresholds: { warningMs: 2000, criticalMs: 5000 }, minCertDays: 14, criticalCertDays: 7, minVersion: 'TLSv1.2', cert: 'M-CERT', key: 'M-KEY' });
+
+  it("the module's thresholds, certificate levels and TLS settings stay when no flag is given", () => {
+    expect(over(m, none()).after).toMatchObject({
+      thresholds: { warningMs: 2000, criticalMs: 5000 }, minCertDays: 14, criticalCertDays: 7, strict: false,
+      tlsParams: { minVersion: 'TLSv1.2', cert: 'M-CERT', key: 'M-KEY' },
+    });
+  });
+
+  it('each threshold flag replaces its own; --min-cert-days replaces both levels; --strict', () => {
+    expect(over(m, flags({ warningMs: 1000 })).after.thresholds).toEqual({ warningMs: 1000, criticalMs: 5000 });
+    expect(over(m, flags({ criticalMs: 3000 })).after.thresholds).toEqual({ warningMs: 2000, criticalMs: 3000 });
+    expect(over(m, flags({ minCertDays: 30, criticalCertDays: null, strict: true })).after).toMatchObject({ minCertDays: 30, criticalCertDays: null, strict: true });
+  });
+
+  it('a threshold flag that crosses the other threshold is refused, naming both values', () => {
+    expect(() => over(m, flags({ warningMs: 6000 }))).toThrow(new OverrideError('--warning (6s) is over the critical threshold (5s)'));
+    expect(() => over(mod(), flags({ minCertDays: 3, criticalCertDays: 14 }))).toThrow(
+      new OverrideError('--min-cert-days: the critical level (14) must not be over the warning level (3)'),
+    );
+  });
+
+  it('--tls-min-version and --cert/--key win over tls_config', () => {
+    expect(over(m, flags({ minVersion: 'TLSv1.3', cert: 'F-CERT', key: 'F-KEY' })).after.tlsParams).toMatchObject({
+      minVersion: 'TLSv1.3', cert: 'F-CERT', key: 'F-KEY',
+    });
+  });
+});

@@ -74,6 +74,14 @@ describe('runTarget: one result per MX host', () => {
     expect(r!.warnings.join('\n')).toMatch(/implicit MX/);
   });
 
+  test('implicit MX under strict: that warning fails the check too, at dns', async () => {
+    const dns = await startDnsServer(ZONE);
+    const smtp = await startResponders({ '127.0.0.1': {} });
+    const [r] = await runTarget(mxPlan('solo.test', smtp.port, dns.address, { strict: true }), systemDeps());
+    expect(r!.ok).toBe(false);
+    expect(r!.failure).toMatchObject({ phase: 'dns', reason: 'dns', code: null, message: expect.stringMatching(/implicit MX/) });
+  });
+
   test('null MX: one result failing at dns with reason expectation, nothing connected', async () => {
     const dns = await startDnsServer(ZONE);
     const smtp = await startResponders({ '127.0.0.1': {} });

@@ -1,0 +1,95 @@
+import { formatDuration } from '../core/duration.js';
+import type { CheckPlan } from '../core/plan.js';
+import type { Failure, FailureReason, Phase, PhaseRecord, WarningLevel } from '../core/result.js';
+
+/**
+ * What is judged once the session is over, on what the run recorded: the response-time thresholds (check_smtp
+ * -w/-c: the run's duration, and the phase in which it crossed a threshold), the certificate's warning level,
+ * and `strict` (every warning fails the run).
+ */
+
+/**
+ * The run's warnings, each remembering the phase in progress when it was recorded: where `strict` fails the run.
+ * Checks push to it as to any array; the result record gets a plain copy.
+ */
+export class PhasedWarnings extends Array<string> {
+  readonly #where: { phase: Phase; reason: FailureReason }[] = [];
+  readonly #phaseNow: () => Phase;
+
+  constructor(phaseNow: () => Phase) {
+    super();
+    this.#phaseNow = phaseNow;
+  }
+
+  // map/filter/slice of it make plain arrays.
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+
+  override push(...items: string[]): number {
+    for (const _ of items) this.#where.push({ phase: this.#phaseNow(), reason: reasonIn(this.#phaseNow()) });
+    return super.push(...items);
+  }
+
+  /** A warning whose phase and reason are known (the thresholds, judged after the session). */
+  record(phase: Phase, reason: FailureReason, text: string): void {
+    this.#where.push({ phase, reason });
+    super.push(text);
+  }
+
+  /** The failure `strict` makes of them: the first warning's phase and reason, every warning's text. */
+  asFailure(): Failure | null {
+    const first = this.#where[0];
+    if (!first || this.length === 0) return null;
+    return { phase: first.phase, reason: first.reason, code: null, enhancedCode: null, message: [...this].join('; ') };
+  }
+}
+
+/** A warning recorded during a TLS handshake is about the certificate or the handshake; any other, an answer not wanted. */
+function reasonIn(phase: Phase): FailureReason {
+  return phase === 'tls' || phase === 'tls_upgrade' ? 'tls' : 'expectation';
+}
+
+export interface Verdict {
+  failure: Failure | null;
+  overWarning: WarningLevel[];
+}
+
+/** The run's failure and warning levels after the thresholds, the certificate level and `strict`. */
+export function judgeRun(
+  plan: CheckPlan,
+  run: { failure: Failure | null; phases: PhaseRecord[]; durationMs: number; daysLeft: number | null },
+  warnings: PhasedWarnings,
+): Verdict {
+  const overWarning: WarningLevel[] = [];
+  let failure = run.failure;
+  const { warningMs, criticalMs } = plan.thresholds;
+  const took = `the run took ${(run.durationMs / 1000).toFixed(3)}s`;
+  if (failure === null && criticalMs !== null && run.durationMs > criticalMs) {
+    const message = `${took}, over the critical threshold of ${showMs(criticalMs)}`;
+    failure = { phase: crossedIn(run.phases, criticalMs), reason: 'slow', code: null, enhancedCode: null, message };
+  } else if (failure === null && warningMs !== null && run.durationMs > warningMs) {
+    warnings.record(crossedIn(run.phases, warningMs), 'slow', `${took}, over the warning threshold of ${showMs(warningMs)}`);
+    overWarning.push('slow');
+  }
+  const days = run.daysLeft;
+  const belowCritical = plan.criticalCertDays !== null && days !== null && days < plan.criticalCertDays;
+  if (plan.minCertDays !== null && days !== null && days < plan.minCertDays && !belowCritical) overWarning.push('certificate');
+  if (failure === null && plan.strict) failure = warnings.asFailure();
+  return { failure, overWarning };
+}
+
+/** The phase during which the run's elapsed time went past `limitMs` (phases last from the end of the one before). */
+export function crossedIn(phases: readonly PhaseRecord[], limitMs: number): Phase {
+  let elapsed = 0;
+  for (const p of phases) {
+    elapsed += p.durationMs;
+    if (elapsed > limitMs) return p.phase;
+  }
+  return phases.at(-1)?.phase ?? 'connect';
+}
+
+/** A threshold as written: 2s, 1500ms (and 0ms, which formatDuration would call 0h). */
+export function showMs(ms: number): string {
+  return ms === 0 ? '0ms' : formatDuration(ms);
+}
