@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
@@ -47,6 +48,13 @@ const STOP_SETTLE_MS = 1000;
  * as metrics; /probe runs one check on demand. Reload swaps the whole config or keeps the old one.
  */
 export class Daemon {
+  /** One listener per /probe in flight: as many as max_concurrent_probes allows, so no MaxListenersExceededWarning. */
+  private static shutdownController(): AbortController {
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    return c;
+  }
+
   readonly registry: Registry;
   private readonly metrics: RunMetrics;
   private readonly scheduler: Scheduler;
@@ -57,7 +65,8 @@ export class Daemon {
   private targets: ConfiguredTarget[] = [];
   private byName = new Map<string, ConfiguredTarget>();
   private stopping = false;
-  private readonly shutdown = new AbortController();
+  /** Aborted at stop; every /probe in flight listens to it (bounded by global.web.max_concurrent_probes). */
+  private readonly shutdown = Daemon.shutdownController();
   private alerting: Alerting | null = null;
   private externalUrl = '';
 

@@ -187,6 +187,25 @@ describe('/probe flood', () => {
     for (const a of ok) expect(a.body).toMatch(/^probe_success 1$/m);
     expect(smtp.peak).toBe(limit);
   });
+
+  test('32 /probe runs at once raise no MaxListenersExceededWarning (each listens to the daemon\'s shutdown)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const smtp = await startResponder(true);
+      const { base } = await startDaemon(configText());
+      const url = `${base}/probe?target=smtp://127.0.0.1:${smtp.port}&module=plain`;
+      const all = Array.from({ length: 32 }, () => get(url));
+      await until(() => smtp.active === 32, 10_000, `${smtp.active} SMTP connections open`);
+      smtp.open();
+      await Promise.all(all);
+      await new Promise<void>((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings.filter((n) => n === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
 
 describe('/probe in flight at stop', () => {
