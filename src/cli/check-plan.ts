@@ -10,7 +10,7 @@ import { DEFAULTS } from '../plan/defaults.js';
 import { OverrideError, applyOverrides, overrideRouting, type Overrides } from '../plan/overrides.js';
 import type { LoadedConfig } from '../config/resolve.js';
 import { SASL_MECHANISMS, type SaslMechanism } from '../core/sasl.js';
-import { TLS_MODES, type TlsMode } from '../core/tls.js';
+import { MIN_VERSION_NAMES, TLS_MODES, parseCertDays, type MinVersionName, type TlsMode } from '../core/tls.js';
 import { UsageError, choiceFlag, durationFlag, intFlag, readEnvFlag, readFlagFile } from './args.js';
 
 /** The flags of `smtp-probe check` that shape a run (README "Flags"). */
@@ -36,7 +36,13 @@ export const CHECK_FLAGS = {
   'require-capability': { type: 'string', multiple: true },
   'banner-pattern': { type: 'string' },
   'min-cert-days': { type: 'string' },
+  warning: { type: 'string' },
+  critical: { type: 'string' },
+  strict: { type: 'boolean' },
   ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'tls-min-version': { type: 'string' },
   servername: { type: 'string' },
   insecure: { type: 'boolean' },
   ip: { type: 'string' },
@@ -53,6 +59,7 @@ export const CHECK_FLAGS = {
   'mailbox-pass-env': { type: 'string' },
   'mailbox-pass-file': { type: 'string' },
   'mailbox-ca': { type: 'string' },
+  'mailbox-servername': { type: 'string' },
   'mailbox-insecure': { type: 'boolean' },
   'mailbox-allow-plaintext': { type: 'boolean' },
   'roundtrip-timeout': { type: 'string' },
@@ -93,7 +100,7 @@ export function plansFromFlags(urls: string[], f: CheckFlags, env: NodeJS.Proces
     throw new UsageError('--target: needs --config');
   }
   for (const text of urls) {
-    const t = parseTargetUrl(text);
+    const t = parseTargetUrl(withScheme(text));
     if (typeof t === 'string') throw new UsageError(t);
     if (o.tls === 'implicit' && t.scheme === 'smtp' && !/:\d+\/?$/.test(text.trim())) {
       throw new UsageError(`${text}: --tls implicit needs an explicit port, or use smtps://${t.host}`);
@@ -101,7 +108,7 @@ export function plansFromFlags(urls: string[], f: CheckFlags, env: NodeJS.Proces
     chosen.push({ plan: buildPlan(t.url, t, defaultMod, global, routing), mod: defaultMod });
   }
   if (chosen.length === 0) {
-    throw new UsageError(config ? `no targets in ${config.file}` : 'no target: give one or more URLs (smtp://host[:port], smtps://host[:port])');
+    throw new UsageError(config ? `no targets in ${config.file}` : 'no target: give one or more URLs (host[:port], smtp://host[:port], smtps://host[:port], mx://domain)');
   }
   if (o.maxMx !== undefined && !chosen.some((c) => c.plan.mx)) throw new UsageError('--max-mx: applies to mx:// targets only');
   try {
@@ -109,6 +116,11 @@ export function plansFromFlags(urls: string[], f: CheckFlags, env: NodeJS.Proces
   } catch (e) {
     throw e instanceof OverrideError ? new UsageError(e.message) : e;
   }
+}
+
+/** `host[:port]` without a scheme is `smtp://host[:port]`, as /probe?target= takes it. */
+function withScheme(text: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(text.trim()) ? text : `smtp://${text.trim()}`;
 }
 
 function overridesFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): Overrides {
@@ -150,11 +162,8 @@ function overridesFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): Overrides {
       throw new UsageError(`--banner-pattern: ${(e as Error).message}`);
     }
   }
-  const days = intFlag('min-cert-days', f['min-cert-days'], 0, 100_000);
-  if (days !== null) o.minCertDays = days;
-  if (f.ca !== undefined) o.ca = readFlagFile('ca', f.ca);
-  if (f.servername !== undefined) o.servername = f.servername;
-  if (f.insecure) o.insecure = true;
+  limitsFromFlags(f, o);
+  tlsFromFlags(f, o);
   if (f['dns-server'] !== undefined) {
     for (const d of f['dns-server']) {
       if (!DNS_SERVER_PATTERN.test(d)) {
@@ -171,9 +180,42 @@ function overridesFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): Overrides {
   return o;
 }
 
+/** `--warning`, `--critical` (durations), `--min-cert-days W[,C]`, `--strict`. */
+function limitsFromFlags(f: CheckFlags, o: Overrides): void {
+  if (f.warning !== undefined) o.warningMs = durationFlag('warning', f.warning, 0);
+  if (f.critical !== undefined) o.criticalMs = durationFlag('critical', f.critical, 0);
+  if (f['min-cert-days'] !== undefined) {
+    const days = parseCertDays(f['min-cert-days']);
+    if (typeof days === 'string') throw new UsageError(`--min-cert-days: ${days}`);
+    o.minCertDays = days.warning;
+    o.criticalCertDays = days.critical;
+  }
+  if (f.strict) o.strict = true;
+}
+
+/** `--ca`, `--cert`/`--key` (a client certificate), `--tls-min-version`, `--servername`, `--insecure`. */
+function tlsFromFlags(f: CheckFlags, o: Overrides): void {
+  if (f.ca !== undefined) o.ca = readFlagFile('ca', f.ca);
+  if ((f.cert === undefined) !== (f.key === undefined)) {
+    throw new UsageError(f.cert === undefined ? '--key: needs --cert (the client certificate it belongs to)' : '--cert: needs --key (its private key)');
+  }
+  if (f.cert !== undefined && f.key !== undefined) {
+    o.cert = readFlagFile('cert', f.cert);
+    o.key = readFlagFile('key', f.key);
+  }
+  if (f['tls-min-version'] !== undefined) {
+    const names = Object.keys(MIN_VERSION_NAMES) as MinVersionName[];
+    o.minVersion = MIN_VERSION_NAMES[choiceFlag('tls-min-version', f['tls-min-version'].toUpperCase(), names, 'TLS12')];
+  }
+  if (f.servername !== undefined) o.servername = f.servername;
+  if (f.insecure) o.insecure = true;
+}
+
 /** `--mailbox pop3s://host[:port]` and its credentials: read the test message back after sending it. */
 function roundtripFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv, timeoutMs: number): RoundtripPlan | null {
-  const dependent = ['mailbox-user', 'mailbox-pass-env', 'mailbox-pass-file', 'mailbox-ca', 'mailbox-insecure', 'mailbox-allow-plaintext'] as const;
+  const dependent = [
+    'mailbox-user', 'mailbox-pass-env', 'mailbox-pass-file', 'mailbox-ca', 'mailbox-servername', 'mailbox-insecure', 'mailbox-allow-plaintext',
+  ] as const;
   if (f.mailbox === undefined) {
     const stray = dependent.find((k) => f[k] !== undefined) ?? (f['roundtrip-timeout'] !== undefined ? 'roundtrip-timeout' : undefined);
     if (stray) throw new UsageError(`--${stray}: needs --mailbox pop3s://host or imaps://host`);
@@ -193,7 +235,7 @@ function roundtripFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv, timeoutMs: nu
       starttls: url.protocol === 'pop3' || url.protocol === 'imap',
       allowPlaintext: f['mailbox-allow-plaintext'] ?? false,
       ca: f['mailbox-ca'] === undefined ? undefined : readFlagFile('mailbox-ca', f['mailbox-ca']),
-      servername: url.host,
+      servername: f['mailbox-servername'] ?? url.host,
       insecure: f['mailbox-insecure'] ?? false,
       maxMessages: DEFAULTS.roundtrip.maxMessages,
     },

@@ -1,3 +1,4 @@
+import type { CheckPlan } from '../core/plan.js';
 import type { CheckResult } from '../core/result.js';
 import { LOG_LEVELS } from '../log-levels.js';
 import { runTarget } from '../runner/mx.js';
@@ -6,7 +7,7 @@ import { choiceFlag, intFlag, parseFlags } from './args.js';
 import { CHECK_FLAGS, plansFromFlags, type CheckFlags } from './check-plan.js';
 import { CHECK_HELP } from './help.js';
 import type { CliIo } from './io.js';
-import { FORMATS, REPORTERS, type Report } from './reporters/index.js';
+import { FORMATS, REPORTERS, type Limits, type Report, type ReportOptions } from './reporters/index.js';
 
 /** Targets checked at once by one `check`. */
 const CONCURRENCY = 16;
@@ -36,10 +37,21 @@ export async function checkCommand(argv: string[], io: CliIo): Promise<number> {
   });
   const results = runs.flat();
   const report: Report = { ok: results.every((r) => r.ok), results };
-  const options = { transcript: f.transcript ?? false, minCertDays: plans[0]?.minCertDays ?? null };
+  const byName = new Map(plans.map((p) => [p.name, p]));
+  const options: ReportOptions = { transcript: f.transcript ?? false, minCertDays: plans[0]?.minCertDays ?? null, limits: (r) => limits(byName.get(r.target)) };
   const reporter = REPORTERS[format];
   io.stdout(reporter.render(report, options));
   return reporter.exitCode(report, options);
+}
+
+/** The levels a plan judges its runs by, for the reporters. */
+function limits(plan: CheckPlan | undefined): Limits {
+  return {
+    warningMs: plan?.thresholds.warningMs ?? null,
+    criticalMs: plan?.thresholds.criticalMs ?? null,
+    minCertDays: plan?.minCertDays ?? null,
+    criticalCertDays: plan?.criticalCertDays ?? null,
+  };
 }
 
 /** Map with at most `limit` calls in flight, results in input order. */

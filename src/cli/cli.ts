@@ -27,24 +27,45 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const load = COMMANDS[name];
-  const usageExit = rest.includes('nagios') && rest.some((a) => a === '--format' || a === '--format=nagios') ? 3 : 2;
+  // With --format nagios every problem is one UNKNOWN line on stdout, exit 3: Nagios reads stdout and the code only.
+  const nagios = requestedFormat(rest) === 'nagios';
+  const problem = (message: string, forPeople: string, exit: number): number => {
+    if (!nagios) {
+      io.stderr(forPeople);
+      return exit;
+    }
+    io.stdout(`SMTP UNKNOWN - ${message.replace(/\s*\n\s*/g, '; ').trim()}\n`);
+    return 3;
+  };
   if (!load) {
-    io.stderr(`smtp-probe: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}; see --help)\n`);
-    return usageExit;
+    const message = `unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}; see --help)`;
+    return problem(message, `smtp-probe: ${message}\n`, 2);
   }
   try {
     return await (await load())(rest, io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`smtp-probe ${name}: ${e.message}\n`);
-      return usageExit;
-    }
+    if (e instanceof UsageError) return problem(e.message, `smtp-probe ${name}: ${e.message}\n`, 2);
     if (e instanceof ConfigError) {
-      io.stderr(`${e.lines.join('\n')}\n${e.lines.length} problem${e.lines.length === 1 ? '' : 's'} in the config\n`);
-      return usageExit;
+      const count = `${e.lines.length} problem${e.lines.length === 1 ? '' : 's'} in the config`;
+      return problem(`${count}: ${e.lines.join('; ')}`, `${e.lines.join('\n')}\n${count}\n`, 2);
     }
-    io.stderr(`smtp-probe ${name}: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
-    return usageExit === 3 ? 3 : 1;
+    const message = `internal error: ${e instanceof Error ? e.message : String(e)}`;
+    return problem(message, `smtp-probe ${name}: ${message}\n`, 1);
   }
+}
+
+/**
+ * The --format a command line asks for, read before (and whatever) the command makes of the rest: the last one
+ * given, as the flag parser takes it. A "nagios" that is another flag's value (`--to nagios`) is not one.
+ */
+export function requestedFormat(args: readonly string[]): string | undefined {
+  let format: string | undefined;
+  for (let i = 0; i < args.length; i += 1) {
+    const a = args[i]!;
+    if (a === '--') break;
+    if (a === '--format') format = args[++i];
+    else if (a.startsWith('--format=')) format = a.slice('--format='.length);
+  }
+  return format?.trim();
 }
 

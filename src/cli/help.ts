@@ -11,21 +11,24 @@ Usage:
   smtp-probe --version | --help        (every command takes --help)
 
 URLs: smtp://host[:port] (25, STARTTLS when offered), smtps://host[:port] (465, implicit TLS),
-      mx://domain[:port] (every MX host of the domain).
-Exit codes: 0 every check passed, 1 a check failed, 2 usage or config error.
+      mx://domain[:port] (every MX host of the domain); check also takes host[:port] for smtp://host[:port].
+Exit codes: 0 every check passed, 1 a check failed, 2 usage or config error (check --format nagios: 0-3).
 `;
 
 export const CHECK_HELP = `Usage: smtp-probe check URL... [flags]
        smtp-probe check --config FILE [--target NAME]... [URL...] [flags]
 
 Runs banner, ehlo, starttls (when the TLS mode calls for it), auth (with --auth-user), send (with --to), noop and
-quit against each URL, timing every phase. Exit 0 when every check passed, 1 when one failed, 2 on a usage error.
+quit against each URL (host[:port] is smtp://host[:port]), timing every phase. Exit 0 when every check passed,
+1 when one failed, 2 on a usage error; with --format nagios 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 Config
   --config FILE                     run the targets of a config file (flags override their module's settings)
   --target NAME                     only this configured target (repeatable)
 Output
-  --format text|json|junit|nagios   report format on stdout (default text); nagios exits 0/1/2/3 with perfdata
+  --format text|json|junit|nagios   report format on stdout (default text); nagios exits 0/1/2/3 with perfdata,
+                                    any problem (a usage error too) one "SMTP UNKNOWN - ..." line, exit 3
+  --strict                          any warning fails the check (exit 1, a JUnit <failure>, nagios CRITICAL)
   --transcript                      include the SMTP dialogue (C:/S: lines with timing); AUTH shows as ***
   --log-level LEVEL                 logs on stderr: fatal, error, warn (default), info, debug, silent
 Connection
@@ -35,11 +38,16 @@ Connection
   --ip 4|6                          address family; --source-address IP  local address to connect from
   --ehlo NAME                       EHLO name (default: this machine's FQDN)
   --retries N                       run a failed check up to N more times (the last attempt is reported)
+Thresholds (check_smtp -w, -c, -D; docs/nagios.md)
+  --warning 2s                      the run took longer: ok with a warning (nagios WARNING)
+  --critical 5s                     the run took longer: failed, reason slow, at the phase that crossed it
+  --min-cert-days W[,C]             certificate days left: under W a warning, under C a failure (reason tls)
 TLS
   --ca FILE                         trust these CA certificates (PEM) instead of the system's
+  --cert FILE --key FILE            a client certificate and its key (PEM), for servers that ask for one
+  --tls-min-version TLS12           lowest TLS version offered: TLS10, TLS11, TLS12, TLS13 (default: Node's, TLS12)
   --servername NAME                 name for SNI and certificate verification (default: the URL's host)
   --insecure                        do not fail on an untrusted certificate (still reported: tls.verified false)
-  --min-cert-days N                 warn when the certificate expires in fewer days (nagios: WARNING)
 AUTH
   --auth-user USER                  authenticate as USER; the password comes from
   --auth-pass-env VAR | --auth-pass-file FILE   (never from the command line)
@@ -56,7 +64,7 @@ MX routing and round trip
   --max-mx N                        only the first N MX hosts by preference
   --mailbox pop3s://host[:port]     read the test message back (also pop3://, imap://, imaps://)
   --mailbox-user USER --mailbox-pass-env VAR | --mailbox-pass-file FILE
-  --mailbox-ca FILE, --mailbox-insecure, --mailbox-allow-plaintext
+  --mailbox-ca FILE, --mailbox-servername NAME, --mailbox-insecure, --mailbox-allow-plaintext
   --roundtrip-timeout 60s           how long to wait for the message (its own deadline)
 Expectations
   --steps banner,ehlo,starttls,auth,send,noop,quit   which steps to run
@@ -69,6 +77,7 @@ Examples
   SMTP_PASS=... smtp-probe check smtp://mail.example.test:587 --tls starttls --auth-user probe@example.test \\
       --auth-pass-env SMTP_PASS --to probe@example.test
   smtp-probe check smtp://mx.example.test --to someone@elsewhere.example --expect rcpt=5xx   # open-relay test
+  smtp-probe check mail.example.test:587 --tls starttls --warning 2s --critical 5s --min-cert-days 14,7 --format nagios
 `;
 
 export const DEMO_HELP = `Usage: smtp-probe demo [--listen 127.0.0.1:9469]

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../core/result.js';
+import { describeFailure, type CheckResult } from '../core/result.js';
 import type { ConfiguredTarget } from '../config/resolve.js';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -11,7 +11,7 @@ export function renderIndex(targets: readonly ConfiguredTarget[], results: Reado
 
 function row(t: ConfiguredTarget, r: CheckResult | undefined): string {
   const state = !r ? 'pending' : r.ok ? 'ok' : 'FAILED';
-  const failure = r?.failure ? `${r.failure.phase}: ${r.failure.reason}${r.failure.code ? ` ${r.failure.code}` : ''} - ${r.failure.message}` : '';
+  const failure = r?.failure ? describeFailure(r.failure) : '';
   const name = r?.mx ? `${t.name} (MX ${r.mx.host})` : t.name;
   return `<tr class="${state}"><td>${esc(name)}</td><td>${esc(t.url)}</td><td>${esc(t.module)}</td><td>${state}</td>` +
     `<td>${r ? r.durationMs.toFixed(1) : ''}</td><td>${r ? esc(r.startedAt) : ''}</td><td>${esc(failure)}</td></tr>`;

@@ -93,16 +93,12 @@ export function applyOverrides(plan: CheckPlan, mod: ModuleSettings, o: Override
 function overrideLimits(plan: CheckPlan, o: Overrides): Pick<CheckPlan, 'thresholds' | 'minCertDays' | 'criticalCertDays'> {
   const thresholds = { warningMs: o.warningMs ?? plan.thresholds.warningMs, criticalMs: o.criticalMs ?? plan.thresholds.criticalMs };
   const { warningMs: w, criticalMs: c } = thresholds;
-  if (w !== null && c !== null && w > c) throw new OverrideError(`--warning (${showMs(w)}) is over the critical threshold (${showMs(c)})`);
+  if (w !== null && c !== null && w > c) throw new OverrideError(`--warning (${formatDuration(w)}) is over the critical threshold (${formatDuration(c)})`);
   const days = o.minCertDays !== undefined
     ? certDaysProblem({ warning: o.minCertDays, critical: o.criticalCertDays ?? null })
     : { warning: plan.minCertDays, critical: plan.criticalCertDays };
   if (typeof days === 'string') throw new OverrideError(`--min-cert-days: ${days}`);
   return { thresholds, minCertDays: days.warning, criticalCertDays: days.critical };
-}
-
-function showMs(ms: number): string {
-  return ms === 0 ? '0ms' : formatDuration(ms);
 }
 
 /** DNS routing given on top of a configured target's plan. */

@@ -66,10 +66,10 @@ export function judgeRun(
   const { warningMs, criticalMs } = plan.thresholds;
   const took = `the run took ${(run.durationMs / 1000).toFixed(3)}s`;
   if (failure === null && criticalMs !== null && run.durationMs > criticalMs) {
-    const message = `${took}, over the critical threshold of ${showMs(criticalMs)}`;
+    const message = `${took}, over the critical threshold of ${formatDuration(criticalMs)}`;
     failure = { phase: crossedIn(run.phases, criticalMs), reason: 'slow', code: null, enhancedCode: null, message };
   } else if (failure === null && warningMs !== null && run.durationMs > warningMs) {
-    warnings.record(crossedIn(run.phases, warningMs), 'slow', `${took}, over the warning threshold of ${showMs(warningMs)}`);
+    warnings.record(crossedIn(run.phases, warningMs), 'slow', `${took}, over the warning threshold of ${formatDuration(warningMs)}`);
     overWarning.push('slow');
   }
   const days = run.daysLeft;
@@ -87,9 +87,4 @@ export function crossedIn(phases: readonly PhaseRecord[], limitMs: number): Phas
     if (elapsed > limitMs) return p.phase;
   }
   return phases.at(-1)?.phase ?? 'connect';
-}
-
-/** A threshold as written: 2s, 1500ms (and 0ms, which formatDuration would call 0h). */
-export function showMs(ms: number): string {
-  return ms === 0 ? '0ms' : formatDuration(ms);
 }

@@ -7,4 +7,4 @@ import { text } from './text.js';
 export const REPORTERS = { text, json, junit, nagios } as const satisfies Record<string, Reporter>;
 export type Format = keyof typeof REPORTERS;
 export const FORMATS = Object.keys(REPORTERS) as Format[];
-export type { Report, ReportOptions, Reporter } from './reporter.js';
+export type { Limits, Report, ReportOptions, Reporter } from './reporter.js';

@@ -1,7 +1,7 @@
-import type { CheckResult } from '../../core/result.js';
+import { describeFailure, type CheckResult } from '../../core/result.js';
 import { standardExit, type Reporter } from './reporter.js';
 
-/** JUnit XML for CI systems: one testcase per target; a failure carries phase, reason, code and message. */
+/** JUnit XML for CI systems: one testcase per result (target, or MX host); a failure carries phase, reason, code and message. */
 export const junit: Reporter = {
   render(report, o) {
     const failures = report.results.filter((r) => !r.ok).length;
@@ -22,12 +22,12 @@ export const junit: Reporter = {
 
 function testcase(r: CheckResult, transcript: boolean): string {
   const name = r.mx ? `${r.target} (MX ${r.mx.host})` : r.target;
-  const lines = [`    <testcase classname="smtp-probe.${esc(r.url)}" name="${esc(name)}" time="${secs(r.durationMs)}">`];
+  // No dots in classname: Jenkins reads "a.b" as package a, class b, and would make a tree of host names.
+  const lines = [`    <testcase classname="smtp-probe" name="${esc(name)}" time="${secs(r.durationMs)}">`];
   if (r.failure) {
     const f = r.failure;
-    const head = `${f.phase}: ${f.reason}${f.code === null ? '' : ` ${f.code}`}${f.enhancedCode ? ` ${f.enhancedCode}` : ''}`;
     const phases = r.phases.map((p) => `${p.phase} ${p.ok ? 'ok' : 'FAIL'} ${p.code ?? ''} ${p.durationMs}ms`).join('\n');
-    lines.push(`      <failure type="${esc(f.reason)}" message="${esc(`${head} - ${f.message}`)}">${esc(`${head}\n${f.message}\n\n${phases}`)}</failure>`);
+    lines.push(`      <failure type="${esc(f.reason)}" message="${esc(describeFailure(f))}">${esc(`${describeFailure(f)}\n\n${phases}`)}</failure>`);
   }
   const out = [...r.warnings.map((w) => `warning: ${w}`)];
   if (transcript && r.transcript) out.push(...r.transcript.map((l) => `${l.t}ms ${l.dir}: ${l.line}`));

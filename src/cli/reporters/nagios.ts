@@ -1,56 +1,94 @@
-import type { CheckResult } from '../../core/result.js';
-import type { Report, ReportOptions, Reporter } from './reporter.js';
+import { describeFailure, type CheckResult } from '../../core/result.js';
+import { formatDuration } from '../../core/duration.js';
+import { limitsOf, type Limits, type Report, type ReportOptions, type Reporter } from './reporter.js';
 
-/** Nagios/Icinga plugin output: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; perfdata per phase, in seconds. */
+/**
+ * Nagios/Icinga plugin output (docs/nagios.md): 0 OK, 1 WARNING (a passing run over a warning level:
+ * `overWarning`), 2 CRITICAL, 3 UNKNOWN; perfdata per phase in seconds, `time` with the thresholds filled in,
+ * labels of [A-Za-z0-9_] only (PNP4Nagios and Graphite take nothing else).
+ */
 export const STATES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 
 export const nagios: Reporter = {
   render(report, o) {
-    const states = report.results.map((r) => stateOf(r, o));
+    const states = report.results.map(stateOf);
     const worst = Math.max(0, ...states);
     const multi = report.results.length > 1;
-    const lines = report.results.map((r, i) => `${STATES[states[i]!]}: ${summary(r, o)}`);
-    const perf = report.results.flatMap((r) => perfdata(r, multi ? `${r.target}${r.mx ? `_${r.mx.host}` : ''}_` : '')).join(' ');
+    const prefixes = perfPrefixes(report.results);
+    const lines = report.results.map((r, i) => `${STATES[states[i]!]}: ${summary(r, limitsOf(r, o))}`);
+    const perf = report.results.flatMap((r, i) => perfdata(r, prefixes[i]!, limitsOf(r, o))).join(' ');
     const head = multi
       ? `SMTP ${STATES[worst]} - ${report.results.filter((r) => r.ok).length} of ${report.results.length} targets ok`
-      : `SMTP ${lines[0]}`;
+      : `SMTP ${STATES[states[0] ?? 3]} - ${report.results[0] ? summary(report.results[0], limitsOf(report.results[0], o)) : 'no result'}`;
     return `${head} | ${perf}\n${multi ? `${lines.join('\n')}\n` : ''}`;
   },
-  exitCode(report, o) {
-    return Math.max(0, ...report.results.map((r) => stateOf(r, o)));
+  exitCode(report) {
+    return Math.max(0, ...report.results.map(stateOf));
   },
 };
 
-export function stateOf(r: CheckResult, o: ReportOptions): number {
+export function stateOf(r: CheckResult): number {
   if (!r.ok) return r.failure?.reason === 'internal' ? 3 : 2;
+  return (r.overWarning?.length ?? 0) > 0 ? 1 : 0;
+}
+
+function summary(r: CheckResult, l: Limits): string {
+  const name = `${r.target}${r.mx ? ` MX ${r.mx.host}` : ''}`;
+  if (r.failure) return `${name} failed at ${describeFailure(r.failure).replace(/[|\n]/g, ' ')}`;
+  const over = r.overWarning ?? [];
+  const slow = !over.includes('slow') ? '' : `, over the warning threshold${l.warningMs === null ? '' : ` of ${formatDuration(l.warningMs)}`}`;
   const days = r.tls?.daysLeft;
-  if (o.minCertDays !== null && days !== null && days !== undefined && days < o.minCertDays) return 1;
-  return 0;
+  const cert = days === null || days === undefined ? '' : `, certificate expires in ${days} days`;
+  const under = over.includes('certificate') && l.minCertDays !== null ? ` (under ${l.minCertDays})` : '';
+  return `${name} answered in ${(r.durationMs / 1000).toFixed(3)}s${slow}${cert}${under}`;
 }
 
-function summary(r: CheckResult, o: ReportOptions): string {
-  if (r.failure) {
-    const f = r.failure;
-    return `${r.target}${r.mx ? ` MX ${r.mx.host}` : ""} failed at ${f.phase} (${f.reason}${f.code === null ? '' : ` ${f.code}`}): ${f.message.replace(/[|\n]/g, ' ')}`;
-  }
-  const secs = (r.durationMs / 1000).toFixed(3);
-  const cert = r.tls?.daysLeft === null || r.tls === null ? '' : `, certificate expires in ${r.tls.daysLeft} days`;
-  const warn = stateOf(r, o) === 1 ? ` (under ${o.minCertDays})` : '';
-  return `${r.target}${r.mx ? ` MX ${r.mx.host}` : ""} answered in ${secs}s${cert}${warn}`;
-}
-
-/** `'label'=value[UOM];warn;crit;min;max`, one per phase (several RCPTs summed) and the total. */
-function perfdata(r: CheckResult, prefix: string): string[] {
+/** `label=value[UOM];warn;crit;min`: the run's time (with its thresholds), each phase (several RCPTs summed), the certificate's days. */
+function perfdata(r: CheckResult, prefix: string, l: Limits): string[] {
   const sums = new Map<string, number>();
   for (const p of r.phases) sums.set(p.phase, (sums.get(p.phase) ?? 0) + p.durationMs);
-  const items = [...sums].map(([phase, msValue]) => `'${label(prefix + phase)}'=${(msValue / 1000).toFixed(6)}s;;;0`);
-  items.push(`'${label(`${prefix}time`)}'=${(r.durationMs / 1000).toFixed(6)}s;;;0`);
-  if (r.tls?.daysLeft !== null && r.tls?.daysLeft !== undefined) items.push(`'${label(`${prefix}cert_days`)}'=${r.tls.daysLeft};;;`);
+  const items = [`${prefix}time=${secs(r.durationMs)}s;${level(l.warningMs)};${level(l.criticalMs)};0`];
+  for (const [phase, msValue] of sums) items.push(`${prefix}${phase}=${secs(msValue)}s;;;0`);
+  const days = r.tls?.daysLeft;
+  if (days !== null && days !== undefined) {
+    // Nagios ranges: "14:" alerts below 14.
+    items.push(`${prefix}cert_days=${days};${l.minCertDays === null ? '' : `${l.minCertDays}:`};${l.criticalCertDays === null ? '' : `${l.criticalCertDays}:`}`);
+  }
   return items;
 }
 
-function label(s: string): string {
-  return s.replace(/['=\s]/g, '_');
+/** Seconds with at most 6 decimals and no trailing zeros: 0.004, 2, 1.5. */
+function secs(msValue: number): string {
+  return String(Number((msValue / 1000).toFixed(6)));
 }
 
-export type { Report };
+function level(msValue: number | null): string {
+  return msValue === null ? '' : secs(msValue);
+}
+
+/**
+ * A label prefix per result when there are several: an MX host's first name (mx1_), a configured target's name,
+ * a URL target's host and port (127_0_0_1_2525_); longer forms where short ones would collide, a number last.
+ */
+export function perfPrefixes(results: readonly CheckResult[]): string[] {
+  if (results.length <= 1) return results.map(() => '');
+  const forms = results.map((r) => {
+    const target = r.target === r.url ? r.url.replace(/^[a-z]+:\/\//i, '') : r.target;
+    return r.mx ? [r.mx.host.split('.')[0]!, r.mx.host, `${target}_${r.mx.host}`] : [target];
+  });
+  const chosen = forms.map((f) => labelPart(f[0]!));
+  for (let level = 1; level < 3; level += 1) {
+    const before = [...chosen];
+    before.forEach((c, i) => {
+      if (before.filter((x) => x === c).length > 1 && forms[i]![level]) chosen[i] = labelPart(forms[i]![level]!);
+    });
+  }
+  return chosen.map((c, i) => `${chosen.indexOf(c) === i ? c : `${c}_${i + 1}`}_`);
+}
+
+/** [A-Za-z0-9_] only: every other run of characters becomes one underscore. */
+function labelPart(s: string): string {
+  return s.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'target';
+}
+
+export type { Report, ReportOptions };

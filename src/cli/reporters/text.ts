@@ -1,4 +1,4 @@
-import type { CheckResult, RoundtripInfo, TlsInfo } from '../../core/result.js';
+import { describeFailure, type CheckResult, type RoundtripInfo, type TlsInfo } from '../../core/result.js';
 import { ms, standardExit, type Reporter } from './reporter.js';
 
 /** A readable phase table per target, for people at a terminal. */
@@ -33,10 +33,7 @@ function renderResult(r: CheckResult, transcript: boolean): string {
   if (r.tls) out.push(`  tls      ${describeTls(r.tls)}`);
   if (r.roundtrip) out.push(...renderRoundtrip(r.roundtrip));
   for (const w of r.warnings) out.push(`  warning  ${w}`);
-  if (r.failure) {
-    const f = r.failure;
-    out.push(`  failure  ${f.phase}: ${f.reason}${f.code === null ? '' : ` ${f.code}`} - ${f.message}`);
-  }
+  if (r.failure) out.push(`  failure  ${describeFailure(r.failure)}`);
   if (transcript && r.transcript) {
     out.push('  transcript:');
     for (const l of r.transcript) out.push(`  ${ms(l.t).padStart(8)} ms  ${l.dir}: ${l.line}`);
