@@ -52,7 +52,8 @@ function perfdata(r: CheckResult, prefix: string, l: Limits): string[] {
   const days = r.tls?.daysLeft;
   if (days !== null && days !== undefined) {
     // Nagios ranges: "14:" alerts below 14.
-    items.push(`${prefix}cert_days=${days};${l.minCertDays === null ? '' : `${l.minCertDays}:`};${l.criticalCertDays === null ? '' : `${l.criticalCertDays}:`}`);
+    const levels = `;${l.minCertDays === null ? '' : `${l.minCertDays}:`};${l.criticalCertDays === null ? '' : `${l.criticalCertDays}:`}`;
+    items.push(`${prefix}cert_days=${days}${levels === ';;' ? '' : levels}`);
   }
   return items;
 }
