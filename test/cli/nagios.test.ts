@@ -168,6 +168,25 @@ describe('perfdata', () => {
     expect(new Set(labels).size).toBe(labels.length);
   });
 
+  test('check --config: each target with its own module\'s thresholds', async () => {
+    const mx = await startFakeMx({ hideSTARTTLS: true });
+    const config = join(dir, 'two-modules.yaml');
+    writeFileSync(config, [
+      'modules:',
+      '  fast: { tls: none, thresholds: { warning: 3s, critical: 4s } }',
+      '  lax: { tls: none, thresholds: { critical: 9s } }',
+      'targets:',
+      `  - { name: mx.a, url: "smtp://127.0.0.1:${mx.port}", module: fast }`,
+      `  - { name: mx.b, url: "smtp://127.0.0.1:${mx.port}", module: lax }`,
+      '',
+    ].join('\n'));
+    const r = await cli(['check', '--config', config, '--format', 'nagios']);
+    expect(r.code).toBe(0);
+    const perf = perfdata(r.stdout);
+    expect(perf.get('mx_a_time')).toMatch(/^[\d.]+s;3;4;0$/);
+    expect(perf.get('mx_b_time')).toMatch(/^[\d.]+s;;9;0$/);
+  });
+
   test('several URL targets: each prefixed with its host and port', async () => {
     const mx = await startFakeMx({ hideSTARTTLS: true });
     const r = await cli(['check', `127.0.0.1:${mx.port}`, `smtp://localhost:${mx.port}`, '--format', 'nagios', '--warning', '3s']);
