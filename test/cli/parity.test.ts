@@ -126,6 +126,7 @@ describe('the config\'s settings as flags', () => {
 /** An implicit-TLS SMTP server that answers every command with 250 (221 to QUIT) and records client certificates. */
 async function implicitTlsServer(o: tls.TlsOptions): Promise<{ port: number; peers: string[] }> {
   const peers: string[] = [];
+  const sockets = new Set<net.Socket>();
   const server = tls.createServer({ ...serverCert(), ...o, rejectUnauthorized: false }, (socket) => {
     const peer = socket.getPeerCertificate();
     if (peer && peer.subject) peers.push(String(peer.subject.CN));
@@ -143,7 +144,16 @@ async function implicitTlsServer(o: tls.TlsOptions): Promise<{ port: number; pee
     });
   });
   server.on('tlsClientError', () => undefined);
+  server.on('connection', (raw: net.Socket) => {
+    sockets.add(raw);
+    raw.on('close', () => sockets.delete(raw));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  track({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+  track({
+    close: () => new Promise<void>((resolve) => {
+      for (const raw of sockets) raw.destroy();
+      server.close(() => resolve());
+    }),
+  });
   return { port: (server.address() as net.AddressInfo).port, peers };
 }
