@@ -168,6 +168,20 @@ describe('perfdata', () => {
     expect(new Set(labels).size).toBe(labels.length);
   });
 
+  test('time is the SMTP session the thresholds judge; a round trip is an item of its own', () => {
+    const r: CheckResult = {
+      target: 'smtp://mail.example.test:25', url: 'smtp://mail.example.test:25', ok: true, startedAt: '2026-01-01T00:00:00.000Z',
+      durationMs: 30_500, attempts: 1, warnings: [], failure: null, banner: null, capabilities: null, capabilitiesBeforeTls: null,
+      tls: null, messageId: null, probeId: 'x',
+      phases: [{ phase: 'connect', ok: true, durationMs: 200 }, { phase: 'quit', ok: true, durationMs: 300 }, { phase: 'roundtrip', ok: true, durationMs: 30_000 }],
+    };
+    const limits = () => ({ warningMs: 2000, criticalMs: 5000, minCertDays: null, criticalCertDays: null });
+    const out = nagios.render({ ok: true, results: [r] }, { transcript: false, minCertDays: null, limits });
+    expect(out).toMatch(/^SMTP OK - smtp:\/\/mail\.example\.test:25 answered in 0\.500s \| /);
+    expect(perfdata(out).get('time')).toBe('0.5s;2;5;0');
+    expect(perfdata(out).get('roundtrip')).toBe('30s;;;0');
+  });
+
   test('check --config: each target with its own module\'s thresholds', async () => {
     const mx = await startFakeMx({ hideSTARTTLS: true });
     const config = join(dir, 'two-modules.yaml');
