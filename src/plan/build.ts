@@ -28,13 +28,23 @@ export interface GlobalSettings {
   web: WebSettings;
 }
 
-/** `global.web`: the limits of the daemon's HTTP server (server/http.ts HttpLimits has the same shape). */
+/** `global.web`: the limits of the daemon's HTTP server, what one client, or many, can hold of it (server/http.ts). */
 export interface WebSettings {
+  /**
+   * Open connections at once. At the limit the oldest connection without a request in flight (a half-sent
+   * request, an idle keep-alive) is closed to make room; when every one has a request in flight, a new one is
+   * closed as soon as it is accepted.
+   */
   maxConnections: number;
+  /** /probe runs at once; one more answers 503 with Retry-After. */
   maxConcurrentProbes: number;
+  /** A request's headers must have arrived this long after it started (slowloris), else 408 and closed. */
   headerTimeoutMs: number;
+  /** The whole request must have arrived by then; the answer (a /probe run) may take longer. */
   requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: number;
+  /** POST /-/reload is served (false: 403). */
   reload: boolean;
 }
 

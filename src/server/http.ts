@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { systemClock, type Clock } from '../core/clock.js';
 import { bounded, deadline } from '../core/deadline.js';
 import type { Logger } from '../log.js';
+import type { WebSettings } from '../plan/build.js';
 
 /** What the HTTP endpoints need from the daemon; the server itself holds no state. */
 export interface HttpHandlers {
@@ -20,25 +21,8 @@ export interface HttpReply {
   headers?: Record<string, string>;
 }
 
-/** `global.web` (plan/build.ts WebSettings): what one client, or many, can hold of the server. */
-export interface HttpLimits {
-  /**
-   * Open connections at once. At the limit the oldest connection without a request in flight (a half-sent
-   * request, an idle keep-alive) is closed to make room; when every one has a request in flight, a new one is
-   * closed as soon as it is accepted.
-   */
-  maxConnections: number;
-  /** /probe runs at once; one more answers 503 with Retry-After. */
-  maxConcurrentProbes: number;
-  /** A request's headers must have arrived this long after it started (slowloris), else 408 and closed. */
-  headerTimeoutMs: number;
-  /** The whole request must have arrived by then; the answer (a /probe run) may take longer. */
-  requestTimeoutMs: number;
-  /** An idle keep-alive connection is closed after this. */
-  keepAliveTimeoutMs: number;
-  /** POST /-/reload is served (false: 403). */
-  reload: boolean;
-}
+/** `global.web`: what one client, or many, can hold of the server (the settings are plan/build.ts WebSettings). */
+export type HttpLimits = WebSettings;
 
 const TEXT = 'text/plain; charset=utf-8';
 /** Retry-After of a /probe refused because max_concurrent_probes runs are going. */

@@ -3,24 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runCli } from '../../src/cli/cli.js';
 import type { CheckResult } from '../../src/core/result.js';
 import { demoCertificate } from '../../src/demo/cert.js';
 import { DEMO_PASSWORD, DEMO_USER, startDemoServer, type DemoServer } from '../../src/demo/server.js';
+import { cli, type Run } from '../helpers/cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-/** The CLI in-process: same code path as the binary, without a process per case. */
-async function cli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env });
-  return { code, stdout, stderr };
-}
 
 /** The built binary (npm ci builds it through `prepare`). */
 function bin(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {

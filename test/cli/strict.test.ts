@@ -6,24 +6,13 @@ import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/cli/cli.js';
 import type { CheckResult } from '../../src/core/result.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { testCa } from '../helpers/certs.js';
 import { startFakeMx } from '../helpers/fake-mx.js';
+import { cli, type Run } from '../helpers/cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function cli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env });
-  return { code, stdout, stderr };
-}
 
 let caFile: string;
 beforeAll(() => {
