@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { RECEIVER_TYPES } from '../alerts/providers/index.js';
 import { parseDuration } from '../core/duration.js';
 import { EXPECTABLE_PHASES } from '../core/expect.js';
-import { configSchema, type WrittenConfig } from './schema.js';
+import { configJsonSchema, configSchema, type WrittenConfig } from './schema.js';
 import { SourceMap, type ConfigIssue, type ConfigPath } from './issues.js';
 import { FileReader } from './files.js';
 import { ENV_REFERENCE, asWritten, atPlaceholder, referencedNames, standIns, within, type Placeholder } from './placeholders.js';
@@ -192,19 +192,29 @@ function discriminatorOptions(i: z.core.$ZodIssue): string {
     : 'down, slow, certificate, capability';
 }
 
-const KNOWN_KEYS = [
-  'interval', 'timeout', 'phase_timeout', 'concurrency', 'listen', 'phase_histograms', 'state_file', 'ehlo', 'tls', 'tls_config',
-  'ca_file', 'cert_file', 'key_file', 'server_name', 'insecure_skip_verify', 'min_version', 'ip_protocol', 'source_ip_address',
-  'auth', 'mechanism', 'username', 'password', 'password_file', 'allow_plaintext', 'send', 'from', 'to', 'deliver', 'subject',
-  'body', 'headers', 'size', 'expect', 'require_capabilities', 'banner_pattern', 'min_cert_days', 'steps', 'probe_targets',
-  'name', 'url', 'module', 'labels', 'global', 'modules', 'targets', 'alerts', 'defaults', 'rules', 'silences', 'receivers',
-];
+/** Every key name the schema knows, anywhere (read from its JSON Schema once, when a typo needs a suggestion). */
+let knownKeys: readonly string[] | null = null;
+function allKeys(): readonly string[] {
+  if (knownKeys) return knownKeys;
+  const names = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'properties' && v && typeof v === 'object') for (const name of Object.keys(v)) names.add(name);
+        walk(v);
+      }
+    }
+  };
+  walk(configJsonSchema());
+  return (knownKeys = [...names]);
+}
 
 /** "did you mean" for a typo'd key: the closest known key within a small edit distance. */
 function suggest(key: string): string {
   let best: string | null = null;
   let bestD = Infinity;
-  for (const k of KNOWN_KEYS) {
+  for (const k of allKeys()) {
     const d = editDistance(k, key);
     if (k !== key && d <= Math.max(1, Math.floor(k.length / 4)) && d < bestD) [best, bestD] = [k, d];
   }
