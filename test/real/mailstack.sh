@@ -35,13 +35,13 @@ START_TIMEOUT=${MAILSTACK_START_TIMEOUT:-30}
 
 PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd swaks libnet-ssleay-perl
   monitoring-plugins-basic prometheus-blackbox-exporter prometheus prometheus-alertmanager time
-  openssl ca-certificates)
+  openssl ca-certificates shellcheck)
 # Binaries whose presence means the packages above are installed.
 REQUIRED_FILES=(/usr/sbin/postfix /usr/sbin/postconf /usr/sbin/smtp-sink /usr/sbin/dovecot
   /usr/bin/doveadm /usr/lib/dovecot/imap /usr/lib/dovecot/pop3 /usr/lib/dovecot/lmtp
   /usr/bin/swaks /usr/lib/nagios/plugins/check_smtp /usr/bin/prometheus-blackbox-exporter
   /usr/bin/prometheus /usr/bin/promtool /usr/bin/prometheus-alertmanager /usr/bin/time
-  /usr/bin/openssl /etc/ssl/certs/ca-certificates.crt)
+  /usr/bin/openssl /etc/ssl/certs/ca-certificates.crt /usr/bin/shellcheck)
 
 log() { printf '[mailstack] %s\n' "$*" >&2; }
 die() { printf '[mailstack] ERROR: %s\n' "$*" >&2; exit 1; }
