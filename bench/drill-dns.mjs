@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ROOT, fmt, freePort, heading, killAllTracked, percentile, sleep, startDaemon, stopChild, table, track, untrack, waitFor } from './lib.mjs';
+import { ROOT, fmt, freePort, guardDrill, heading, percentile, sleep, startDaemon, stopChild, table, track, untrack, waitFor } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const WATCHDOG_MS = 10 * 60_000;
@@ -292,18 +292,7 @@ function report(o, windows, log, answers, started) {
 
 const argv = process.argv.slice(2);
 const o = options(argv);
-const watchdog = setTimeout(() => {
-  console.error('drill-dns: watchdog, stopping everything');
-  killAllTracked('SIGKILL');
-  process.exit(2);
-}, WATCHDOG_MS);
-watchdog.unref();
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    killAllTracked('SIGKILL');
-    process.exit(130);
-  });
-}
+guardDrill('drill-dns', WATCHDOG_MS);
 if (o.role === 'inner') {
   await inside(o);
   process.exit(0);

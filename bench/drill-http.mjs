@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ROOT, fmt, freePort, heading, killAllTracked, percentile, sleep, startDaemon, stopChild, table, track, untrack, waitFor } from './lib.mjs';
+import { ROOT, fmt, freePort, guardDrill, heading, percentile, sleep, startDaemon, stopChild, table, track, untrack, waitFor } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const PER_ATTACKER = 10_000;
@@ -314,18 +314,7 @@ if (o.role === 'smtp') await roleSmtp();
 else if (o.role === 'flood') await roleFlood(o.rest);
 else if (o.role === 'idle') await roleIdle(o.rest);
 else {
-  const watchdog = setTimeout(() => {
-    console.error('drill: watchdog, stopping everything');
-    killAllTracked('SIGKILL');
-    process.exit(2);
-  }, WATCHDOG_MS);
-  watchdog.unref();
-  for (const sig of ['SIGINT', 'SIGTERM']) {
-    process.on(sig, () => {
-      killAllTracked('SIGKILL');
-      process.exit(130);
-    });
-  }
+  guardDrill('drill', WATCHDOG_MS);
   await drill(o);
   process.exit(0);
 }

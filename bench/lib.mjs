@@ -25,6 +25,22 @@ export function killAllTracked(sig = 'SIGTERM') {
   for (const pid of live) killGroup(pid, sig);
 }
 
+/** A drill stops by itself: after `ms`, or on SIGINT/SIGTERM, every tracked process is killed and the drill exits. */
+export function guardDrill(name, ms) {
+  const watchdog = setTimeout(() => {
+    console.error(`${name}: watchdog, stopping everything`);
+    killAllTracked('SIGKILL');
+    process.exit(2);
+  }, ms);
+  watchdog.unref();
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+      killAllTracked('SIGKILL');
+      process.exit(130);
+    });
+  }
+}
+
 // ------------------------------------------------------------------ statistics ---
 
 export function mean(xs) {
