@@ -6,13 +6,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { systemClock } from '../../src/core/clock.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import { createLogger } from '../../src/log.js';
-import { systemLookup } from '../../src/runner/run.js';
 import { inShard, type Shard } from '../../src/scheduler/scheduler.js';
 import { toggledServer, type ToggledSmtp } from '../helpers/toggled-smtp.js';
 import { respond, startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
+import { startTestDaemon } from '../helpers/daemon.js';
 
 let dir: string;
 let mx: ToggledSmtp;
@@ -56,13 +54,8 @@ alerts:
 }
 
 async function startDaemon(configFile: string, shard: Shard | null = null): Promise<Daemon> {
-  const d = Daemon.create({
-    configFile, env: {}, shard, listen: { host: '127.0.0.1', port: 0 }, clock: systemClock, lookup: systemLookup,
-    logger: createLogger('silent'), version: 'test',
-  });
-  if (Array.isArray(d)) throw new Error(d.join('\n'));
+  const { d } = await startTestDaemon(configFile, { shard });
   daemons.push(d);
-  await d.start();
   return d;
 }
 

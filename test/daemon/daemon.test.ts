@@ -3,13 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { systemClock } from '../../src/core/clock.js';
 import type { CheckResult } from '../../src/core/result.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { demoCertificate } from '../../src/demo/cert.js';
 import { DEMO_PASSWORD, DEMO_USER, startDemoServer, type DemoServer } from '../../src/demo/server.js';
-import { createLogger } from '../../src/log.js';
-import { systemLookup } from '../../src/runner/run.js';
+import { startTestDaemon } from '../helpers/daemon.js';
 
 let server: DemoServer;
 let dir: string;
@@ -47,15 +45,9 @@ ${extraTargets}`;
 async function startDaemon(text: string): Promise<{ d: Daemon; base: string; file: string; results: CheckResult[] }> {
   const file = join(dir, `config-${daemons.length}-${Date.now()}.yaml`);
   writeFileSync(file, text);
-  const results: CheckResult[] = [];
-  const d = Daemon.create({
-    configFile: file, env: {}, shard: null, listen: { host: '127.0.0.1', port: 0 }, clock: systemClock,
-    lookup: systemLookup, logger: createLogger('silent'), version: '9.9.9', onResult: (_t, r) => results.push(r),
-  });
-  if (Array.isArray(d)) throw new Error(d.join('\n'));
-  daemons.push(d);
-  const a = await d.start();
-  return { d, base: `http://127.0.0.1:${a.port}`, file, results };
+  const t = await startTestDaemon(file, { version: '9.9.9' });
+  daemons.push(t.d);
+  return { ...t, file };
 }
 
 async function until(what: () => boolean, ms = 5000): Promise<void> {

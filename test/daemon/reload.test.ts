@@ -7,12 +7,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { systemClock } from '../../src/core/clock.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import { createLogger } from '../../src/log.js';
-import { systemLookup } from '../../src/runner/run.js';
 import { toggledServer, type ToggledSmtp } from '../helpers/toggled-smtp.js';
 import { respond, startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
+import { startTestDaemon } from '../helpers/daemon.js';
 
 let dir: string;
 let mx: ToggledSmtp;
@@ -62,14 +60,9 @@ const file = (): string => join(dir, 'config.yaml');
 
 async function startDaemon(shape: Shape = {}): Promise<{ d: Daemon; base: string }> {
   writeFileSync(file(), configText(shape));
-  const d = Daemon.create({
-    configFile: file(), env: {}, shard: null, listen: { host: '127.0.0.1', port: 0 }, clock: systemClock, lookup: systemLookup,
-    logger: createLogger('silent'), version: 'test',
-  });
-  if (Array.isArray(d)) throw new Error(d.join('\n'));
+  const { d, base } = await startTestDaemon(file());
   daemons.push(d);
-  const a = await d.start();
-  return { d, base: `http://127.0.0.1:${a.port}` };
+  return { d, base };
 }
 
 async function reload(base: string, text: string): Promise<{ status: number; body: string }> {

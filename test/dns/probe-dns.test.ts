@@ -6,13 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, test } from 'vitest';
-import { systemClock } from '../../src/core/clock.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import { createLogger } from '../../src/log.js';
-import { systemLookup } from '../../src/runner/run.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startResponders } from './responder.js';
+import { startTestDaemon } from '../helpers/daemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smtp-probe-probe-dns-'));
 const daemons: Daemon[] = [];
@@ -32,13 +30,8 @@ modules:
 targets:
   - { name: local, url: "smtp://127.0.0.1:${smtp.port}", module: plain }
 `);
-  const d = Daemon.create({
-    configFile: file, env: {}, shard: null, listen: { host: '127.0.0.1', port: 0 }, clock: systemClock,
-    lookup: systemLookup, logger: createLogger('silent'), version: '9.9.9',
-  });
-  if (Array.isArray(d)) throw new Error(d.join('\n'));
+  const { d, base } = await startTestDaemon(file);
   daemons.push(d);
-  const base = `http://127.0.0.1:${(await d.start()).port}`;
   const probe = async (target: string): Promise<string> =>
     (await fetch(`${base}/probe?target=${encodeURIComponent(target)}&module=plain&debug=true`)).text();
 

@@ -9,15 +9,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import type { CliIo } from '../../src/cli/io.js';
-import { systemClock } from '../../src/core/clock.js';
 import type { CheckResult } from '../../src/core/result.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import { createLogger } from '../../src/log.js';
-import { systemLookup } from '../../src/runner/run.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { startDnsServer, type DnsServer, type Zone } from '../helpers/dns-server.js';
 import { startResponders, type Responders } from '../dns/responder.js';
+import { startTestDaemon } from '../helpers/daemon.js';
 
 const MX1 = '127.0.0.2';
 const MX2 = '127.0.0.3';
@@ -171,15 +169,9 @@ targets:
   - { name: mail, url: "mx://example.test:${smtp.port}", module: plain, dns_servers: ["${dns.address}"], labels: { env: test } }
 `,
     );
-    const results: CheckResult[] = [];
-    const d = Daemon.create({
-      configFile: file, env: {}, shard: null, listen: { host: '127.0.0.1', port: 0 }, clock: systemClock,
-      lookup: systemLookup, logger: createLogger('silent'), version: '9.9.9', onResult: (_t, r) => results.push(r),
-    });
-    if (Array.isArray(d)) throw new Error(d.join('\n'));
+    const { d, base, results } = await startTestDaemon(file, { version: '9.9.9' });
     daemons.push(d);
-    const a = await d.start();
-    return { base: `http://127.0.0.1:${a.port}`, results };
+    return { base, results };
   }
 
   async function metrics(base: string): Promise<Sample[]> {
