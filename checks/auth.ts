@@ -62,8 +62,6 @@ export const auth = {
     if ('error' in choice) throw failPhase(ctx, new ProbeError('auth', 'auth', choice.error));
     const mechanism = choice.mechanism;
     const exchange = startSasl(mechanism, { username: a.username, password: a.password });
-    // Every form the password is sent in (the initial response and LOGIN's answers are among them).
-    session.redact(authSecrets(plan));
     const shown = exchange.command.includes(' ', 5) ? `AUTH ${mechanism} ***` : exchange.command;
     let reply = await session.command(exchange.command, 'auth', shown);
     for (let step = 0; reply.code === 334 && step < MAX_CHALLENGES; step += 1) {

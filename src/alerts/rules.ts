@@ -10,14 +10,6 @@ import type { AlertRule, IsolatedSettings, Verdict } from './types.js';
  * record and nothing else.
  */
 
-/** The defaults as rule fields (README "Alerting"). */
-export const ALERT_DEFAULTS = {
-  failureThreshold: DEFAULTS.alerts.failureThreshold,
-  successThreshold: DEFAULTS.alerts.successThreshold,
-  reminderIntervalMs: DEFAULTS.alerts.reminderIntervalMs,
-  sendResolved: DEFAULTS.alerts.sendResolved,
-};
-
 /** `alerts.isolated` unset. */
 export const DEFAULT_ISOLATED: IsolatedSettings = {
   failureThreshold: DEFAULTS.alerts.isolatedFailureThreshold,
@@ -39,19 +31,22 @@ const reminderInterval = z
 
 const thresholds = {
   failure_threshold: z.number().int().min(1).optional().meta({
-    description: `Failed runs in a row before an alert fires (default ${ALERT_DEFAULTS.failureThreshold}; a certificate rule ${DEFAULTS.alerts.certificateFailureThreshold})`,
+    description: `Failed runs in a row before an alert fires (default ${DEFAULTS.alerts.failureThreshold}; a certificate rule ${DEFAULTS.alerts.certificateFailureThreshold})`,
   }),
-  success_threshold: z.number().int().min(1).optional().meta({ description: `Passing runs in a row before a firing alert resolves (default ${ALERT_DEFAULTS.successThreshold})` }),
+  success_threshold: z.number().int().min(1).optional().meta({ description: `Passing runs in a row before a firing alert resolves (default ${DEFAULTS.alerts.successThreshold})` }),
   reminder_interval: reminderInterval.optional().meta({
-    description: `Repeat a firing alert this often (default ${formatDuration(ALERT_DEFAULTS.reminderIntervalMs)}); 0s: never. Example: 30m`,
+    description: `Repeat a firing alert this often (default ${formatDuration(DEFAULTS.alerts.reminderIntervalMs)}); 0s: never. Example: 30m`,
   }),
-  send_resolved: z.boolean().optional().meta({ description: `Also notify when an alert resolves (default ${ALERT_DEFAULTS.sendResolved})` }),
+  send_resolved: z.boolean().optional().meta({ description: `Also notify when an alert resolves (default ${DEFAULTS.alerts.sendResolved})` }),
 };
 
 /** `alerts.defaults`. */
 export function alertDefaultsSchema() {
   return z.strictObject(thresholds);
 }
+
+/** The kinds a rule in `alerts.rules` may have (the schema below has one entry shape per kind). */
+export const RULE_KINDS = ['down', 'slow', 'certificate', 'capability'] as const;
 
 /** One entry of `alerts.rules`, by `kind`. */
 export function ruleSchema(duration: Duration, labelName: z.ZodString) {
@@ -122,10 +117,10 @@ export function resolveRules(alerts: { rules?: readonly RuleConfig[] | undefined
       receivers: r.receivers,
       targets: r.targets ?? null,
       modules: r.modules ?? null,
-      failureThreshold: r.failure_threshold ?? d.failure_threshold ?? ALERT_DEFAULTS.failureThreshold,
-      successThreshold: r.success_threshold ?? d.success_threshold ?? ALERT_DEFAULTS.successThreshold,
-      reminderIntervalMs: r.reminder_interval ?? d.reminder_interval ?? ALERT_DEFAULTS.reminderIntervalMs,
-      sendResolved: r.send_resolved ?? d.send_resolved ?? ALERT_DEFAULTS.sendResolved,
+      failureThreshold: r.failure_threshold ?? d.failure_threshold ?? DEFAULTS.alerts.failureThreshold,
+      successThreshold: r.success_threshold ?? d.success_threshold ?? DEFAULTS.alerts.successThreshold,
+      reminderIntervalMs: r.reminder_interval ?? d.reminder_interval ?? DEFAULTS.alerts.reminderIntervalMs,
+      sendResolved: r.send_resolved ?? d.send_resolved ?? DEFAULTS.alerts.sendResolved,
       scope: r.scope ?? 'host',
     };
     switch (r.kind) {

@@ -40,7 +40,7 @@ export class StormTracker {
   constructor(private settings: IsolatedSettings) {}
 
   /** A result of `name`: `networkDown`, or null when the target is silenced (then it is not watched). */
-  record(name: string, networkDown: boolean | null): boolean {
+  record(name: string, networkDown: boolean | null): void {
     this.awaited.delete(name);
     const before = this.reach.get(name);
     if (before) this.count(before, -1);
@@ -51,18 +51,18 @@ export class StormTracker {
       this.reach.set(name, next);
       this.count(next, 1);
     }
-    return this.update();
+    this.update();
   }
 
   /** A reload: the configured targets (those not seen yet are awaited), thresholds; results of others forgotten. */
-  replace(names: ReadonlySet<string>, settings: IsolatedSettings): boolean {
+  replace(names: ReadonlySet<string>, settings: IsolatedSettings): void {
     this.settings = settings;
     for (const name of [...this.reach.keys()]) if (!names.has(name)) this.reach.delete(name);
     for (const name of [...this.awaited]) if (!names.has(name)) this.awaited.delete(name);
     for (const name of names) if (!this.reach.has(name)) this.awaited.add(name);
     this.down = this.downLong = this.notBack = 0;
     for (const r of this.reach.values()) this.count(r, 1);
-    return this.update();
+    this.update();
   }
 
   verdict(): Verdict {
@@ -84,13 +84,10 @@ export class StormTracker {
     if (r.up < this.settings.successThreshold) this.notBack += sign;
   }
 
-  /** Storm on at half the watched targets failing (at least 4 watched), off under 30 %. True when it changed. */
-  private update(): boolean {
+  /** Storm on at half the watched targets failing (at least 4 watched), off under 30 %. */
+  private update(): void {
     const known = this.reach.size;
     const share = known === 0 ? 0 : this.down / known;
-    const next = this.storm ? share >= STORM_OFF : known >= STORM_MIN_TARGETS && share >= STORM_ON;
-    const changed = next !== this.storm;
-    this.storm = next;
-    return changed;
+    this.storm = this.storm ? share >= STORM_OFF : known >= STORM_MIN_TARGETS && share >= STORM_ON;
   }
 }

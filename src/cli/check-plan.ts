@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { EXPECTABLE_PHASES, parseExpectation, type Expectation } from '../core/expect.js';
 import { STEP_KINDS, type AuthPlan, type CheckPlan, type RoundtripPlan } from '../core/plan.js';
 import { parseMailboxUrl } from '../mailbox/url.js';
-import { DNS_SERVER_PATTERN } from '../dns/mx.js';
+import { DNS_SERVER_PATTERN, MAX_MX_HOSTS } from '../dns/mx.js';
 import type { Phase } from '../core/result.js';
 import { parseTargetUrl } from '../core/target.js';
 import { buildPlan, defaultGlobal, defaultModule, type ModuleSettings } from '../plan/build.js';
@@ -172,7 +172,7 @@ function overridesFromFlags(f: CheckFlags, env: NodeJS.ProcessEnv): Overrides {
     }
     o.dnsServers = f['dns-server'];
   }
-  const maxMx = intFlag('max-mx', f['max-mx'], 1, 50);
+  const maxMx = intFlag('max-mx', f['max-mx'], 1, MAX_MX_HOSTS);
   if (maxMx !== null) o.maxMx = maxMx;
   if (f['roundtrip-timeout'] !== undefined) o.roundtripTimeoutMs = durationFlag('roundtrip-timeout', f['roundtrip-timeout'], DEFAULTS.roundtrip.timeoutMs);
   const rt = roundtripFromFlags(f, env, o.roundtripTimeoutMs ?? DEFAULTS.roundtrip.timeoutMs);

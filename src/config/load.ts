@@ -10,6 +10,7 @@ import { FileReader } from './files.js';
 import { ENV_REFERENCE, asWritten, atPlaceholder, referencedNames, standIns, within, type Placeholder } from './placeholders.js';
 import { referenceIssues, resolveConfig, type LoadedConfig } from './resolve.js';
 import { inlineSecretWarnings, pathKey } from './secrets.js';
+import { RULE_KINDS } from '../alerts/rules.js';
 
 /**
  * `warnings`: what works but should not be written so (secrets inline); `validate` prints them. `offline`: what an
@@ -189,7 +190,7 @@ function friendly(i: z.core.$ZodIssue): string {
 function discriminatorOptions(i: z.core.$ZodIssue): string {
   return String((i as { discriminator?: string }).discriminator) === 'type'
     ? RECEIVER_TYPES.join(', ')
-    : 'down, slow, certificate, capability';
+    : RULE_KINDS.join(', ');
 }
 
 /** Every key name the schema knows, anywhere (read from its JSON Schema once, when a typo needs a suggestion). */

@@ -87,7 +87,7 @@ function resolveSend(m: RawModule, global: GlobalSettings): SendPlan | null {
   return makeSend({
     from: m.send.from ?? `smtp-probe@${m.ehlo ?? global.ehlo}`,
     to: m.send.to,
-    deliver: m.send.deliver ?? DEFAULTS.send.deliver,
+    ...(m.send.deliver !== undefined ? { deliver: m.send.deliver } : {}),
     headers: m.send.headers ?? {},
     size: m.send.size ?? null,
     ...(m.send.subject !== undefined ? { subject: m.send.subject } : {}),

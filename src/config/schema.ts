@@ -6,7 +6,7 @@ import { EXPECTABLE_PHASES, parseExpectation } from '../core/expect.js';
 import { parseListenAddress } from '../core/listen.js';
 import { STEP_KINDS } from '../core/plan.js';
 import { parseTargetUrl } from '../core/target.js';
-import { DNS_SERVER_PATTERN } from '../dns/mx.js';
+import { DNS_SERVER_PATTERN, MAX_MX_HOSTS } from '../dns/mx.js';
 import { receiverConfigSchema } from '../alerts/providers/index.js';
 import { alertDefaultsSchema, isolatedSchema, ruleSchema } from '../alerts/rules.js';
 import { DEFAULTS } from '../plan/defaults.js';
@@ -146,7 +146,7 @@ const target = z.strictObject({
   interval: duration.optional().meta({ description: "How often this target is probed (default: global.interval); must cover its module's timeout. Example: 5m" }),
   dns_servers: z.array(dnsServer).min(1).optional().meta({ description: "DNS servers for this target's lookups (default: global.dns_servers, else the system's). Example: [\"192.0.2.53:53\"]" }),
   max_mx: z
-    .number().int().min(1).max(50).optional()
+    .number().int().min(1).max(MAX_MX_HOSTS).optional()
     .meta({ description: 'mx:// targets: probe the first N MX hosts by preference (default 10; 1-50), however many the DNS answer lists' }),
   labels: z
     .record(labelName.refine((l) => !RESERVED_LABELS.includes(l) && !l.startsWith('__'), 'is a label smtp-probe sets itself'), z.string())

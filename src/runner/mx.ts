@@ -48,8 +48,8 @@ export async function runTarget(plan: CheckPlan, deps: TargetDeps, runOne: RunOn
     deps,
     () => null,
   );
-  if (found === null) resolver.cancel?.(); // given up on: its queries end now, not at their own timeout
   if (found === null) {
+    resolver.cancel?.(); // given up on: its queries end now, not at their own timeout
     const lookupMs = deps.now() - started;
     return [dnsOnly(plan, startedAt, lookupMs, { reason: 'timeout', message: `MX lookup for ${plan.host} took longer than ${plan.phaseTimeoutMs} ms` })];
   }
