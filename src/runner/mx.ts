@@ -2,7 +2,7 @@ import { bounded } from '../core/deadline.js';
 import { lookupVia, systemAddressLookup } from '../dns/lookup.js';
 import { resolveMx, systemMxResolver, type MxHost, type MxResolution, type MxResolver } from '../dns/mx.js';
 import type { CheckPlan, RoundtripPlan } from '../core/plan.js';
-import type { MailboxClient } from '../mailbox/types.js';
+import type { MailboxClient, MailboxProtocol } from '../mailbox/types.js';
 import { RoundtripTracker, runRoundtrip } from './roundtrip.js';
 import type { CheckResult, Failure } from '../core/result.js';
 import { round } from '../smtp/trace.js';
@@ -114,7 +114,10 @@ async function inSlots<T, R>(items: readonly T[], slots: number, fn: (item: T, i
 
 /** The mailbox clients load only when a plan reads mail back (imapflow is not small). */
 async function roundtrip(plan: CheckPlan, rt: RoundtripPlan, r: CheckResult, deps: TargetDeps): Promise<CheckResult> {
-  const mailbox = deps.mailbox ?? { open: (await import('../mailbox/index.js')).openMailbox };
+  const make = async (p: MailboxProtocol): Promise<MailboxClient> => (await import('../mailbox/index.js')).createMailboxClient(p);
+  const protocol = rt.mailbox.protocol;
+  // A target the daemon keeps a tracker for keeps its client too, so what a client remembers lasts across runs.
+  const mailbox = deps.mailbox ?? (deps.roundtripTracker ? await deps.roundtripTracker.mailboxFor(protocol, make) : await make(protocol));
   return runRoundtrip(plan, rt, r, { ...deps, mailbox, ...(deps.roundtripTracker ? { tracker: deps.roundtripTracker } : {}) });
 }
 

@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { deadline as makeDeadline, sleep } from '../core/deadline.js';
 import { isProbeError } from '../core/errors.js';
 import { analyzeHeaders } from '../headers/analyze.js';
-import type { MailboxClient, MailboxSession } from '../mailbox/types.js';
+import type { MailboxClient, MailboxProtocol, MailboxSession } from '../mailbox/types.js';
 import { round } from '../smtp/trace.js';
 
 export interface RoundtripDeps extends Clock {
@@ -22,6 +22,15 @@ const NEVER_AFTER_TIMEOUTS = 10;
  * found and as `never` when they stay away for ten round-trip timeouts.
  */
 export class RoundtripTracker {
+  /** The mailbox client kept across this target's runs: the POP3 client remembers probe headers by UIDL. */
+  private kept: { protocol: MailboxProtocol; client: MailboxClient } | null = null;
+
+  /** This target's mailbox client for `protocol`, made by `make` the first time (or when the protocol changed). */
+  async mailboxFor(protocol: MailboxProtocol, make: (p: MailboxProtocol) => Promise<MailboxClient>): Promise<MailboxClient> {
+    if (this.kept?.protocol !== protocol) this.kept = { protocol, client: await make(protocol) };
+    return this.kept.client;
+  }
+
   late = 0;
   never = 0;
   private readonly missing = new Map<string, number>();
