@@ -1,4 +1,5 @@
-import { systemClock, type TimerHandle } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { bounded } from '../core/deadline.js';
 import { parseListenAddress } from '../core/listen.js';
 import { Daemon } from '../daemon/daemon.js';
 import { createLogger, LOG_LEVELS } from '../log.js';
@@ -64,10 +65,8 @@ export async function serveUntilStopped(daemon: Daemon, io: CliIo, start = true)
 
 /** daemon.stop(graceMs), waited for at most graceMs + STOP_SLACK_MS (a hung disk must not keep a stopped daemon). */
 async function stopWithin(daemon: Daemon, graceMs: number, io: CliIo): Promise<boolean> {
-  let timer: TimerHandle | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = systemClock.setTimer(graceMs + STOP_SLACK_MS, () => resolve('late'))));
-  const stopped = await Promise.race([daemon.stop(graceMs).catch(() => false), late]);
-  timer?.cancel();
+  const stop = daemon.stop(graceMs).catch(() => false);
+  const stopped = await bounded(stop, graceMs + STOP_SLACK_MS, undefined, systemClock, () => 'late' as const);
   if (stopped === 'late') io.stderr(`smtp-probe run: the shutdown did not end within ${(graceMs + STOP_SLACK_MS) / 1000} s; exiting anyway\n`);
   return stopped === true;
 }

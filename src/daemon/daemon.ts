@@ -18,7 +18,7 @@ import { runTarget, withPlanDns } from '../runner/mx.js';
 import { runCheck, type Lookup, type RunDeps } from '../runner/run.js';
 import { RoundtripTracker } from '../runner/roundtrip.js';
 import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler.js';
-import { createHttpServer, listen, type HttpHandlers, type HttpReply, type HttpServer } from '../server/http.js';
+import { createHttpServer, listen, text, type HttpHandlers, type HttpReply, type HttpServer } from '../server/http.js';
 import { Alerting } from './alerting.js';
 import { renderIndex } from './index-page.js';
 
@@ -229,23 +229,22 @@ export class Daemon {
 
   /** One run on demand, blackbox_exporter style (`/probe?target=URL&module=NAME[&debug=true]`). */
   private async probe(q: URLSearchParams, scrapeTimeout: number | null, signal: AbortSignal): Promise<HttpReply> {
-    const bad = (status: number, body: string): HttpReply => ({ status, contentType: 'text/plain; charset=utf-8', body: `${body}\n` });
     const moduleName = q.get('module') ?? 'default';
     const mod = Object.hasOwn(this.config.modules, moduleName) ? this.config.modules[moduleName] : undefined;
-    if (!mod) return bad(400, `unknown module "${moduleName}" (modules: ${Object.keys(this.config.modules).join(', ')})`);
+    if (!mod) return text(400, `unknown module "${moduleName}" (modules: ${Object.keys(this.config.modules).join(', ')})`);
     const raw = q.get('target');
-    if (!raw) return bad(400, 'target parameter is missing (e.g. /probe?target=smtp://mx.example.test:25&module=default)');
+    if (!raw) return text(400, 'target parameter is missing (e.g. /probe?target=smtp://mx.example.test:25&module=default)');
     const url = parseTargetUrl(/^[a-z]+:\/\//i.test(raw) ? raw : `smtp://${raw}`);
-    if (typeof url === 'string') return bad(400, url);
-    if (url.scheme === 'mx') return bad(400, 'mx:// targets answer through the configured targets (/metrics), one result per MX host; /probe takes one host');
+    if (typeof url === 'string') return text(400, url);
+    if (url.scheme === 'mx') return text(400, 'mx:// targets answer through the configured targets (/metrics), one result per MX host; /probe takes one host');
     if (mod.hasCredentials && !(mod.probeTargets ?? []).includes(url.url)) {
-      return bad(403, `module "${moduleName}" holds credentials, a client certificate or a source address and only probes its probe_targets; ${url.url} is not one of them`);
+      return text(403, `module "${moduleName}" holds credentials, a client certificate or a source address and only probes its probe_targets; ${url.url} is not one of them`);
     }
     const plan = this.probePlan(url, mod, scrapeTimeout, q.get('debug') === 'true');
     const bound = deadline(null, [signal, this.shutdown.signal], this.opts.clock);
     const result = await runCheck(plan, withPlanDns(plan, this.deps(bound.signal))).finally(() => bound.dispose());
     // cut short by stop(), not by the server: no result to report (a probe_success 0 would be a false alarm)
-    if (!result.ok && this.shutdown.signal.aborted) return bad(503, 'smtp-probe stopped before the check finished');
+    if (!result.ok && this.shutdown.signal.aborted) return text(503, 'smtp-probe stopped before the check finished');
     logResult(this.opts.logger, result);
     const registry = probeRegistry(result, { timeoutSeconds: plan.timeoutMs / 1000 });
     const metrics = await registry.metrics();

@@ -30,7 +30,8 @@ const PROBE_RETRY_AFTER_S = 1;
 /** Connections dropped or closed at max_connections are logged once per this. */
 const DROP_LOG_EVERY_MS = 10_000;
 
-const text = (status: number, body: string, headers?: Record<string, string>): HttpReply => ({
+/** A plain-text answer. */
+export const text = (status: number, body: string, headers?: Record<string, string>): HttpReply => ({
   status, contentType: TEXT, body: `${body}\n`, ...(headers ? { headers } : {}),
 });
 
