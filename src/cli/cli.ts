@@ -58,7 +58,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
  * The --format a command line asks for, read before (and whatever) the command makes of the rest: the last one
  * given, as the flag parser takes it. A "nagios" that is another flag's value (`--to nagios`) is not one.
  */
-export function requestedFormat(args: readonly string[]): string | undefined {
+function requestedFormat(args: readonly string[]): string | undefined {
   let format: string | undefined;
   for (let i = 0; i < args.length; i += 1) {
     const a = args[i]!;

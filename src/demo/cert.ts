@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 
-export interface DemoKeyPair {
+interface DemoKeyPair {
   /** PEM certificate: the demo's clients trust exactly this (their `ca`). */
   cert: string;
   /** PEM PKCS#8 private key: lives in this process only. */

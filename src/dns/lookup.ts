@@ -24,9 +24,9 @@ export interface AddressResolver {
  * The system lookup's DNS timing, about glibc's (5 s per try, 2 tries): c-ares waits `timeoutMs` for the first
  * try and longer for the next. A run gives up sooner at its phase timeout; the query then ends by itself.
  */
-export const SYSTEM_DNS = { timeoutMs: 2500, tries: 2 } as const;
+const SYSTEM_DNS = { timeoutMs: 2500, tries: 2 } as const;
 
-export interface LookupSources {
+interface LookupSources {
   /** The resolver of one lookup, asked for once per lookup (a fresh one can be cancelled without touching others). */
   resolver: () => AddressResolver;
   /** Whether an aborted lookup cancels its resolver (only when `resolver()` gives each lookup its own). */

@@ -19,7 +19,7 @@ export interface SearchConfig {
 }
 
 /** How long a file read stays fresh: edits to /etc/hosts are seen within this. */
-export const SYSTEM_FILES_TTL_MS = 5000;
+const SYSTEM_FILES_TTL_MS = 5000;
 
 /** Files larger than this are read up to here (a hosts file is a few kilobytes; a runaway one must not stall us). */
 const MAX_FILE_BYTES = 1 << 20;
@@ -63,7 +63,7 @@ export function parseResolvConf(text: string): SearchConfig {
 }
 
 /** A value read from a file through `parse`, re-read when older than the TTL; a missing file reads as empty text. */
-export function cachedFile<T>(path: string, parse: (text: string) => T, now: () => number, ttlMs = SYSTEM_FILES_TTL_MS): () => T {
+function cachedFile<T>(path: string, parse: (text: string) => T, now: () => number, ttlMs = SYSTEM_FILES_TTL_MS): () => T {
   let value: T | null = null;
   let readAt = -Infinity;
   return () => {
@@ -97,7 +97,7 @@ export interface SystemFilePaths {
   resolvConf: string;
 }
 
-export const SYSTEM_FILE_PATHS: SystemFilePaths = {
+const SYSTEM_FILE_PATHS: SystemFilePaths = {
   hosts: process.platform === 'win32' ? `${process.env.SystemRoot ?? 'C:\\Windows'}\\System32\\drivers\\etc\\hosts` : '/etc/hosts',
   resolvConf: '/etc/resolv.conf',
 };

@@ -67,7 +67,7 @@ export class ImapClient implements MailboxClient {
 }
 
 /** imapflow options for our settings: TLS policy, verification, limits, silence. */
-export function imapOptions(settings: MailboxSettings, limits: MailboxLimits): ImapFlowOptions {
+function imapOptions(settings: MailboxSettings, limits: MailboxLimits): ImapFlowOptions {
   const secure = settings.protocol === 'imaps';
   return {
     host: settings.host,

@@ -21,7 +21,7 @@ export interface TargetDeps extends RunDeps {
  * SMTP connections one mx:// target run opens at once (the scheduler gives a target run one slot of
  * global.concurrency): further MX hosts wait for a free one, within the same run deadline.
  */
-export const MX_PARALLEL = 4;
+const MX_PARALLEL = 4;
 
 /** A host still waiting for a slot when less than this is left of the run's deadline is not connected to. */
 const MIN_HOST_BUDGET_MS = 100;

@@ -80,7 +80,7 @@ export function judgeRun(
 }
 
 /** The phase during which the run's elapsed time went past `limitMs` (phases last from the end of the one before). */
-export function crossedIn(phases: readonly PhaseRecord[], limitMs: number): Phase {
+function crossedIn(phases: readonly PhaseRecord[], limitMs: number): Phase {
   let elapsed = 0;
   for (const p of phases) {
     elapsed += p.durationMs;

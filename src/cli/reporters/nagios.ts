@@ -27,7 +27,7 @@ export const nagios: Reporter = {
   },
 };
 
-export function stateOf(r: CheckResult): number {
+function stateOf(r: CheckResult): number {
   if (!r.ok) return r.failure?.reason === 'internal' ? 3 : 2;
   return (r.overWarning?.length ?? 0) > 0 ? 1 : 0;
 }
@@ -76,7 +76,7 @@ function level(msValue: number | null): string {
  * A label prefix per result when there are several: an MX host's first name (mx1_), a configured target's name,
  * a URL target's host and port (127_0_0_1_2525_); longer forms where short ones would collide, a number last.
  */
-export function perfPrefixes(results: readonly CheckResult[]): string[] {
+function perfPrefixes(results: readonly CheckResult[]): string[] {
   if (results.length <= 1) return results.map(() => '');
   const forms = results.map((r) => {
     const target = r.target === r.url ? r.url.replace(/^[a-z]+:\/\//i, '') : r.target;

@@ -198,7 +198,7 @@ export class Pop3Connection {
 }
 
 /** Verification against settings.servername, SNI unless it is an IP address; `insecure` turns verification off. */
-export function tlsOptions(settings: MailboxSettings): tls.ConnectionOptions {
+function tlsOptions(settings: MailboxSettings): tls.ConnectionOptions {
   return { servername: sniFor(settings.servername), ...verifyOptions(settings) };
 }
 

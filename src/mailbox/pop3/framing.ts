@@ -74,7 +74,7 @@ export interface Pop3Reply {
 }
 
 /** `+OK text` / `-ERR text` (RFC 1939 3), or null. */
-export function parseStatus(line: Buffer): { ok: boolean; text: string } | null {
+function parseStatus(line: Buffer): { ok: boolean; text: string } | null {
   const text = line.toString('utf8');
   const m = /^(\+OK|-ERR)(?:[ \t](.*))?$/s.exec(text);
   if (!m) return null;
@@ -82,7 +82,7 @@ export function parseStatus(line: Buffer): { ok: boolean; text: string } | null 
 }
 
 /** Where an answer stands after a line: more to come, complete, a first line that is no status, or over its limit. */
-export type AnswerState = 'more' | 'done' | 'not-status' | 'too-large';
+type AnswerState = 'more' | 'done' | 'not-status' | 'too-large';
 
 /** One answer being read, line by line: its status, then (multi-line after +OK) its data up to the lone ".". */
 export class Answer {

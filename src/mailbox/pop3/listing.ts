@@ -21,7 +21,7 @@ export interface Listed {
 }
 
 /** The window of a view, kept for the next view of the same maildrop. */
-export interface ListedWindow {
+interface ListedWindow {
   /** STAT's count when it was listed: the highest number. */
   top: number;
   uids: Map<number, string>;

@@ -10,7 +10,7 @@ import type { MailboxLimits, MailboxSettings } from '../types.js';
 import { Pop3Connection } from './connection.js';
 
 /** A logged-in connection, and the capabilities the server listed (null: it knows no CAPA). */
-export interface LoggedIn {
+interface LoggedIn {
   conn: Pop3Connection;
   caps: Set<string> | null;
 }
