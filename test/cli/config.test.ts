@@ -2,24 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { runCli } from '../../src/cli/cli.js';
 import { formatIssue } from '../../src/config/issues.js';
 import { loadConfig } from '../../src/config/load.js';
 import { FIXTURE_ENV, ROOT, fixtureNames } from '../config/fixture.js';
+import { cli as runInProcess, type Run } from '../helpers/cli.js';
 
 /** The CLI in-process, with the real file system: fixture paths and their `*_file` paths are relative to the repo root. */
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function cli(argv: string[], env: NodeJS.ProcessEnv = FIXTURE_ENV): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[], env: NodeJS.ProcessEnv = FIXTURE_ENV): Promise<Run> => runInProcess(argv, env);
 
 const F = 'test/config/fixtures';
 

@@ -11,19 +11,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { runCli } from '../../src/cli/cli.js';
 import { nagios } from '../../src/cli/reporters/nagios.js';
 import type { CheckResult } from '../../src/core/result.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { certValidFor, serverCert, testCa } from '../helpers/certs.js';
 import { startFakeMx } from '../helpers/fake-mx.js';
 import { banner, ehloSteps, quitSteps, reply, startScriptedServer, type ScriptStep } from '../helpers/scripted-server.js';
+import { cli, type Run } from '../helpers/cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let dir: string;
 let caFile: string;
@@ -46,12 +41,6 @@ function bin(argv: string[]): Promise<Run> {
   });
 }
 
-async function cli(argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
-  return { code, stdout, stderr };
-}
 
 /** `check_smtp -H 127.0.0.1 -p PORT -w 2 -c 5 -D 14,7 -S`, translated by the table in docs/nagios.md. */
 const checkSmtpEquivalent = (port: number): string[] =>

@@ -10,24 +10,13 @@ import tls from 'node:tls';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { UsageError } from '../../src/cli/args.js';
 import { plansFromFlags, type CheckFlags } from '../../src/cli/check-plan.js';
-import { runCli } from '../../src/cli/cli.js';
 import type { CheckResult } from '../../src/core/result.js';
 import { closeAll, track } from '../helpers/cleanup.js';
 import { certValidFor, serverCert, testCa } from '../helpers/certs.js';
 import { startFakeMx } from '../helpers/fake-mx.js';
+import { cli } from '../helpers/cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function cli(argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
-  return { code, stdout, stderr };
-}
 
 let dir: string;
 const file = (name: string, text: string): string => {
