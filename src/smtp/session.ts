@@ -10,7 +10,7 @@ import type { Secret } from '../core/redact.js';
 import { replyLines, type SmtpReply } from '../core/reply.js';
 import type { TlsParams } from '../core/tls.js';
 import { DEFAULT_LIMITS, ReplyParser, ReplyProtocolError } from './reply.js';
-import { describeTls, secureContextFor, sniFor } from '../net/tls.js';
+import { convertPeerCertificateOnce, describeTls, secureContextFor, sniFor } from '../net/tls.js';
 import type { Transcript } from './trace.js';
 
 export interface SessionOptions {
@@ -130,8 +130,11 @@ export class SmtpSession {
       { host: params.servername, servername: sniFor(params.servername), secureContext: context, rejectUnauthorized: false },
       (e) => new ProbeError('tls', phase, `TLS handshake failed: ${errText(e)}`),
       this.opts.phaseTimeoutMs,
-      // Resolve on the next turn: the event fires inside OpenSSL's read, and a write from there is lost.
-      (s) => s.once('session', () => setImmediate(ticketArrived)),
+      (s) => {
+        convertPeerCertificateOnce(s);
+        // Resolve on the next turn: the event fires inside OpenSSL's read, and a write from there is lost.
+        s.once('session', () => setImmediate(ticketArrived));
+      },
     );
     if (secure.getProtocol() === 'TLSv1.3') await this.awaitTicket(ticket);
     return { info: describeTls(secure, params, this.opts.clock.wallNow()), discardedBytes };
