@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hasCapability } from '../src/smtp/ehlo.js';
-import { buildMessage, dotStuff, isAscii, oneLine } from '../src/smtp/message.js';
+import type { CheckPlan } from '../src/core/plan.js';
 import type { SmtpReply } from '../src/core/reply.js';
+import { MessageTemplate, isAscii, oneLine } from '../src/smtp/message.js';
 import { OK, STOP, expectationFor, judge, type CheckModule } from './step.js';
 
 /**
@@ -38,14 +39,7 @@ export const send = {
     if (!s) return OK;
     const caps = state.capabilities;
     const messageId = `${randomUUID()}@${oneLine(plan.ehlo)}`;
-    const message = s.deliver
-      ? dotStuff(
-          buildMessage({
-            from: s.from, to: s.to, subject: s.subject, body: s.body, headers: s.headers, size: s.size,
-            messageId, probeId: state.probeId, target: plan.name, date: new Date(ctx.wallNow()),
-          }),
-        )
-      : '';
+    const message = s.deliver ? templateFor(plan).data({ messageId, probeId: state.probeId, date: new Date(ctx.wallNow()) }) : '';
     const mailParams = [
       hasCapability(caps, 'SIZE') && s.deliver ? ` SIZE=${Buffer.byteLength(message)}` : '',
       !isAscii(message) && hasCapability(caps, '8BITMIME') ? ' BODY=8BITMIME' : '',
@@ -88,3 +82,16 @@ export const send = {
     return judge(ctx, 'message', final) ? STOP : OK;
   },
 } satisfies CheckModule;
+
+/** The test message of each plan, built on its first run (plans do not change; a dropped plan frees its entry). */
+const templates = new WeakMap<CheckPlan, MessageTemplate>();
+
+function templateFor(plan: CheckPlan): MessageTemplate {
+  let t = templates.get(plan);
+  if (!t) {
+    const s = plan.send!;
+    t = new MessageTemplate({ from: s.from, to: s.to, subject: s.subject, body: s.body, headers: s.headers, size: s.size, target: plan.name });
+    templates.set(plan, t);
+  }
+  return t;
+}
