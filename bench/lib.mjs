@@ -303,24 +303,94 @@ export function newestMtime(dir, exts) {
   return newest;
 }
 
-/**
- * CPU ms (user+sys) used by a daemon and its direct children: the root's own and reaped-children times plus the
- * live children's times. Children that exit between two readings move from "live" into the root's reaped time,
- * so the difference of two readings is the CPU spent in between (Postfix master + smtpd, tlsmgr, ...).
- */
-export function treeCpuMs(rootPid) {
-  let total = 0;
+/** pid -> { ppid, stat fields from field 3 on } of every process in /proc (a snapshot; races with exits ignored). */
+function procTable() {
+  const out = new Map();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const s = readFileSync(`/proc/${d}/stat`, 'utf8');
       const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      const pid = Number(d);
-      if (pid !== rootPid && Number(f[1]) !== rootPid) continue;
-      total += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      out.set(Number(d), { ppid: Number(f[1]), f });
     } catch {
       // raced with exit
     }
   }
+  return out;
+}
+
+/** rootPid and every live descendant of it (any depth), from one procTable() snapshot. */
+function treeOf(rootPid, procs) {
+  const tree = new Set([rootPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, p] of procs) {
+      if (!tree.has(pid) && tree.has(p.ppid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...tree].filter((pid) => procs.has(pid));
+}
+
+/**
+ * CPU ms (user+sys) used by a process and all its descendants (a daemon with worker processes, Postfix's master
+ * with smtpd, tlsmgr, ...): each live process's own time (all its threads) plus the time of the children it has
+ * reaped (cutime, cstime). A child that exits between two readings moves from "live" into its parent's reaped
+ * time, so the difference of two readings is the CPU the whole tree spent in between.
+ */
+export function treeCpuMs(rootPid) {
+  const procs = procTable();
+  let total = 0;
+  for (const pid of treeOf(rootPid, procs)) {
+    const f = procs.get(pid).f;
+    total += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  }
   return (total * 1000) / CLK_TCK;
+}
+
+/** Resident memory of a process and its descendants, KiB: { rss: sum of VmRSS, hwm: sum of VmHWM, procs }. */
+export function treeMemKiB(rootPid) {
+  let rss = 0;
+  let hwm = 0;
+  let procs = 0;
+  for (const pid of treeOf(rootPid, procTable())) {
+    try {
+      const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+      rss += Number(/VmRSS:\s+(\d+) kB/.exec(s)?.[1] ?? 0);
+      hwm += Number(/VmHWM:\s+(\d+) kB/.exec(s)?.[1] ?? 0);
+      procs += 1;
+    } catch {
+      // raced with exit
+    }
+  }
+  return { rss, hwm, procs };
+}
+
+/** CPU ms (user+sys) of the children this process has reaped so far (/proc/self/stat cutime + cstime, 10 ms ticks). */
+export function reapedChildrenCpuMs() {
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK;
+}
+
+/**
+ * The smtp-probe CLI every section runs as a process: the single-file bundle `dist/bundle/cli.js` when it has been
+ * built, else the compiled `dist/src/cli/main.js`. { path, label } (label: the path relative to the checkout).
+ */
+export function cliEntry() {
+  const bundle = join(ROOT, 'dist/bundle/cli.js');
+  const path = existsSync(bundle) ? bundle : join(ROOT, 'dist/src/cli/main.js');
+  return { path, label: path.slice(ROOT.length + 1) };
+}
+
+/** The PID of the test stack's Postfix master (from its pid file under the stack's directory), or null. */
+export function postfixMasterPid(stackDir) {
+  try {
+    const pid = Number(readFileSync(join(stackDir, 'postfix-queue/pid/master.pid'), 'utf8').trim());
+    return pid > 0 && alive(pid) ? pid : null;
+  } catch {
+    return null;
+  }
 }

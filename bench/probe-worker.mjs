@@ -2,20 +2,18 @@
 //
 //   node bench/probe-worker.mjs '<json>'
 //
-// json: { kind, port, concurrency, count, warmup, timeCapMs, ca?, servername? }
-//   kind "send" | "starttls": smtp-probe's runCheck() with the benchmark plan.
-//   kind "raw-send" | "raw-starttls": a diagnostic floor, not smtp-probe: the same SMTP dialogue spoken by a bare
-//   net.Socket/TLSSocket client with no parsing, timing or checks beyond the reply codes (what any Node client
-//   pays for sockets, the event loop and TLS).
-//   kind "raw-starttls-ticket": the bare client again, but after a TLS 1.3 handshake it sends the second EHLO only
-//   once the server's first NewSessionTicket has arrived (Node's 'session' event), so that the EHLO segment carries
-//   the ACK for the tickets (see bench/README.md, "the 40 ms stall").
-// C workers each run one check back to back until `count` runs have started or `timeCapMs` has passed.
-// A warm-up of `warmup` runs (same concurrency) comes first and is not measured. Prints one JSON line.
+// json: { kind, port, concurrency, count, warmup, timeCapMs, ca?, servername?, steps?, rate? }
+//   kind "send" | "starttls": smtp-probe's runCheck() with the benchmark plan (starttls: `steps`, default
+//   banner,ehlo,starttls,quit).
+//   kind "raw-send": a diagnostic floor, not smtp-probe: the same SMTP dialogue spoken by a bare net.Socket client
+//   with no parsing, timing or checks beyond the reply codes (what any Node client pays for sockets and the event loop).
+// C workers each run one check back to back until `count` runs have started or `timeCapMs` has passed. With `rate`
+// (runs per second) the runs start on a fixed schedule instead (open loop, at most `concurrency` in flight: a run
+// due while that many are still going waits and is counted as late). A warm-up of `warmup` runs comes first and is
+// not measured. Prints one JSON line.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import tls from 'node:tls';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 const { runCheck, systemDeps } = await import(new URL('../dist/src/runner/run.js', import.meta.url));
@@ -43,7 +41,7 @@ function planFor(o) {
       tls: 'starttls',
       tlsParams: { servername: o.servername ?? 'mail.probe.test', ca: readFileSync(o.ca, 'utf8'), insecure: false },
       ehlo: 'bench.probe.test',
-      steps: ['banner', 'ehlo', 'starttls', 'quit'],
+      steps: o.steps ?? ['banner', 'ehlo', 'starttls', 'quit'],
       timeoutMs: 10_000,
       phaseTimeoutMs: 5_000,
     });
@@ -53,84 +51,45 @@ function planFor(o) {
 
 /**
  * The bare client: reads final reply lines (a space after the code) and answers each with the next write.
- * Dialogue: banner / EHLO / [MAIL, RCPT, DATA in one write] / message / QUIT, or with STARTTLS:
- * banner / EHLO / STARTTLS / handshake / EHLO / QUIT.
+ * Dialogue: banner / EHLO / [MAIL, RCPT, DATA in one write] / message / QUIT.
  */
 function rawClient(o) {
   const body = 'x'.repeat(76);
   let message = 'From: <bench@probe.test>\r\nTo: <sink@probe.test>\r\nSubject: raw\r\n\r\n';
   while (message.length < 1024) message += `${body}\r\n`;
   message += '.\r\n';
-  const secureContext = o.ca ? tls.createSecureContext({ ca: readFileSync(o.ca, 'utf8') }) : undefined;
-  const send = o.kind === 'raw-send';
-  const waitTicket = o.kind === 'raw-starttls-ticket';
   return () =>
     new Promise((resolve) => {
       const t0 = performance.now();
-      let sock = net.connect({ host: HOST, port: o.port, noDelay: true });
+      const sock = net.connect({ host: HOST, port: o.port, noDelay: true });
       let buf = '';
       let n = 0;
       const finish = (ok, failure = null) => {
         sock.destroy();
         resolve({ ok, failure, durationMs: performance.now() - t0, phases: [], tls: null });
       };
-      const steps = send
-        ? [
-            () => sock.write('EHLO bench.probe.test\r\n'),
-            () => sock.write('MAIL FROM:<bench@probe.test>\r\nRCPT TO:<sink@probe.test>\r\nDATA\r\n'),
-            null, // RCPT reply
-            null, // DATA reply (354)
-            () => sock.write(message),
-            () => sock.write('QUIT\r\n'),
-            () => finish(true),
-          ]
-        : [
-            () => sock.write('EHLO bench.probe.test\r\n'),
-            () => sock.write('STARTTLS\r\n'),
-            () => {
-              const raw = sock;
-              raw.removeAllListeners('data');
-              sock = tls.connect({ socket: raw, servername: o.servername, secureContext });
-              sock.setNoDelay(true);
-              sock.setEncoding('latin1');
-              sock.on('data', onData);
-              sock.on('error', (e) => finish(false, String(e)));
-              let ehloSent = false;
-              let secure = false;
-              const ehlo = () => {
-                if (ehloSent || sock.destroyed) return;
-                ehloSent = true;
-                sock.write('EHLO bench.probe.test\r\n');
-              };
-              if (waitTicket) {
-                // Never write from inside the 'session' callback (OpenSSL is mid-read there): defer a tick.
-                sock.once('session', () => secure && setImmediate(ehlo));
-              }
-              sock.once('secureConnect', () => {
-                secure = true;
-                if (!sock.authorized) return finish(false, `not verified: ${sock.authorizationError}`);
-                if (!waitTicket || sock.getProtocol() !== 'TLSv1.3') return ehlo();
-                setTimeout(ehlo, 20); // bound: a server that sends no ticket costs 20 ms, not a hang
-              });
-            },
-            () => sock.write('QUIT\r\n'),
-            () => finish(true),
-          ];
-      function onData(d) {
+      const steps = [
+        () => sock.write('EHLO bench.probe.test\r\n'),
+        () => sock.write('MAIL FROM:<bench@probe.test>\r\nRCPT TO:<sink@probe.test>\r\nDATA\r\n'),
+        null, // RCPT reply
+        null, // DATA reply (354)
+        () => sock.write(message),
+        () => sock.write('QUIT\r\n'),
+        () => finish(true),
+      ];
+      sock.setEncoding('latin1');
+      sock.on('data', (d) => {
         buf += d;
         let i;
         while ((i = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, i);
           buf = buf.slice(i + 1);
           if (line[3] !== ' ') continue;
-          const code = Number(line.slice(0, 3));
-          if (code >= 400) return finish(false, line);
+          if (Number(line.slice(0, 3)) >= 400) return finish(false, line);
           const step = steps[n++];
           if (step) step();
         }
-      }
-      sock.setEncoding('latin1');
-      sock.on('data', onData);
+      });
       sock.on('error', (e) => finish(false, String(e)));
     });
 }
@@ -139,6 +98,31 @@ const deps = systemDeps();
 const runOne = opts.kind.startsWith('raw-')
   ? rawClient(opts)
   : ((plan) => () => runCheck(plan, deps))(planFor(opts));
+
+/**
+ * Open loop: run i starts at t0 + i / rate s, at most `concurrency` in flight (a run due while that many are still
+ * going starts as soon as one ends, and counts as late when it starts more than 100 ms after its slot).
+ */
+async function paced(count, rate, concurrency, capMs, record) {
+  const t0 = performance.now();
+  const inflight = new Set();
+  let late = 0;
+  for (let i = 0; i < count && performance.now() - t0 < capMs; i += 1) {
+    const due = t0 + (i * 1000) / rate;
+    if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
+    while (inflight.size >= concurrency) await Promise.race(inflight);
+    if (performance.now() - due > 100) late += 1;
+    const p = (async () => {
+      const t = performance.now();
+      const r = await runOne();
+      record(r, performance.now() - t);
+    })();
+    inflight.add(p);
+    p.finally(() => inflight.delete(p));
+  }
+  await Promise.all(inflight);
+  return late;
+}
 
 async function load(count, concurrency, capMs, record) {
   let started = 0;
@@ -175,7 +159,7 @@ let firstFailure = null;
 let tlsVersion = null;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-await load(opts.count, opts.concurrency, opts.timeCapMs ?? 30_000, (r, ms) => {
+const measured = (r, ms) => {
   latencies.push(ms);
   if (ms >= 40) slow40 += 1;
   internal.push(r.durationMs);
@@ -188,7 +172,10 @@ await load(opts.count, opts.concurrency, opts.timeCapMs ?? 30_000, (r, ms) => {
     phaseSum[p.phase] = (phaseSum[p.phase] ?? 0) + p.durationMs;
     phaseCount[p.phase] = (phaseCount[p.phase] ?? 0) + 1;
   }
-});
+};
+const late = opts.rate
+  ? await paced(opts.count, opts.rate, opts.concurrency, opts.timeCapMs ?? 30_000, measured)
+  : (await load(opts.count, opts.concurrency, opts.timeCapMs ?? 30_000, measured), 0);
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const ru = process.resourceUsage();
@@ -213,6 +200,8 @@ process.stdout.write(
     cpuSysMs: cpu.system / 1000,
     maxRssKiB: ru.maxRSS,
     slow40,
+    late,
+    rate: opts.rate ?? null,
     latMean: latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1),
     latP50: q(50),
     latP90: q(90),

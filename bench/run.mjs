@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // smtp-probe benchmarks (npm run bench). See bench/README.md.
 //
-//   node bench/run.mjs [transactions] [starttls] [cli] [daemon]     (no argument: all four, about 11 minutes)
+//   node bench/run.mjs [transactions] [probe] [cli] [scale] [daemon]     (no argument: all five, about 35 minutes)
 //
 // Everything targets 127.0.0.1. Installs nothing: missing tools are named with their Debian package and the
 // sections that need them are skipped. Every process started here is stopped by PID, also on error or Ctrl-C.
@@ -13,8 +13,11 @@ import {
   ROOT, freePort, heading, killAllTracked, machineInfo, newestMtime, readBanner, startDaemon, stopChild, waitFor,
 } from './lib.mjs';
 
-const SECTIONS = ['transactions', 'starttls', 'cli', 'daemon'];
-const WATCHDOG_MS = 20 * 60_000; // hard stop, whatever happens (normal total is ~11 minutes)
+const SECTIONS = ['transactions', 'probe', 'cli', 'scale', 'daemon'];
+const WATCHDOG_MS = 60 * 60_000; // hard stop, whatever happens (normal total is ~35 minutes)
+/** Sections that need the Postfix+Dovecot test stack; sections that need the bench's own smtp-sink. */
+const NEEDS_STACK = ['probe', 'cli', 'scale'];
+const NEEDS_SINK = ['transactions', 'probe', 'cli'];
 
 const TOOLS = {
   smtpSink: { path: '/usr/sbin/smtp-sink', pkg: 'postfix' },
@@ -22,13 +25,15 @@ const TOOLS = {
   postconf: { path: '/usr/sbin/postconf', pkg: 'postfix' },
   gnuTime: { path: '/usr/bin/time', pkg: 'time' },
   blackbox: { path: '/usr/bin/prometheus-blackbox-exporter', pkg: 'prometheus-blackbox-exporter' },
+  wrk: { path: '/usr/bin/wrk', pkg: 'wrk' },
   checkSmtp: { path: '/usr/lib/nagios/plugins/check_smtp', pkg: 'monitoring-plugins-basic' },
   swaks: { path: '/usr/bin/swaks', pkg: 'swaks' },
 };
 const NEEDS = {
   transactions: ['smtpSink', 'smtpSource', 'gnuTime'],
-  starttls: ['blackbox'],
+  probe: ['smtpSink', 'blackbox', 'wrk'],
   cli: ['smtpSink', 'checkSmtp', 'swaks'],
+  scale: [],
   daemon: ['smtpSink'],
 };
 
@@ -76,15 +81,16 @@ function printHeader(selected) {
   console.log(`machine:  ${m.cpu}, ${m.cores} cores, ${m.mem} RAM; ${m.os}`);
   console.log(`software: Node ${m.node}, Postfix ${m.postfix}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const head = spawnSync('git', ['-C', ROOT, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
-  const dirty = spawnSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'checks'], { encoding: 'utf8' }).stdout?.trim();
-  console.log(`code:     ${head}${dirty ? ' (+ uncommitted changes in src/ or checks/)' : ''}; dist/ built ${new Date(newestMtime(join(ROOT, 'dist'), ['.js'])).toISOString()}`);
+  const dirty = spawnSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'checks', 'bench'], { encoding: 'utf8' }).stdout?.trim();
+  console.log(`code:     commit ${head}${dirty ? ' (+ uncommitted changes in src/, checks/ or bench/)' : ''}; dist/ built ${new Date(newestMtime(join(ROOT, 'dist'), ['.js'])).toISOString()}`);
   console.log(`sections: ${selected.join(', ')}`);
   console.log('method:   every benchmark runs on loopback (127.0.0.1) on this one machine, so client and server share');
-  console.log('          its cores. smtp-probe load runs happen in a fresh child Node process (bench/probe-worker.mjs):');
-  console.log('          C async workers each call runCheck(plan, systemDeps()) back to back until N runs are done or a');
-  console.log('          time cap passes, after an unmeasured warm-up; the child reports wall time, per-run latency,');
-  console.log('          process.cpuUsage() and process.resourceUsage().maxRSS. Reference tools are measured from');
-  console.log('          outside (GNU time, /proc). Figures are printed with the targets; nothing here passes or fails.');
+  console.log('          its cores. Two processes compared are driven the same way and measured the same way: the two');
+  console.log('          exporters through /probe by one wrk client; smtp-probe and smtp-source as one load-generating');
+  console.log('          process each (bench/probe-worker.mjs: runCheck() back to back); one-shot CLIs spawned alike.');
+  console.log('          CPU per probe comes from /proc (or process.cpuUsage() / GNU time) for every process compared.');
+  console.log('          The tools compared run interleaved, rep after rep; medians with their [min-max] spread.');
+  console.log('          Figures are printed with the targets; nothing here passes or fails.');
 }
 
 /** Which tools are installed, what the selected sections miss (as problems to print), whether dist/ is built. */
@@ -117,10 +123,10 @@ async function checkStack(selected, problems) {
   const banner = await readBanner(stack.smtpPort);
   const subBanner = await readBanner(stack.submissionPort);
   const stackUp = Boolean(banner?.startsWith('220') && subBanner?.startsWith('220') && existsSync(stack.ca));
-  if (!stackUp && selected.some((s) => s === 'starttls' || s === 'cli')) {
+  if (!stackUp && selected.some((s) => NEEDS_STACK.includes(s))) {
     problems.push(
       `the Postfix+Dovecot test stack is not answering on 127.0.0.1:${stack.smtpPort}/${stack.submissionPort} (or ${stack.ca} is missing): ` +
-        'start it with "bash test/real/mailstack.sh install && bash test/real/mailstack.sh start" (starttls and cli (b) skipped)',
+        'start it with "bash test/real/mailstack.sh install && bash test/real/mailstack.sh start" (probe, scale and cli (b) skipped)',
     );
   }
   console.log(`stack:    Postfix ${stackUp ? 'up' : 'DOWN'} (${stack.dir}; SMTP ${stack.smtpPort} "${banner ?? '-'}", submission ${stack.submissionPort}), CA ${stack.ca}`);
@@ -153,7 +159,7 @@ async function runSections(selected, runnable, ctx) {
       continue;
     }
     try {
-      const mod = await import(s === 'daemon' ? './daemon-section.mjs' : `./${s}.mjs`);
+      const mod = await import(s === 'daemon' || s === 'scale' ? './daemon-section.mjs' : `./${s}.mjs`);
       await mod[s](ctx);
     } catch (e) {
       failed = true;
@@ -180,14 +186,14 @@ async function main() {
   for (const p of problems) console.log(`PREREQUISITE: ${p}`);
 
   const ctx = { stack, stackUp, have, targets: [], sinkPort: null, sinkPid: null };
-  const runnable = (s) => distOk && NEEDS[s].every((k) => have[k]) && (s !== 'starttls' || stackUp);
+  const runnable = (s) => distOk && NEEDS[s].every((k) => have[k]) && (s === 'cli' || !NEEDS_STACK.includes(s) || stackUp);
 
   // ---- smtp-sink, ours: own port, own PID, stopped below whatever happens
   let sink = null;
   const sinkDir = mkdtempSync(join(os.tmpdir(), 'smtp-probe-bench-sink-'));
   let failed = problems.length > 0 && selected.some((s) => !runnable(s));
   try {
-    if (selected.some((s) => s !== 'starttls' && s !== 'daemon' && runnable(s))) {
+    if (selected.some((s) => NEEDS_SINK.includes(s) && runnable(s))) {
       const port = await freePort();
       sink = spawnSink(sinkDir, port);
       await waitSinkReady(sink, port, sinkDir);
