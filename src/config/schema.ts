@@ -6,6 +6,7 @@ import { EXPECTABLE_PHASES, parseExpectation } from '../core/expect.js';
 import { parseListenAddress } from '../core/listen.js';
 import { STEP_KINDS } from '../core/plan.js';
 import { parseTargetUrl } from '../core/target.js';
+import { PHASE_HISTOGRAMS } from '../core/target-meta.js';
 import { DNS_SERVER_PATTERN, MAX_MX_HOSTS } from '../dns/mx.js';
 import { receiverConfigSchema } from '../alerts/providers/index.js';
 import { alertDefaultsSchema, isolatedSchema, ruleSchema } from '../alerts/rules.js';
@@ -111,6 +112,17 @@ const thresholds = z
     }
   });
 
+/**
+ * `phase_histograms`: module, target or none; true and false (before 0.2.0) are converted once, to target and
+ * none. Text is checked by the enum after the conversion, so an offline `${VAR}` finds the values to try; the
+ * JSON Schema names them for editors.
+ */
+const phaseHistograms = z
+  .union([z.boolean(), z.string()], { error: 'must be module, target or none (true and false: target and none)' })
+  .transform((v) => (v === true ? 'target' : v === false ? 'none' : v))
+  .pipe(z.enum(PHASE_HISTOGRAMS))
+  .meta({ anyOf: [{ type: 'string', enum: [...PHASE_HISTOGRAMS] }, { type: 'boolean' }] });
+
 /** Module keys the runner reads itself; the checks add theirs (checks/*.ts `options`). */
 const runnerKeys = {
   ip_protocol: z
@@ -124,7 +136,7 @@ const runnerKeys = {
   expect: expect.optional().meta({ description: 'Reply codes a phase must get, by phase: codes, classes or enhanced codes. Examples: { rcpt: ["5xx"] } (relay must be refused), { auth: [235] }' }),
   steps: z.array(z.enum(STEP_KINDS)).min(1).optional().meta({ description: `Which steps run, always in the order ${STEP_KINDS.join(', ')} (default: every step the settings call for). Example: [banner, ehlo, starttls, noop, quit]` }),
   probe_targets: z.array(targetUrl).optional().meta({ description: 'The only URLs /probe may run this module against; a module with credentials answers /probe for these alone. Example: ["smtp://mail.example.test:587"]' }),
-  phase_histograms: z.boolean().optional().meta({ description: "Export phase duration histograms for this module's targets (default: global.phase_histograms)" }),
+  phase_histograms: phaseHistograms.optional().meta({ description: "Phase duration histograms of this module's targets: module, target or none (default: global.phase_histograms)" }),
   roundtrip: roundtrip.optional().meta({ description: 'Read the test message back from a mailbox (POP3 or IMAP) to time delivery. Needs send.to and deliver: true; the interval must cover both timeouts' }),
 };
 
@@ -161,7 +173,7 @@ const global = z.strictObject({
   phase_timeout: duration.optional().meta({ description: `Longest wait for one reply, the connect or a TLS handshake (default ${d(DEFAULTS.phaseTimeoutMs)}); a module's wins` }),
   concurrency: z.number().int().min(1).max(10_000).optional().meta({ description: `Most runs in flight at once, across all targets (default ${DEFAULTS.concurrency}; 1-10000)` }),
   listen: listen.optional().meta({ description: `HTTP address of /metrics, /probe, /healthz (default "${DEFAULTS.listen}"); "127.0.0.1:9469" for loopback only; run --listen wins` }),
-  phase_histograms: z.boolean().optional().meta({ description: `Export smtp_probe_phase_duration_seconds histograms (default ${DEFAULTS.phaseHistograms}); false for fleets of thousands` }),
+  phase_histograms: phaseHistograms.optional().meta({ description: `Phase duration histograms (default ${DEFAULTS.phaseHistograms}): module (one per module and phase), target (also one per target and phase: large for thousands of targets) or none` }),
   state_file: z.string().optional().meta({ description: `Alert state and undelivered notifications, kept across restarts (default ${DEFAULTS.stateFile})` }),
   ehlo: oneLine('ehlo').optional().meta({ description: "The EHLO/HELO name of every module without its own (default: this machine's FQDN). Example: probe.example.test" }),
   dns_servers: z.array(dnsServer).min(1).optional().meta({ description: 'DNS servers for every lookup instead of the system\'s (split horizon); a target\'s own win. Example: ["192.0.2.53:53"]' }),

@@ -11,6 +11,7 @@ import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { CheckResult, FailureReason, Phase } from '../core/result.js';
 import type { TargetMeta } from '../core/target-meta.js';
 import { mxHostLabel, normalizeStaticLabelNames, type TlsVersionLabel } from './labels.js';
+import { ModulePhaseHistogram } from './module-histogram.js';
 import { projectResult, type Projection } from './projection.js';
 import { createLabelSet, SeriesCounter, SeriesGauge, type LabelSet } from './series.js';
 
@@ -90,6 +91,8 @@ export class TargetMetrics {
   private families: Families;
   private readonly targets = new Map<string, TargetState>();
   private readonly lag: Histogram;
+  /** smtp_probe_module_phase_duration_seconds: not a per-target family, so a change of static labels keeps it. */
+  private readonly modulePhases: ModulePhaseHistogram;
   private readonly reloadSuccessful: Gauge;
   private readonly reloadSuccessTimestamp: Gauge;
 
@@ -97,6 +100,7 @@ export class TargetMetrics {
     this.registry = registry;
     this.staticLabelNames = normalizeStaticLabelNames(options.staticLabelNames);
     this.families = createFamilies(registry, this.staticLabelNames);
+    this.modulePhases = new ModulePhaseHistogram(registry, PHASE_BUCKETS);
     this.lag = new Histogram({
       name: 'smtp_probe_schedule_lag_seconds',
       help: 'How late scheduled runs started, in seconds after they were due.',
@@ -130,7 +134,8 @@ export class TargetMetrics {
     this.writeGauges(host, next);
     if (host.last) this.removeStale(host, next, host.last);
     this.countRun(host, next);
-    this.observePhases(host, next, meta.phaseHistograms);
+    this.observePhases(host, next, meta.phaseHistograms === 'target');
+    this.modulePhases.observe(meta, next.phaseSeconds);
     host.last = next;
   }
 
@@ -171,8 +176,14 @@ export class TargetMetrics {
     if (ok) this.reloadSuccessTimestamp.set(wallMs / 1000);
   }
 
-  /** Remove every series of a target that is no longer configured. */
+  /** Remove every series of a target that is no longer configured (and its module's, when it was the last). */
   forget(targetName: string): void {
+    this.dropTarget(targetName);
+    this.modulePhases.forget(targetName);
+  }
+
+  /** Remove the target's own series (labelled with its name). */
+  private dropTarget(targetName: string): void {
     const target = this.targets.get(targetName);
     if (!target) return;
     for (const host of target.hosts.values()) this.removeHost(host);
@@ -210,7 +221,7 @@ export class TargetMetrics {
     const fingerprint = this.fingerprint(meta.labels);
     const known = this.targets.get(meta.name);
     if (known && known.fingerprint === fingerprint) return known;
-    if (known) this.forget(meta.name); // new label values: new series, the old ones must go
+    if (known) this.dropTarget(meta.name); // new label values: new series, the old ones must go
     const labels = this.seriesLabels(meta.name, meta.labels, '');
     const target: TargetState = { name: meta.name, configured: meta.labels, fingerprint, labels, skipped: 0, hosts: new Map() };
     this.families.skipped.inc(labels, 0);
@@ -378,7 +389,7 @@ function createFamilies(registry: Registry, staticLabelNames: readonly string[])
       'How long each phase of the last run took, in seconds (several RCPTs add up).')),
     phaseHistogram: new Histogram({
       name: 'smtp_probe_phase_duration_seconds',
-      help: 'Duration of each phase over all runs, in seconds (targets with phase_histograms on).',
+      help: 'Duration of each phase over all runs of the target, in seconds (phase_histograms: target).',
       // Static label names are only known at run time; they are typed as the fixed ones.
       labelNames: ['target', 'mx_host', ...staticLabelNames, 'phase'] as (keyof TargetLabels | 'phase')[],
       buckets: [...PHASE_BUCKETS],

@@ -3,6 +3,7 @@ import { parseListenAddress } from '../core/listen.js';
 import type { Expectation } from '../core/expect.js';
 import { STEP_KINDS, type CheckPlan, type RoundtripPlan, type SendPlan, type StepKind, type Thresholds } from '../core/plan.js';
 import type { Phase } from '../core/result.js';
+import type { PhaseHistograms } from '../core/target-meta.js';
 import type { TargetUrl } from '../core/target.js';
 import type { TlsMinVersion, TlsMode } from '../core/tls.js';
 import { DEFAULTS } from './defaults.js';
@@ -20,7 +21,7 @@ export interface GlobalSettings {
   phaseTimeoutMs: number;
   concurrency: number;
   listen: { host: string; port: number };
-  phaseHistograms: boolean;
+  phaseHistograms: PhaseHistograms;
   stateFile: string;
   ehlo: string;
   /** DNS servers for every target without its own ("127.0.0.1:5353"); null: the system resolver. */
@@ -73,7 +74,7 @@ export interface ModuleSettings {
   thresholds: Thresholds;
   steps: StepKind[] | null;
   probeTargets: string[] | null;
-  phaseHistograms: boolean | null;
+  phaseHistograms: PhaseHistograms | null;
   /**
    * True when the module carries credentials (auth, a mailbox, a client certificate or key) or a source address
    * (relays that trust it by IP): /probe then only answers for its probe_targets.

@@ -13,8 +13,8 @@ export const DEFAULTS = {
   concurrency: 64,
   /** global.listen */
   listen: ':9469',
-  /** global.phase_histograms */
-  phaseHistograms: true,
+  /** global.phase_histograms: per module, not per target, so that /metrics does not grow with the targets. */
+  phaseHistograms: 'module',
   /** global.state_file */
   stateFile: '/var/lib/smtp-probe/state.json',
   /** global.web: the HTTP server's limits (README "Running as a monitor"). */

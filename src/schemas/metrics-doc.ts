@@ -62,7 +62,7 @@ function sampleResults(): { tls: CheckResult; failed: CheckResult; mx: CheckResu
   return { tls, failed, mx };
 }
 
-const meta = (name: string): TargetMeta => ({ name, labels: {}, module: 'm', phaseHistograms: true, intervalMs: 60_000 });
+const meta = (name: string): TargetMeta => ({ name, labels: {}, module: 'm', phaseHistograms: 'target', intervalMs: 60_000 });
 
 /** The /metrics registry of a daemon that has run a few targets and has one alert firing. */
 function daemonRegistry(): Registry {

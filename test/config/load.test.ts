@@ -33,7 +33,7 @@ describe('valid configs', () => {
       phaseTimeoutMs: 5_000,
       concurrency: 64,
       listen: { host: '', port: 9469 },
-      phaseHistograms: true,
+      phaseHistograms: 'module',
       stateFile: '/var/lib/smtp-probe/state.json',
       dnsServers: null,
       ehlo: expect.any(String),
@@ -60,7 +60,7 @@ describe('valid configs', () => {
       requireCapabilities: [],
       bannerPattern: null,
     });
-    expect(t.meta).toEqual({ name: 'mx1', labels: {}, module: 'default', phaseHistograms: true, intervalMs: 60_000 });
+    expect(t.meta).toEqual({ name: 'mx1', labels: {}, module: 'default', phaseHistograms: 'module', intervalMs: 60_000 });
     expect(c.staticLabelNames).toEqual([]);
     expect(c.alerts).toEqual({});
   });
@@ -73,7 +73,7 @@ describe('valid configs', () => {
       phaseTimeoutMs: 5_000,
       concurrency: 64,
       listen: { host: '', port: 9469 },
-      phaseHistograms: true,
+      phaseHistograms: 'target',
       stateFile: '/var/lib/smtp-probe/state.json',
       dnsServers: null,
       ehlo: expect.any(String),
@@ -119,7 +119,7 @@ describe('valid configs', () => {
     });
     expect(t.plan.expect.rcpt).toMatchObject({ patterns: ['2xx'], negative: false });
     expect(Object.keys(t.plan.expect)).toEqual(['rcpt']);
-    expect(t.meta).toEqual({ name: 'mx1-submission', labels: { env: 'prod' }, module: 'submission', phaseHistograms: true, intervalMs: 30_000 });
+    expect(t.meta).toEqual({ name: 'mx1-submission', labels: { env: 'prod' }, module: 'submission', phaseHistograms: 'target', intervalMs: 30_000 });
     expect(c.staticLabelNames).toEqual(['env']);
 
     expect(c.alerts.defaults).toEqual({ failure_threshold: 3, success_threshold: 2, reminder_interval: '1h', send_resolved: true });
@@ -198,7 +198,7 @@ describe('valid configs', () => {
 
   test('valid-modules.yaml: timeouts and intervals, module over global, phase_timeout capped by the timeout', () => {
     const c = loaded(loadFixture('valid-modules.yaml'));
-    expect(c.global).toMatchObject({ intervalMs: 120_000, timeoutMs: 20_000, phaseTimeoutMs: 8_000, phaseHistograms: false, ehlo: 'probe.example.test' });
+    expect(c.global).toMatchObject({ intervalMs: 120_000, timeoutMs: 20_000, phaseTimeoutMs: 8_000, phaseHistograms: 'none', ehlo: 'probe.example.test' });
     const t = (n: string) => target(c, n);
     expect([t('mx1').intervalMs, t('mx1').plan.timeoutMs, t('mx1').plan.phaseTimeoutMs]).toEqual([120_000, 20_000, 8_000]);
     // module plain: timeout 3s, phase_timeout 5s → the phase timeout cannot outlast the run
@@ -209,13 +209,14 @@ describe('valid configs', () => {
   test('valid-modules.yaml: module phase_histograms overrides global; targets without module get the built-in default', () => {
     const c = loaded(loadFixture('valid-modules.yaml'));
     const hist = Object.fromEntries(c.targets.map((t) => [t.name, t.meta.phaseHistograms]));
+    // The fixture writes true/false, as configs before 0.2.0 did: target and none.
     expect(hist).toEqual({
-      mx1: false,
-      'mx1-smtps': true, // module implicit: phase_histograms: true over global false
-      'lo6-plain': false,
-      'submission-auth': false,
-      'relay-check': false,
-      'explicit-steps': false,
+      mx1: 'none',
+      'mx1-smtps': 'target', // module implicit: phase_histograms: true over global false
+      'lo6-plain': 'none',
+      'submission-auth': 'none',
+      'relay-check': 'none',
+      'explicit-steps': 'none',
     });
     expect(target(c, 'mx1').module).toBe('default');
     expect(target(c, 'mx1').meta.module).toBe('default');

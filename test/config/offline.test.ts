@@ -93,7 +93,7 @@ describe('loadConfig offline: ${VAR} stands for some value', () => {
     const { r } = offline(`
 global:
   concurrency: "\${CONCURRENCY}"
-  phase_histograms: "\${HISTOGRAMS}"
+  web: { reload: "\${RELOAD}" }
 targets:
   - name: a
     url: "ftp://\${HOST}"
@@ -106,7 +106,7 @@ targets:
 `);
     expect(lines(r)).toEqual([
       expect.stringMatching(/^c\.yaml:3:16 global\.concurrency: .*number.*\(whatever \$\{CONCURRENCY\} holds\)$/),
-      expect.stringMatching(/^c\.yaml:4:21 global\.phase_histograms: .*boolean.*\(whatever \$\{HISTOGRAMS\} holds\)$/),
+      expect.stringMatching(/^c\.yaml:4:18 global\.web\.reload: .*boolean.*\(whatever \$\{RELOAD\} holds\)$/),
       expect.stringMatching(/^c\.yaml:7:10 targets\[0\]\.url: .*\(whatever \$\{HOST\} holds\)$/),
       expect.stringMatching(/^c\.yaml:9:10 targets\[1\]\.url: .*port.*\(whatever \$\{HOST\} holds\)$/),
       expect.stringMatching(/^c\.yaml:13:5 targets\[2\]\.intervall: unknown key "intervall" \(did you mean "interval"\?\)$/),

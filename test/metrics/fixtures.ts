@@ -10,7 +10,7 @@ export const CERT_VALID_TO = '2027-02-01T00:00:00.000Z';
 export const CERT_EXPIRY_SECONDS = Date.parse(CERT_VALID_TO) / 1000;
 
 export function meta(name: string, over: Partial<TargetMeta> = {}): TargetMeta {
-  return { name, labels: {}, module: 'submission', phaseHistograms: false, intervalMs: 60_000, ...over };
+  return { name, labels: {}, module: 'submission', phaseHistograms: 'none', intervalMs: 60_000, ...over };
 }
 
 export function tlsInfo(over: Partial<TlsInfo> = {}): TlsInfo {

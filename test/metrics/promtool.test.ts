@@ -28,7 +28,7 @@ describe('promtool check metrics', () => {
     if (SKIP_REASON) ctx.skip(SKIP_REASON);
     const registry = createRegistry();
     const metrics = new TargetMetrics(registry, { version: '0.1.0', staticLabelNames: ['env', 'team'] });
-    const withHistograms = meta('submission', { labels: { env: 'prod', team: 'mail "ops" \\ \n' }, phaseHistograms: true });
+    const withHistograms = meta('submission', { labels: { env: 'prod', team: 'mail "ops" \\ \n' }, phaseHistograms: 'target' });
     for (const make of Object.values(FIXTURES)) metrics.record(withHistograms, make('submission'));
     metrics.record(meta('relay', { labels: { env: 'test' } }), rcptFailure('relay'));
     metrics.recordRun(meta('domain'), [

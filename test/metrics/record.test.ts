@@ -48,7 +48,7 @@ describe('TargetMetrics.record: a full successful run', () => {
     expect(family(e, 'smtp_probe_tls_cert_expiry_timestamp_seconds')).toEqual({ 'target=submission': CERT_EXPIRY_SECONDS });
     expect(family(e, 'smtp_probe_tls_version_info')).toEqual({ 'target=submission,version=TLSv1.3': 1 });
     expect(family(e, 'smtp_probe_build_info')).toEqual({ 'version=1.2.3': 1 });
-    // phase_histograms off for this target: the family is declared but has no series.
+    // phase_histograms none for this target: the family is declared but has no series.
     expect(e.type.get('smtp_probe_phase_duration_seconds')).toBe('histogram');
     expect(e.samples.filter((s) => s.name.startsWith('smtp_probe_phase_duration_seconds'))).toEqual([]);
   });
@@ -69,6 +69,7 @@ describe('TargetMetrics.record: a full successful run', () => {
       smtp_probe_tls_cert_expiry_timestamp_seconds: 'gauge',
       smtp_probe_tls_version_info: 'gauge',
       smtp_probe_schedule_lag_seconds: 'histogram',
+      smtp_probe_module_phase_duration_seconds: 'histogram',
       smtp_probe_build_info: 'gauge',
       smtp_probe_config_last_reload_successful: 'gauge',
       smtp_probe_config_last_reload_success_timestamp_seconds: 'gauge',
@@ -204,11 +205,11 @@ describe('TargetMetrics: counters', () => {
 });
 
 describe('TargetMetrics: phase histograms', () => {
-  it('only for targets with phaseHistograms on', async () => {
+  it('only for targets with phaseHistograms target', async () => {
     const { metrics, scrape } = setup();
-    metrics.record(meta('on', { phaseHistograms: true }), fullSuccess('on'));
-    metrics.record(meta('on', { phaseHistograms: true }), authFailure('on'));
-    metrics.record(meta('off', { phaseHistograms: false }), fullSuccess('off'));
+    metrics.record(meta('on', { phaseHistograms: 'target' }), fullSuccess('on'));
+    metrics.record(meta('on', { phaseHistograms: 'target' }), authFailure('on'));
+    metrics.record(meta('off', { phaseHistograms: 'none' }), fullSuccess('off'));
     const e = await scrape();
     const hist = e.samples.filter((s) => s.name.startsWith('smtp_probe_phase_duration_seconds'));
     expect(hist.every((s) => s.labels.target === 'on')).toBe(true);
@@ -226,10 +227,10 @@ describe('TargetMetrics: phase histograms', () => {
     expect(PHASE_BUCKETS.at(-1)).toBe(30);
   });
 
-  it('switching a target to phaseHistograms off removes its histograms', async () => {
+  it('switching a target to phaseHistograms none removes its histograms', async () => {
     const { metrics, scrape } = setup();
-    metrics.record(meta('m', { phaseHistograms: true }), fullSuccess('m'));
-    metrics.record(meta('m', { phaseHistograms: false }), fullSuccess('m'));
+    metrics.record(meta('m', { phaseHistograms: 'target' }), fullSuccess('m'));
+    metrics.record(meta('m', { phaseHistograms: 'none' }), fullSuccess('m'));
     const e = await scrape();
     expect(e.samples.filter((s) => s.name.startsWith('smtp_probe_phase_duration_seconds'))).toEqual([]);
     expect(valueOf(e, 'smtp_probe_runs_total', { target: 'm', result: 'success' })).toBe(2);
@@ -239,7 +240,7 @@ describe('TargetMetrics: phase histograms', () => {
 describe('TargetMetrics: static labels', () => {
   it('every per-target series carries them; a target without one omits it', async () => {
     const { registry, metrics, scrape } = setup(['region', 'env']);
-    metrics.record(meta('a', { labels: { env: 'prod', region: 'eu' }, phaseHistograms: true }), authFailure('a'));
+    metrics.record(meta('a', { labels: { env: 'prod', region: 'eu' }, phaseHistograms: 'target' }), authFailure('a'));
     metrics.skipped(meta('a', { labels: { env: 'prod', region: 'eu' } }));
     metrics.record(meta('b', { labels: { env: 'test' } }), fullSuccess('b'));
     const e = await scrape();
@@ -280,7 +281,7 @@ describe('TargetMetrics: static labels', () => {
 
   it('setStaticLabelNames: new label keys; counters and gauges of unchanged targets carry over', async () => {
     const { metrics, scrape } = setup(['env']);
-    const a = meta('a', { labels: { env: 'prod' }, phaseHistograms: true });
+    const a = meta('a', { labels: { env: 'prod' }, phaseHistograms: 'target' });
     metrics.record(a, fullSuccess('a'));
     metrics.record(a, authFailure('a'));
     metrics.skipped(a);
@@ -315,7 +316,7 @@ describe('TargetMetrics: static labels', () => {
 
   it('setStaticLabelNames with the same names (any order) changes nothing', async () => {
     const { metrics, scrape } = setup(['env', 'region']);
-    metrics.record(meta('a', { labels: { env: 'prod' }, phaseHistograms: true }), fullSuccess('a'));
+    metrics.record(meta('a', { labels: { env: 'prod' }, phaseHistograms: 'target' }), fullSuccess('a'));
     metrics.setStaticLabelNames(['region', 'env', 'env']);
     const e = await scrape();
     expect(valueOf(e, 'smtp_probe_phase_duration_seconds_count', { target: 'a', env: 'prod', phase: 'auth' })).toBe(1);
@@ -325,11 +326,11 @@ describe('TargetMetrics: static labels', () => {
 describe('TargetMetrics.forget', () => {
   it('removes every series of the target and leaves the others', async () => {
     const { metrics, scrape } = setup(['env']);
-    const gone = meta('gone', { labels: { env: 'prod' }, phaseHistograms: true });
+    const gone = meta('gone', { labels: { env: 'prod' }, phaseHistograms: 'target' });
     metrics.record(gone, fullSuccess('gone'));
     metrics.record(gone, authFailure('gone'));
     metrics.skipped(gone);
-    metrics.record(meta('kept', { phaseHistograms: true }), fullSuccess('kept'));
+    metrics.record(meta('kept', { phaseHistograms: 'target' }), fullSuccess('kept'));
     const before = seriesOf(await scrape(), 'kept');
 
     metrics.forget('gone');

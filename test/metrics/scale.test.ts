@@ -2,12 +2,14 @@
  * 10,000 targets × a realistic result: everything is recorded and rendered correctly. No timing assertions;
  * the record and render times and the output size are printed for a human to read.
  *
- * With phase histograms on, 10,000 targets make a 258 MB exposition (2.5 million lines) and the test worker
- * peaks above 2 GB, so that case runs with 1,000 targets unless SCALE_HISTOGRAM_TARGETS says otherwise
- * (`SCALE_HISTOGRAM_TARGETS=10000 npx vitest run test/metrics/scale.test.ts`).
+ * With per-target phase histograms (`phase_histograms: target`), 10,000 targets make a 258 MB exposition (2.5
+ * million lines) and the test worker peaks above 2 GB, so that case runs with 1,000 targets unless
+ * SCALE_HISTOGRAM_TARGETS says otherwise (`SCALE_HISTOGRAM_TARGETS=10000 npx vitest run test/metrics/scale.test.ts`).
+ * The default (`module`) adds one histogram per module and phase, whatever the number of targets.
  */
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
+import type { PhaseHistograms } from '../../src/core/target-meta.js';
 import { TargetMetrics } from '../../src/metrics/record.js';
 import { createRegistry } from '../../src/metrics/registry.js';
 import { authFailure, fullSuccess, meta } from './fixtures.js';
@@ -15,7 +17,7 @@ import { authFailure, fullSuccess, meta } from './fixtures.js';
 const TARGETS = 10_000;
 const HISTOGRAM_TARGETS = Number(process.env.SCALE_HISTOGRAM_TARGETS ?? 1_000);
 
-async function fleet(targets: number, phaseHistograms: boolean): Promise<string> {
+async function fleet(targets: number, phaseHistograms: PhaseHistograms): Promise<string> {
   const registry = createRegistry();
   const metrics = new TargetMetrics(registry, { version: '1.2.3', staticLabelNames: ['env', 'region'] });
   const metas = Array.from({ length: targets }, (_, i) =>
@@ -35,7 +37,7 @@ async function fleet(targets: number, phaseHistograms: boolean): Promise<string>
   const text = await registry.metrics();
   const renderMs = performance.now() - t0;
   const lines = count(text, '');
-  console.log(`[metrics scale] ${targets} targets, phase histograms ${phaseHistograms ? 'on' : 'off'}: ` +
+  console.log(`[metrics scale] ${targets} targets, phase_histograms ${phaseHistograms}: ` +
     `record ${(firstMs * 1000 / targets).toFixed(1)} µs/result (first), ${(nextMs * 1000 / targets).toFixed(1)} µs (next); ` +
     `render ${renderMs.toFixed(0)} ms, ` +
     `${(text.length / 1024 / 1024).toFixed(1)} MiB, ${lines} lines`);
@@ -52,8 +54,8 @@ function count(text: string, prefix: string): number {
 }
 
 describe('a fleet of targets', () => {
-  it('10,000 targets, phase histograms off: every series of every target', { timeout: 60_000 }, async () => {
-    const text = await fleet(TARGETS, false);
+  it('10,000 targets, phase_histograms module (the default): every series of every target', { timeout: 60_000 }, async () => {
+    const text = await fleet(TARGETS, 'module');
     expect(count(text, 'smtp_probe_success{')).toBe(TARGETS);
     expect(count(text, 'smtp_probe_success{') - count(text, 'smtp_probe_success{target="mx-')).toBe(0);
     // After the second pass target i shows result i+1: 1,000 auth failures (9 phases, 6 codes), 9,000 full runs.
@@ -62,10 +64,13 @@ describe('a fleet of targets', () => {
     expect(count(text, 'smtp_probe_runs_total{')).toBe(2 * TARGETS);
     expect(count(text, 'smtp_probe_failures_total{')).toBe(2000); // i % 10 === 0 or (i + 1) % 10 === 0
     expect(count(text, 'smtp_probe_phase_duration_seconds_')).toBe(0);
+    // One module: one histogram per phase (13), 20,000 observations each of the 9 phases both results have.
+    expect(count(text, 'smtp_probe_module_phase_duration_seconds_count{')).toBe(13);
+    expect(count(text, 'smtp_probe_module_phase_duration_seconds_count{module="submission",phase="auth"} 20000')).toBe(1);
   });
 
-  it(`${HISTOGRAM_TARGETS} targets, phase histograms on: a histogram per target and phase`, { timeout: 120_000 }, async () => {
-    const text = await fleet(HISTOGRAM_TARGETS, true);
+  it(`${HISTOGRAM_TARGETS} targets, phase_histograms target: a histogram per target and phase`, { timeout: 120_000 }, async () => {
+    const text = await fleet(HISTOGRAM_TARGETS, 'target');
     expect(count(text, 'smtp_probe_success{')).toBe(HISTOGRAM_TARGETS);
     // The auth-failure result has 9 phases, all in the 13 of the full run: 13 histograms per target.
     expect(count(text, 'smtp_probe_phase_duration_seconds_count{')).toBe(13 * HISTOGRAM_TARGETS);
