@@ -34,8 +34,11 @@ export class Connection {
   private terminal: ProbeError | null = null;
   /** Whatever waits for a socket event (connect, handshake): failed by fail(). */
   private settling: ((e: ProbeError) => void) | null = null;
-  /** The session's secrets: masked in server text and in every failure this connection records. */
-  private readonly secrets = new Redactor();
+  /**
+   * The session's secrets: masked in server text and in every failure this connection records. Made with the
+   * first secret: a Redactor's scan table (64 KiB) is not worth building for the many runs that have none.
+   */
+  private secrets: Redactor | null = null;
   private readonly onAbort = (): void => {
     this.fail(this.opts.deadlineError());
   };
@@ -59,27 +62,27 @@ export class Connection {
 
   /** Values replaced by *** in any server text that is kept (a server may echo an AUTH argument). */
   redact(values: readonly Secret[]): void {
-    this.secrets.add(values);
+    if (values.length > 0) (this.secrets ??= new Redactor()).add(values);
   }
 
   /** Server text as records may hold it: secrets replaced, then control bytes escaped and length capped. */
   clean(text: string | Buffer, max?: number): string {
-    return this.secrets.quote(text, max);
+    return this.secrets ? this.secrets.quote(text, max) : quoteBytes(text, max);
   }
 
   /** The lines of one reply, cleaned: masked as one text (a secret split across lines is caught), then quoted. */
   cleanLines(lines: readonly string[], max: number): string[] {
-    return this.secrets.maskLines(lines).map((l) => quoteBytes(l, max));
+    return (this.secrets ? this.secrets.maskLines(lines) : lines).map((l) => quoteBytes(l, max));
   }
 
   /** Text we wrote or built (a transcript line, a message): secrets replaced, nothing quoted. */
   mask(text: string): string {
-    return this.secrets.mask(text);
+    return this.secrets ? this.secrets.mask(text) : text;
   }
 
   /** The failure with its message masked: what a connection records never carries a secret. */
   private scrub(e: ProbeError): ProbeError {
-    const message = this.secrets.mask(e.message);
+    const message = this.secrets ? this.secrets.mask(e.message) : e.message;
     return message === e.message ? e : new ProbeError(e.reason, e.phase, message, e.reply);
   }
 

@@ -36,14 +36,20 @@ const CR = 0x0d;
 const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/;
 
 export function parseEnhancedCode(code: number, text: string): string | null {
+  // Most replies have none: a byte check before the regex ("d." opens every enhanced code).
+  if (text.charCodeAt(1) !== 0x2e) return null;
   const m = ENHANCED.exec(text);
   if (!m || Number(m[1]) !== Math.floor(code / 100)) return null;
   return `${m[1]}.${m[2]}.${m[3]}`;
 }
 
+/** What push() returns when no reply is complete: one shared empty list, not a new one per chunk. */
+const NONE: readonly SmtpReply[] = Object.freeze([]);
+
 /**
  * Incremental parser. `push()` takes bytes as they arrive and returns the replies they complete. Throws
  * ReplyProtocolError on bytes that are not SMTP or break the limits; after that the parser must not be reused.
+ * Lines are framed in the chunk itself; only a line split across chunks is copied (its held part and the rest).
  */
 export class ReplyParser {
   /** Set once the server has ended a line with a bare LF. */
@@ -51,6 +57,7 @@ export class ReplyParser {
   /** Blank lines skipped between replies. */
   strayBlankLines = 0;
   private partial: Buffer | null = null;
+  /** Text of the lines so far of an unfinished multiline reply. */
   private lines: string[] = [];
   private code = 0;
 
@@ -71,20 +78,25 @@ export class ReplyParser {
     this.code = 0;
   }
 
-  push(chunk: Buffer): SmtpReply[] {
-    const buf = this.partial ? Buffer.concat([this.partial, chunk]) : chunk;
-    this.partial = null;
-    const out: SmtpReply[] = [];
+  push(chunk: Buffer): readonly SmtpReply[] {
+    let out: SmtpReply[] | null = null;
+    let buf = chunk;
     let start = 0;
-    for (;;) {
-      const lf = buf.indexOf(LF, start);
-      if (lf < 0) break;
-      let end = lf;
-      if (end > start && buf[end - 1] === CR) end -= 1;
-      else this.sawBareLf = true;
-      this.checkLength(end - start, buf, start);
-      const reply = this.takeLine(buf, start, end);
-      if (reply) out.push(reply);
+    if (this.partial) {
+      const lf = chunk.indexOf(LF);
+      // The held part joined with the rest of its line only, or with the whole chunk when that does not end it.
+      buf = Buffer.concat([this.partial, lf < 0 ? chunk : chunk.subarray(0, lf + 1)]);
+      this.partial = null;
+      if (lf >= 0) {
+        const reply = this.frameLine(buf, 0, buf.length - 1);
+        if (reply) out = [reply];
+        buf = chunk;
+        start = lf + 1;
+      }
+    }
+    for (let lf = buf.indexOf(LF, start); lf >= 0; lf = buf.indexOf(LF, start)) {
+      const reply = this.frameLine(buf, start, lf);
+      if (reply) (out ??= []).push(reply);
       start = lf + 1;
     }
     if (start < buf.length) {
@@ -93,7 +105,16 @@ export class ReplyParser {
       // Copy: a view would pin the caller's whole chunk and change if the caller reuses it.
       this.partial = Buffer.from(buf.subarray(start));
     }
-    return out;
+    return out ?? NONE;
+  }
+
+  /** The line from `start` to the LF at `lf`: its CR dropped (a bare LF noted), its length checked, then taken. */
+  private frameLine(buf: Buffer, start: number, lf: number): SmtpReply | null {
+    let end = lf;
+    if (end > start && buf[end - 1] === CR) end -= 1;
+    else this.sawBareLf = true;
+    this.checkLength(end - start, buf, start);
+    return this.takeLine(buf, start, end);
   }
 
   private checkLength(len: number, buf: Buffer, start: number): void {
@@ -111,17 +132,20 @@ export class ReplyParser {
       this.strayBlankLines += 1;
       return null;
     }
-    const line = buf.toString('utf8', start, end);
     const code = parseCode(buf, start, end);
     const sep = end - start > 3 ? buf[start + 3] : 0x20;
     if (code === null || (sep !== 0x20 && sep !== 0x2d)) {
       throw new ReplyProtocolError(`not an SMTP reply: "${this.quote(buf.subarray(start, end), QUOTED_CHARS)}"`);
     }
     if (this.lines.length > 0 && code !== this.code) {
+      const line = buf.toString('utf8', start, end);
       throw new ReplyProtocolError(`multiline reply changed code from ${this.code} to ${code}: "${this.quote(line)}"`);
     }
+    // The code and separator are ASCII: the text after them decodes on its own.
+    const text = end - start > 4 ? buf.toString('utf8', start + 4, end) : '';
+    if (sep === 0x20 && this.lines.length === 0) return { code, enhancedCode: parseEnhancedCode(code, text), lines: [text] };
     this.code = code;
-    this.lines.push(line.slice(4));
+    this.lines.push(text);
     if (sep === 0x2d) {
       if (this.lines.length >= this.limits.maxLines) {
         throw new ReplyProtocolError(`multiline reply longer than ${this.limits.maxLines} lines`);

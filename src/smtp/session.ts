@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type tls from 'node:tls';
-import type { Clock } from '../core/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import { bounded } from '../core/deadline.js';
 import type { Phase, TlsInfo } from '../core/result.js';
 import { ProbeError } from '../core/errors.js';
@@ -31,9 +31,13 @@ const MAX_INJECTED_REPLIES = 64;
 /** Longest wait for a TLS 1.3 session ticket before sending the first command (see awaitTicket). */
 const TICKET_WAIT_MS = 20;
 
+/** The read waiting for a reply: its phase, its timeout and when (clock.now()) that runs out. */
 interface Waiter {
   resolve: (r: SmtpReply) => void;
   reject: (e: ProbeError) => void;
+  phase: Phase;
+  ms: number;
+  until: number;
 }
 
 /**
@@ -49,6 +53,9 @@ export class SmtpSession {
   private parser = this.newParser();
   private queue: SmtpReply[] = [];
   private waiter: Waiter | null = null;
+  /** The one timer that watches the waiting read (see watch), and when it fires. */
+  private timer: TimerHandle | null = null;
+  private timerAt = 0;
   /** Socket, TLS, deadline, terminal failure, secrets. */
   private readonly conn: Connection;
 
@@ -88,6 +95,8 @@ export class SmtpSession {
 
   /** Tear down; idempotent. */
   close(): void {
+    this.timer?.cancel();
+    this.timer = null;
     this.conn.close();
   }
 
@@ -160,21 +169,34 @@ export class SmtpSession {
     }
     const failed = this.conn.failure;
     if (failed) return Promise.reject(this.retag(failed, phase));
-    const reply = new Promise<SmtpReply>((resolve, reject) => {
-      this.waiter = {
-        resolve: (r) => {
-          this.outstanding -= 1;
-          resolve(r);
-        },
-        reject: (e) => reject(this.retag(e, phase)),
-      };
-    });
     const ms = Math.min(timeoutMs, this.opts.phaseTimeoutMs);
-    return bounded(reply, ms, undefined, this.opts.clock, () => {
-      this.waiter = null;
-      throw this.conn.fail(new ProbeError('timeout', phase, `no reply within ${ms} ms during ${phase}`));
+    return new Promise<SmtpReply>((resolve, reject) => {
+      const until = this.opts.clock.now() + ms;
+      this.waiter = { resolve, reject, phase, ms, until };
+      this.watch(until);
     });
   }
+
+  /**
+   * One timer per session bounds the reads, not one set and cleared per read: it stays set from one read to the
+   * next, is set sooner when a read must end sooner, and when it fires before the waiting read's time is up it is
+   * set again for the rest. A session that gets its replies in time sets it once.
+   */
+  private watch(until: number): void {
+    if (this.timer && this.timerAt <= until) return;
+    this.timer?.cancel();
+    this.timerAt = until;
+    this.timer = this.opts.clock.setTimer(until - this.opts.clock.now(), this.onTimer);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    const w = this.waiter;
+    if (!w) return;
+    if (this.opts.clock.now() < w.until) return this.watch(w.until);
+    this.waiter = null;
+    w.reject(this.conn.fail(new ProbeError('timeout', w.phase, `no reply within ${w.ms} ms during ${w.phase}`)));
+  };
 
   /**
    * Write commands in one write (a pipelined group when more than one). `shown` replaces each line in the
@@ -186,8 +208,9 @@ export class SmtpSession {
     if (this.queue.length > 0) {
       throw this.conn.fail(unsolicited(phase, this.queue[0]!));
     }
-    lines.forEach((line, i) => this.opts.transcript?.add('C', this.conn.mask(shown?.[i] ?? line)));
-    this.conn.write(lines.map((l) => `${l}\r\n`).join(''));
+    const transcript = this.opts.transcript;
+    if (transcript) lines.forEach((line, i) => transcript.add('C', this.conn.mask(shown?.[i] ?? line)));
+    this.conn.write(lines.length === 1 ? `${lines[0]}\r\n` : lines.map((l) => `${l}\r\n`).join(''));
     this.outstanding += lines.length;
   }
 
@@ -230,7 +253,7 @@ export class SmtpSession {
   private wake(e: ProbeError): void {
     const w = this.waiter;
     this.waiter = null;
-    w?.reject(e);
+    w?.reject(this.retag(e, w.phase));
   }
 
   /** Keep the reason and message of a stored terminal error but name the phase now asking. */
@@ -240,7 +263,7 @@ export class SmtpSession {
 
   /** Bytes from the server: framed into replies, handed to the waiter in order. */
   private receive(chunk: Buffer): void {
-    let replies: SmtpReply[];
+    let replies: readonly SmtpReply[];
     try {
       replies = this.parser.push(chunk);
     } catch (e) {
@@ -248,9 +271,10 @@ export class SmtpSession {
       this.conn.fail(new ProbeError('protocol', this.phase, msg));
       return;
     }
+    const transcript = this.opts.transcript;
     for (const r of replies) {
       r.lines = this.conn.cleanLines(r.lines, DEFAULT_LIMITS.maxLineBytes);
-      for (const l of replyLines(r)) this.opts.transcript?.add('S', l);
+      if (transcript) for (const l of replyLines(r)) transcript.add('S', l);
       this.queue.push(r);
     }
     // After STARTTLS, replies beyond its 220 are injected input: startTls() discards and reports them (RFC 3207).
@@ -262,6 +286,7 @@ export class SmtpSession {
     const w = this.waiter;
     if (w && this.queue.length > 0) {
       this.waiter = null;
+      this.outstanding -= 1;
       w.resolve(this.queue.shift()!);
     }
   }

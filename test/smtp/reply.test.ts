@@ -494,3 +494,102 @@ describe('quoteBytes', () => {
     expect(quoteBytes('x'.repeat(20), 20)).toBe('x'.repeat(20));
   });
 });
+
+describe('ReplyParser: every split of pipelined replies (the framer keeps no state but its partial line)', () => {
+  const PIPELINED =
+    '250 2.1.0 Ok\r\n250-first\r\n250-caf\u00c3\u00a9\r\n250 2.1.5 last\r\n\r\n354 End data with <CR><LF>.<CR><LF>\r\n221 2.0.0 Bye\r\n';
+
+  it('every split into three chunks gives the replies of the whole', () => {
+    const whole = feed([PIPELINED]);
+    expect(whole.replies.map((r) => r.code)).toEqual([250, 250, 354, 221]);
+    const bytes = b(PIPELINED);
+    for (let i = 0; i <= bytes.length; i++) {
+      for (let j = i; j <= bytes.length; j++) {
+        const { replies, parser } = feed([bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)]);
+        expect(replies, `split at ${i}, ${j}`).toEqual(whole.replies);
+        expect(parser.sawBareLf, `split at ${i}, ${j}`).toBe(false);
+        expect(parser.strayBlankLines, `split at ${i}, ${j}`).toBe(1);
+        expect(parser.bufferedBytes, `split at ${i}, ${j}`).toBe(0);
+      }
+    }
+  });
+
+  it('a bare LF is seen at every split, also when it ends a held partial line', () => {
+    const bytes = b('250-a\r\n250-b\n250 c\r\n');
+    for (let i = 0; i <= bytes.length; i++) {
+      const { replies, parser } = feed([bytes.subarray(0, i), bytes.subarray(i)]);
+      expect(replies, `split at ${i}`).toEqual([{ code: 250, enhancedCode: null, lines: ['a', 'b', 'c'] }]);
+      expect(parser.sawBareLf, `split at ${i}`).toBe(true);
+    }
+  });
+
+  it('each reply has lines of its own', () => {
+    const [first, second] = parseAll('250 one\r\n250 two\r\n');
+    first!.lines.push('changed');
+    expect(second!.lines).toEqual(['two']);
+    const parser = new ReplyParser();
+    const [a] = parser.push(b('250 a\r\n'));
+    const [c] = parser.push(b('250 c\r\n'));
+    expect(a!.lines).not.toBe(c!.lines);
+    expect(c!.lines).toEqual(['c']);
+  });
+});
+
+describe('ReplyParser: the limits at every split', () => {
+  const small: ReplyLimits = { maxLineBytes: 20, maxLines: 3 };
+
+  /** The error message for these bytes split at `i` (with a partial line held), or null when none is thrown. */
+  function errorAt(bytes: Buffer, i: number): string | null {
+    try {
+      feed([bytes.subarray(0, i), bytes.subarray(i)], small);
+      return null;
+    } catch (e) {
+      expect(e).toBeInstanceOf(ReplyProtocolError);
+      return (e as Error).message;
+    }
+  }
+
+  it.each([
+    { name: 'one line too many', input: '250-a\r\n250-b\r\n250-c\r\n250 d\r\n', want: /longer than 3 lines/ },
+    { name: 'a code change', input: '250-a\r\n251 caf\u00c3\u00a9\r\n', want: /from 250 to 251: "251 café"/ },
+    { name: 'bytes that are not SMTP', input: '250 ok\r\nSSH-2.0-x\r\n', want: /not an SMTP reply: "SSH-2.0-x"/ },
+  ])('$name: the same error wherever the bytes are split', ({ input, want }) => {
+    const bytes = b(input);
+    const whole = errorAt(bytes, bytes.length);
+    expect(whole).toMatch(want);
+    for (let i = 0; i <= bytes.length; i++) expect(errorAt(bytes, i), `split at ${i}`).toBe(whole);
+  });
+
+  it.each([
+    { name: 'a line one byte over the limit', input: `250 ${'x'.repeat(17)}\r\n` },
+    { name: 'a line over the limit after a complete reply', input: `250 ok\r\n250-${'y'.repeat(30)}\r\n` },
+  ])('$name: refused at every split, quoting what has arrived of it (more than the limit)', ({ input }) => {
+    const bytes = b(input);
+    for (let i = 0; i <= bytes.length; i++) {
+      expect(errorAt(bytes, i), `split at ${i}`).toMatch(/^reply line longer than 20 bytes: "250[ -][xy]{17,30}"$/);
+    }
+  });
+
+  it('a line of exactly the limit passes at every split, its CR held apart from its LF included', () => {
+    const bytes = b(`250 ${'x'.repeat(16)}\r\n250 next\r\n`);
+    for (let i = 0; i <= bytes.length; i++) expect(errorAt(bytes, i), `split at ${i}`).toBeNull();
+  });
+});
+
+describe('quoteBytes: text that needs no escaping comes back as it is', () => {
+  it.each(['', 'x', 'mail.example.test ESMTP', 'caf\u00e9 \u2713 \u{1f600}', '~'.repeat(80)])('%j', (text) => {
+    expect(quoteBytes(text)).toBe(text);
+  });
+
+  it('bytes: printable Latin-1 comes back as it is', () => {
+    const bytes = Buffer.from([0x20, 0x41, 0x7e, 0xa0, 0xe9, 0xff]);
+    expect(quoteBytes(bytes)).toBe(bytes.toString('latin1'));
+  });
+
+  it('the cap counts UTF-16 units and cuts between code points', () => {
+    expect(quoteBytes('\u{1f600}'.repeat(3), 4)).toBe('\u{1f600}\u{1f600}…');
+    expect(quoteBytes('ab\u{1f600}', 3)).toBe('ab\u{1f600}');
+    expect(quoteBytes('abcd', 3)).toBe('abc…');
+    expect(quoteBytes('abc', 3)).toBe('abc');
+  });
+});
