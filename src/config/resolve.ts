@@ -97,6 +97,7 @@ function resolveGlobal(g: NonNullable<RawConfig['global']>): GlobalSettings {
     timeoutMs: g.timeout ?? d.timeoutMs,
     phaseTimeoutMs: g.phase_timeout ?? d.phaseTimeoutMs,
     concurrency: g.concurrency ?? d.concurrency,
+    workers: g.workers ?? d.workers,
     listen: g.listen ?? d.listen,
     phaseHistograms: g.phase_histograms ?? d.phaseHistograms,
     stateFile: g.state_file ?? d.stateFile,

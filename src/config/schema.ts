@@ -172,6 +172,10 @@ const global = z.strictObject({
   timeout: duration.optional().meta({ description: `Deadline of one whole run, connect to QUIT (default ${d(DEFAULTS.timeoutMs)}); a module's timeout wins` }),
   phase_timeout: duration.optional().meta({ description: `Longest wait for one reply, the connect or a TLS handshake (default ${d(DEFAULTS.phaseTimeoutMs)}); a module's wins` }),
   concurrency: z.number().int().min(1).max(10_000).optional().meta({ description: `Most runs in flight at once, across all targets (default ${DEFAULTS.concurrency}; 1-10000)` }),
+  workers: z
+    .union([z.literal('auto'), z.number().int().min(1).max(64)], { error: 'must be auto or a whole number of threads, 1-64' })
+    .optional()
+    .meta({ description: `Worker threads that run the checks (default ${DEFAULTS.workers}: the machine's cores, at most ${DEFAULTS.maxAutoWorkers}; 1-64); 1 runs them in the main thread. A change takes effect at the next restart, not on reload` }),
   listen: listen.optional().meta({ description: `HTTP address of /metrics, /probe, /healthz (default "${DEFAULTS.listen}"); "127.0.0.1:9469" for loopback only; run --listen wins` }),
   phase_histograms: phaseHistograms.optional().meta({ description: `Phase duration histograms (default ${DEFAULTS.phaseHistograms}): module (one per module and phase), target (also one per target and phase: large for thousands of targets) or none` }),
   state_file: z.string().optional().meta({ description: `Alert state and undelivered notifications, kept across restarts (default ${DEFAULTS.stateFile})` }),

@@ -20,6 +20,8 @@ export interface GlobalSettings {
   timeoutMs: number;
   phaseTimeoutMs: number;
   concurrency: number;
+  /** Worker threads that run the checks (`auto`: the machine's cores, at most DEFAULTS.maxAutoWorkers); 1: in the main thread. */
+  workers: 'auto' | number;
   listen: { host: string; port: number };
   phaseHistograms: PhaseHistograms;
   stateFile: string;
@@ -96,6 +98,7 @@ export function defaultGlobal(): GlobalSettings {
     timeoutMs: DEFAULTS.timeoutMs,
     phaseTimeoutMs: DEFAULTS.phaseTimeoutMs,
     concurrency: DEFAULTS.concurrency,
+    workers: DEFAULTS.workers,
     listen: parseListenAddress(DEFAULTS.listen)!,
     phaseHistograms: DEFAULTS.phaseHistograms,
     stateFile: DEFAULTS.stateFile,

@@ -11,6 +11,9 @@ export const DEFAULTS = {
   phaseTimeoutMs: 5_000,
   /** global.concurrency: runs at once. */
   concurrency: 64,
+  /** global.workers: threads that run the checks; auto = the machine's cores (os.availableParallelism()), at most maxAutoWorkers. */
+  workers: 'auto',
+  maxAutoWorkers: 8,
   /** global.listen */
   listen: ':9469',
   /** global.phase_histograms: per module, not per target, so that /metrics does not grow with the targets. */
