@@ -101,9 +101,10 @@ export function describeTls(socket: TLSSocket, params: TlsParams, wallNow: numbe
   const validTo = has && c.valid_to ? new Date(c.valid_to) : null;
   const validFrom = has && c.valid_from ? new Date(c.valid_from) : null;
   const verifyCode = socket.authorized ? null : String(socket.authorizationError ?? 'unverified');
+  const cipher = socket.getCipher();
   return {
     version: socket.getProtocol() ?? null,
-    cipher: socket.getCipher()?.standardName ?? socket.getCipher()?.name ?? null,
+    cipher: cipher?.standardName ?? cipher?.name ?? null,
     verified: socket.authorized,
     verifyError: verifyCode === null ? null : describeVerifyError(verifyCode, params.servername),
     verificationSkipped: params.insecure,

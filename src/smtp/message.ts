@@ -59,7 +59,9 @@ export type MessageRun = Pick<MessageOptions, 'date' | 'messageId' | 'probeId'>;
 const MAX_KEPT_BODY = 64 * 1024;
 
 /** Lines starting with "." doubled (RFC 5321 4.5.2), in text that starts at the start of a line. */
-const stuffDots = (text: string): string => text.replace(/(^|\r\n)\./g, '$1..');
+function stuffDots(text: string): string {
+  return text.charCodeAt(0) === 0x2e || text.includes('\r\n.') ? text.replace(/(^|\r\n)\./g, '$1..') : text;
+}
 
 /** Header fields as lines: names cleaned of CR, LF, colons and white space, fields left without a name dropped. */
 function fieldLines(fields: [string, string][]): string {
