@@ -6,12 +6,12 @@
  * ConfigMap whose config passes loadConfig (placeholder for the Secret's file) with the paths the pod mounts.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { posix } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseShard, shardOf } from '../../src/scheduler/shard.js';
-import { example, loadText, problems, readExample } from './support.js';
+import { ROOT, example, loadText, problems, readExample } from './support.js';
 
 type Obj = Record<string, any>; // free-form manifests
 
@@ -70,16 +70,19 @@ describe('examples/kubernetes', () => {
     for (let ordinal = 0; ordinal < sts.spec.replicas; ordinal += 1) {
       expect(typeof parseShard(shardArg(container).replace('$(ORDINAL)', String(ordinal)))).toBe('object');
     }
-    // ENTRYPOINT is `node /app/dist/src/cli/main.js`: args start with smtp-probe's command, no command override.
+    // ENTRYPOINT is `node /app/dist/bundle/cli.js`: args start with smtp-probe's command, no command override.
     expect(container.command).toBeUndefined();
     expect(container.args.slice(0, 3)).toEqual(['run', '--config', '/etc/smtp-probe/config.yaml']);
   });
 
   test('the shell-wrapper alternative in the comments derives the same shard from the host name', () => {
     const text = readExample('kubernetes/statefulset.yaml');
-    const script = /args: \['(exec node \/app\/dist\/src\/cli\/main\.js run [^']+)'\]/.exec(text)?.[1];
-    expect(script).toBeDefined();
-    const echoed = execFileSync('sh', ['-c', script!.replace('exec node /app/dist/src/cli/main.js', 'echo')], {
+    // The image's ENTRYPOINT, as the Dockerfile says it: the wrapper must run the same file.
+    const entry = /^ENTRYPOINT \["node", "([^"]+)"\]$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+    expect(entry).toBe('/app/dist/bundle/cli.js');
+    const script = /args: \['(exec node (\S+) run [^']+)'\]/.exec(text);
+    expect(script?.[2]).toBe(entry);
+    const echoed = execFileSync('sh', ['-c', script![1]!.replace(`exec node ${entry}`, 'echo')], {
       env: { PATH: process.env.PATH, HOSTNAME: 'smtp-probe-2' },
       encoding: 'utf8',
     });
