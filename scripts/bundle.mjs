@@ -9,7 +9,7 @@
 // npm packages are not bundled: each is require()d from node_modules the first time a module that imports it
 // runs, so a plain `check` loads none of them (not zod, yaml, prom-client, pino, undici, imapflow, smtp-server).
 import { build } from 'esbuild';
-import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -90,13 +90,18 @@ if (existsSync(join(ROOT, 'src/pool/worker.ts'))) {
   builds.push({ entry: need('src/pool/worker.js'), out: 'worker.js', plugins: [builtinsWithoutFacade, packagesOnFirstUse], banner: REQUIRE_BANNER });
 }
 
-rmSync(OUT, { recursive: true, force: true });
+// Built aside and moved into place: a process running the old bundle never sees half of the new one.
+const TMP = `${OUT}.${process.pid}`;
+rmSync(TMP, { recursive: true, force: true });
 const meta = { inputs: {}, outputs: {} };
 for (const { entry, out, plugins, banner } of builds) {
-  const result = await build({ ...COMMON, entryPoints: [entry], outfile: join(OUT, out), plugins, ...(banner ? { banner: { js: banner } } : {}) });
+  const result = await build({ ...COMMON, entryPoints: [entry], outfile: join(TMP, out), plugins, ...(banner ? { banner: { js: banner } } : {}) });
   Object.assign(meta.inputs, result.metafile.inputs);
-  Object.assign(meta.outputs, result.metafile.outputs);
+  // Output paths as they will be: dist/bundle/..., not the temporary directory.
+  for (const [file, o] of Object.entries(result.metafile.outputs)) meta.outputs[file.replace(relative(ROOT, TMP), relative(ROOT, OUT))] = o;
 }
-writeFileSync(join(OUT, 'meta.json'), `${JSON.stringify(meta)}\n`);
-chmodSync(join(OUT, 'cli.js'), 0o755);
+writeFileSync(join(TMP, 'meta.json'), `${JSON.stringify(meta)}\n`);
+chmodSync(join(TMP, 'cli.js'), 0o755);
+rmSync(OUT, { recursive: true, force: true });
+renameSync(TMP, OUT);
 console.log(`bundle: ${builds.map((b) => relative(ROOT, join(OUT, b.out))).join(', ')}`);
