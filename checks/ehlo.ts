@@ -22,7 +22,7 @@ export const ehlo = {
       const helo = await ctx.session.command(`HELO ${name}`, 'helo');
       ctx.state.usedHelo = true;
       ctx.state.capabilities = {};
-      ctx.state.warnings.push(`EHLO refused with ${reply.code}; HELO accepted, so no ESMTP extensions are available`);
+      ctx.state.warnings.add('helo_fallback', `EHLO refused with ${reply.code}; HELO accepted, so no ESMTP extensions are available`);
       const missing = ctx.plan.requireCapabilities.length > 0 ? `server refused EHLO, so it advertises no capabilities` : null;
       return judge(ctx, 'helo', helo, {}, missing) ? STOP : OK;
     }

@@ -24,7 +24,7 @@ export async function sendQuit(ctx: StepContext): Promise<void> {
   } catch (e) {
     if (!isProbeError(e) || (e.reason !== 'closed' && e.reason !== 'timeout')) throw e;
     const what = e.reason === 'closed' ? 'the server closed the connection instead of answering QUIT' : `no reply to QUIT within ${QUIT_WAIT_MS} ms`;
-    state.warnings.push(what);
+    state.warnings.add('quit_unanswered', what);
     ctx.trace.end('quit', true, { detail: what });
   }
 }

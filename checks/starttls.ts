@@ -42,7 +42,7 @@ export const starttls = {
       if (plan.tls === 'starttls') {
         throw failPhase(ctx, new ProbeError('expectation', 'starttls', 'STARTTLS required but not advertised'));
       }
-      state.warnings.push('STARTTLS not advertised; the session stayed in plaintext');
+      state.warnings.add('starttls_missing', 'STARTTLS not advertised; the session stayed in plaintext');
       return OK;
     }
     const reply = await session.command('STARTTLS', 'starttls');

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { CheckPlan, StepKind } from '../src/core/plan.js';
-import type { Phase, PhaseRecord, TlsInfo } from '../src/core/result.js';
+import type { Phase, PhaseRecord, TlsInfo, WarningKind } from '../src/core/result.js';
 import { ProbeError } from '../src/core/errors.js';
 import { defaultExpectation, matches, type Expectation } from '../src/core/expect.js';
 import type { Capabilities } from '../src/smtp/ehlo.js';
@@ -23,7 +23,12 @@ export interface RunState {
   quitDone: boolean;
   messageId: string | null;
   probeId: string;
-  warnings: string[];
+  warnings: WarningSink;
+}
+
+/** Where a check records a warning, with its kind (the result record's `warningKinds`, smtp_probe_warnings{kind}). */
+export interface WarningSink {
+  add(kind: WarningKind, text: string): void;
 }
 
 export interface StepContext {
@@ -116,13 +121,13 @@ export function acceptTls(ctx: StepContext, phase: 'tls' | 'tls_upgrade', info: 
   const { plan, state } = ctx;
   state.tls = info;
   if (discardedBytes > 0) {
-    state.warnings.push(`discarded ${discardedBytes} bytes the server sent before the TLS handshake (RFC 3207 injection)`);
+    state.warnings.add('tls_injection', `discarded ${discardedBytes} bytes the server sent before the TLS handshake (RFC 3207 injection)`);
   }
   if (!info.verified) {
     if (plan.tlsParams.insecure) {
-      state.warnings.push(`certificate verification disabled (--insecure); it would have failed: ${info.verifyError}`);
+      state.warnings.add('tls_unverified', `certificate verification disabled (--insecure); it would have failed: ${info.verifyError}`);
     } else if (plan.tls === 'opportunistic') {
-      state.warnings.push(`certificate not verified (opportunistic TLS): ${info.verifyError}`);
+      state.warnings.add('tls_unverified', `certificate not verified (opportunistic TLS): ${info.verifyError}`);
     } else {
       throw failPhase(ctx, new ProbeError('tls', phase, `certificate not trusted: ${info.verifyError}`));
     }
@@ -133,7 +138,7 @@ export function acceptTls(ctx: StepContext, phase: 'tls' | 'tls_upgrade', info: 
     throw failPhase(ctx, new ProbeError('tls', phase, `${expires}, under the critical minimum of ${plan.criticalCertDays}`));
   }
   if (plan.minCertDays !== null && days !== null && days < plan.minCertDays) {
-    state.warnings.push(`${expires}, under the minimum of ${plan.minCertDays}`);
+    state.warnings.add('cert_expiring', `${expires}, under the minimum of ${plan.minCertDays}`);
   }
   ctx.trace.end(phase, true);
 }

@@ -143,7 +143,7 @@ const runnerKeys = {
 export const moduleSchema = z.strictObject({ ...checkOptionShape(kit), ...runnerKeys });
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name');
-const RESERVED_LABELS = ['target', 'phase', 'reason', 'result', 'version', 'mx_host', 'mx_preference', 'alert', 'receiver', 'module', 'le'];
+const RESERVED_LABELS = ['target', 'phase', 'reason', 'result', 'version', 'kind', 'mx_host', 'mx_preference', 'alert', 'receiver', 'module', 'le'];
 
 /** A DNS server as node:dns takes it: "127.0.0.1", "127.0.0.1:5353", "[::1]:53". */
 const dnsServer = z.string().regex(DNS_SERVER_PATTERN, 'must be an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53');

@@ -41,6 +41,47 @@ export function describeFailure(f: Failure): string {
 export const WARNING_LEVELS = ['slow', 'certificate'] as const;
 export type WarningLevel = (typeof WARNING_LEVELS)[number];
 
+/**
+ * What a warning is about, one word each: the result record's `warningKinds`, and the `kind` label of
+ * smtp_probe_warnings. Each warning gets its kind where it is made.
+ */
+export const WARNING_KINDS = [
+  /** The certificate did not verify, tolerated (opportunistic TLS, insecure_skip_verify / --insecure). */
+  'tls_unverified',
+  /** Fewer days left than min_cert_days (but not under its critical level). */
+  'cert_expiring',
+  /** The run took longer than thresholds.warning (--warning). */
+  'slow',
+  /** EHLO refused, HELO accepted: no ESMTP extensions. */
+  'helo_fallback',
+  /** Opportunistic TLS without STARTTLS offered: the session stayed in plaintext. */
+  'starttls_missing',
+  /** Bytes the server sent before the TLS handshake were discarded (RFC 3207 injection). */
+  'tls_injection',
+  /** The server ended lines with a bare LF. */
+  'bare_lf',
+  /** No 221 to QUIT: no reply in time, or the connection closed. */
+  'quit_unanswered',
+  /** The connection was closed in the middle of DATA so that no message is sent. */
+  'closed_in_data',
+  /** Something went wrong while closing the session after the steps (RSET, QUIT). */
+  'close_failed',
+  /** One of several addresses of the host could not be connected; another was. */
+  'address_failed',
+  /** An earlier attempt of this check failed (check --retries). */
+  'retried',
+  /** mx:// domain without MX records: its own address is the mail host. */
+  'implicit_mx',
+  /** A warning without a kind (a record from an older version or from elsewhere). */
+  'other',
+] as const;
+export type WarningKind = (typeof WARNING_KINDS)[number];
+
+/** The kind of each of a record's warnings, in order: its `warningKinds`, `other` for a warning without one. */
+export function warningKindsOf(r: Pick<CheckResult, 'warnings' | 'warningKinds'>): WarningKind[] {
+  return r.warnings.map((_, i) => r.warningKinds?.[i] ?? 'other');
+}
+
 export interface PhaseRecord {
   phase: Phase;
   ok: boolean;
@@ -110,6 +151,8 @@ export interface CheckResult {
   durationMs: number;
   attempts: number;
   warnings: string[];
+  /** The kind of each warning, in the same order; present only when there are warnings. */
+  warningKinds?: WarningKind[];
   failure: Failure | null;
   /**
    * The warning levels this run went past (a warning each in `warnings`); present only when it did. A passing run

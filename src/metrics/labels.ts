@@ -4,7 +4,7 @@
  * names only when they are well-formed host names.
  */
 import { createHash } from 'node:crypto';
-import { FAILURE_REASONS, PHASES, type FailureReason, type Phase } from '../core/result.js';
+import { FAILURE_REASONS, PHASES, WARNING_KINDS, type FailureReason, type Phase, type WarningKind } from '../core/result.js';
 
 /**
  * Label names the metrics use themselves (`le`: the histograms' bucket label); a static label from the
@@ -12,7 +12,7 @@ import { FAILURE_REASONS, PHASES, type FailureReason, type Phase } from '../core
  * `exported_job`/`exported_instance`.)
  */
 export const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set([
-  'target', 'mx_host', 'phase', 'reason', 'result', 'version', 'le',
+  'target', 'mx_host', 'phase', 'reason', 'result', 'version', 'kind', 'le',
 ]);
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -43,6 +43,13 @@ export function isPhase(value: unknown): value is Phase {
 /** A failure reason from the vocabulary; anything else is counted as `internal`. */
 export function reasonLabel(value: unknown): FailureReason {
   return typeof value === 'string' && REASON_SET.has(value) ? (value as FailureReason) : 'internal';
+}
+
+const KIND_SET: ReadonlySet<string> = new Set(WARNING_KINDS);
+
+/** The `kind` label of smtp_probe_warnings: a kind from the vocabulary, anything else `other`. */
+export function warningKindLabel(value: unknown): WarningKind {
+  return typeof value === 'string' && KIND_SET.has(value) ? (value as WarningKind) : 'other';
 }
 
 const TLS_VERSION = /^TLSv1(\.[0-3])?$|^SSLv3$/;

@@ -3,8 +3,8 @@
  * the last reply code per phase, the TLS facts. Both the long-lived series (record.ts) and the /probe registry
  * (probe.ts) are written from this, so the two never disagree.
  */
-import type { CheckResult, FailureReason, Phase } from '../core/result.js';
-import { isPhase, reasonLabel, tlsVersionLabel, type TlsVersionLabel } from './labels.js';
+import { warningKindsOf, type CheckResult, type FailureReason, type Phase, type WarningKind } from '../core/result.js';
+import { isPhase, reasonLabel, tlsVersionLabel, warningKindLabel, type TlsVersionLabel } from './labels.js';
 
 export interface Projection {
   success: boolean;
@@ -16,6 +16,10 @@ export interface Projection {
   /** The last reply code seen in each phase. */
   replyCodes: ReadonlyMap<Phase, number>;
   tlsVersion: TlsVersionLabel | null;
+  /** Whether the certificate verified; null when the run did no TLS handshake. */
+  tlsVerified: boolean | null;
+  /** The run's warnings counted by kind (empty for most runs). */
+  warnings: ReadonlyMap<WarningKind, number>;
   /** The certificate's notAfter, unix seconds. */
   certExpirySeconds: number | null;
   /** Null when the run passed, or when its failure names no known phase. */
@@ -64,7 +68,19 @@ export function projectResult(result: CheckResult): Projection {
     phaseSeconds,
     replyCodes,
     tlsVersion: result.tls?.version ? tlsVersionLabel(result.tls.version) : null,
+    tlsVerified: result.tls ? result.tls.verified === true : null,
+    warnings: countWarnings(result),
     certExpirySeconds: unixSeconds(result.tls?.validTo),
     failure,
   };
+}
+
+const NO_WARNINGS: ReadonlyMap<WarningKind, number> = new Map();
+
+/** Warnings by kind; a kind outside the vocabulary (a record from elsewhere) counts as `other`. */
+function countWarnings(result: CheckResult): ReadonlyMap<WarningKind, number> {
+  if (result.warnings.length === 0) return NO_WARNINGS;
+  const counts = new Map<WarningKind, number>();
+  for (const kind of warningKindsOf(result).map(warningKindLabel)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
 }

@@ -8,7 +8,7 @@
  * setStaticLabelNames() (a reload that changes the set of static label keys) walks every target.
  */
 import { Gauge, Histogram, type Registry } from 'prom-client';
-import type { CheckResult, FailureReason, Phase } from '../core/result.js';
+import type { CheckResult, FailureReason, Phase, WarningKind } from '../core/result.js';
 import type { TargetMeta } from '../core/target-meta.js';
 import { mxHostLabel, normalizeStaticLabelNames, type TlsVersionLabel } from './labels.js';
 import { ModulePhaseHistogram } from './module-histogram.js';
@@ -35,6 +35,7 @@ type PhaseLabels = LabelSet<TargetLabels & { phase: Phase }>;
 type ResultLabels = LabelSet<TargetLabels & { result: 'success' | 'failure' }>;
 type FailureLabels = LabelSet<TargetLabels & { phase: Phase; reason: FailureReason }>;
 type VersionLabels = LabelSet<TargetLabels & { version: TlsVersionLabel }>;
+type WarningLabels = LabelSet<TargetLabels & { kind: WarningKind }>;
 
 /** The per-target metric families; made anew by setStaticLabelNames. */
 interface Families {
@@ -49,6 +50,8 @@ interface Families {
   lastRun: SeriesGauge<TargetLabels>;
   certExpiry: SeriesGauge<TargetLabels>;
   tlsVersion: SeriesGauge<VersionLabels>;
+  tlsVerified: SeriesGauge<TargetLabels>;
+  warnings: SeriesGauge<WarningLabels>;
 }
 
 /** One series set: a target (key '') or one MX host of an mx:// target. */
@@ -271,6 +274,8 @@ export class TargetMetrics {
     for (const [phase, code] of next.replyCodes) f.replyCode.set(phaseLabels(host, phase), code);
     if (next.certExpirySeconds !== null) f.certExpiry.set(host.labels, next.certExpirySeconds);
     if (next.tlsVersion !== null) f.tlsVersion.set(versionLabels(host, next.tlsVersion), 1);
+    if (next.tlsVerified !== null) f.tlsVerified.set(host.labels, next.tlsVerified ? 1 : 0);
+    for (const [kind, count] of next.warnings) f.warnings.set(warningLabels(host, kind), count);
   }
 
   /** Remove the series `previous` had and `next` has not. */
@@ -287,6 +292,10 @@ export class TargetMetrics {
       f.tlsVersion.remove(versionLabels(host, previous.tlsVersion));
     }
     if (previous.finishedAtSeconds !== null && next.finishedAtSeconds === null) f.lastRun.remove(host.labels);
+    if (previous.tlsVerified !== null && next.tlsVerified === null) f.tlsVerified.remove(host.labels);
+    for (const kind of previous.warnings.keys()) {
+      if (!next.warnings.has(kind)) f.warnings.remove(warningLabels(host, kind));
+    }
   }
 
   private countRun(host: HostState, next: Projection): void {
@@ -337,7 +346,9 @@ export class TargetMetrics {
       for (const phase of host.last.phaseSeconds.keys()) f.phaseLast.remove(phaseLabels(host, phase));
       for (const phase of host.last.replyCodes.keys()) f.replyCode.remove(phaseLabels(host, phase));
       if (host.last.tlsVersion !== null) f.tlsVersion.remove(versionLabels(host, host.last.tlsVersion));
+      for (const kind of host.last.warnings.keys()) f.warnings.remove(warningLabels(host, kind));
     }
+    f.tlsVerified.remove(host.labels);
     f.runs.remove(resultLabels(host, 'success'));
     f.runs.remove(resultLabels(host, 'failure'));
     for (const { phase, reason } of host.failures.values()) f.failures.remove(failureLabels(host, phase, reason));
@@ -372,6 +383,10 @@ function failureLabels(host: HostState, phase: Phase, reason: FailureReason): Fa
 
 function versionLabels(host: HostState, version: TlsVersionLabel): VersionLabels {
   return labelsWith(host, `version=${version}`, { version });
+}
+
+function warningLabels(host: HostState, kind: WarningKind): WarningLabels {
+  return labelsWith(host, `kind=${kind}`, { kind });
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
@@ -409,5 +424,9 @@ function createFamilies(registry: Registry, staticLabelNames: readonly string[])
       'Unix time at which the server certificate seen in the last run expires (notAfter).')),
     tlsVersion: new SeriesGauge(family('smtp_probe_tls_version_info',
       'Always 1; the version label tells the TLS version negotiated in the last run.')),
+    tlsVerified: new SeriesGauge(family('smtp_probe_tls_verified',
+      'Whether the server certificate seen in the last run verified (1) or not (0); absent when the run did no TLS.')),
+    warnings: new SeriesGauge(family('smtp_probe_warnings',
+      "The last run's warnings of each kind; a kind the last run did not have has no series.")),
   };
 }

@@ -4,7 +4,7 @@ import { resolveMx, systemMxResolver, type MxHost, type MxResolution, type MxRes
 import type { CheckPlan, RoundtripPlan } from '../core/plan.js';
 import type { MailboxClient, MailboxProtocol } from '../mailbox/types.js';
 import { RoundtripTracker, runRoundtrip } from './roundtrip.js';
-import type { CheckResult, Failure } from '../core/result.js';
+import { warningKindsOf, type CheckResult, type Failure } from '../core/result.js';
 import { round } from '../smtp/trace.js';
 import { runCheck, type Lookup, type RunDeps } from './run.js';
 
@@ -148,7 +148,7 @@ function withMx(r: CheckResult, h: MxHost, lookupMs: number, plan: CheckPlan): C
     durationMs: round(r.durationMs + lookupMs),
     phases,
     mx: { host: h.host, preference: h.preference, address },
-    ...(implicit ? { warnings: [implicit, ...r.warnings] } : {}),
+    ...(implicit ? { warnings: [implicit, ...r.warnings], warningKinds: ['implicit_mx' as const, ...warningKindsOf(r)] } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { bounded, deadline as makeDeadline, sleep, type GiveUp } from '../core/deadline.js';
 import { ProbeError, isProbeError } from '../core/errors.js';
 import type { CheckPlan } from '../core/plan.js';
-import type { CheckResult, Failure } from '../core/result.js';
+import { warningKindsOf, type CheckResult, type Failure, type WarningKind } from '../core/result.js';
 import { systemAddressLookup } from '../dns/lookup.js';
 import { capabilityFacts } from '../smtp/ehlo.js';
 import { SmtpSession } from '../smtp/session.js';
@@ -71,7 +71,7 @@ export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckRes
     session.close();
     deadline.dispose();
   }
-  if (session.sawBareLf) state.warnings.push('server ended lines with a bare LF instead of CRLF');
+  if (session.sawBareLf) state.warnings.add('bare_lf', 'server ended lines with a bare LF instead of CRLF');
   const phases = trace.records();
   const durationMs = round(trace.elapsed());
   const verdict = judgeRun(plan, { failure, phases, durationMs, daysLeft: state.tls?.daysLeft ?? null }, warnings);
@@ -82,7 +82,7 @@ export async function runCheck(plan: CheckPlan, deps: RunDeps): Promise<CheckRes
     startedAt,
     durationMs,
     attempts: 1,
-    warnings: [...warnings],
+    ...warnings.fields(),
     failure: verdict.failure,
     ...(verdict.overWarning.length > 0 ? { overWarning: verdict.overWarning } : {}),
     phases,
@@ -113,6 +113,7 @@ export async function runWithRetries(plan: CheckPlan, deps: RunDeps, retries: nu
     await sleep(delayMs, deps.signal, deps);
     result = await runCheck(plan, deps);
     result.attempts = attempt;
+    result.warningKinds = [...earlier.map((): WarningKind => 'retried'), ...warningKindsOf(result)];
     result.warnings.unshift(...earlier);
   }
   return result;
@@ -150,7 +151,7 @@ async function connect(ctx: StepContext, deps: RunDeps, signal: AbortSignal): Pr
     } catch (e) {
       if (!isProbeError(e) || signal.aborted) throw e;
       lastError = e;
-      if (addresses.length > 1) ctx.state.warnings.push(`${address}: ${e.message}`);
+      if (addresses.length > 1) ctx.state.warnings.add('address_failed', `${address}: ${e.message}`);
     }
   }
   if (lastError) throw lastError;
@@ -201,7 +202,7 @@ async function windDown(ctx: StepContext, failure: Failure | null): Promise<void
       if (r.code === 354) state.inData = true;
     }
     if (state.inData) {
-      state.warnings.push('closed the connection during DATA so that no message is sent');
+      state.warnings.add('closed_in_data', 'closed the connection during DATA so that no message is sent');
       return;
     }
     if (state.inTransaction) {
@@ -212,6 +213,6 @@ async function windDown(ctx: StepContext, failure: Failure | null): Promise<void
     await sendQuit(ctx);
   } catch (e) {
     if (!isProbeError(e)) throw e;
-    state.warnings.push(`while closing the session: ${e.message}`);
+    state.warnings.add('close_failed', `while closing the session: ${e.message}`);
   }
 }

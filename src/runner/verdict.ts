@@ -1,6 +1,7 @@
 import { formatDuration } from '../core/duration.js';
 import type { CheckPlan } from '../core/plan.js';
-import type { Failure, FailureReason, Phase, PhaseRecord, WarningLevel } from '../core/result.js';
+import type { CheckResult, Failure, FailureReason, Phase, PhaseRecord, WarningKind, WarningLevel } from '../core/result.js';
+import type { WarningSink } from '../../checks/step.js';
 
 /**
  * What is judged once the session is over, on what the run recorded: the response-time thresholds (check_smtp
@@ -9,39 +10,38 @@ import type { Failure, FailureReason, Phase, PhaseRecord, WarningLevel } from '.
  */
 
 /**
- * The run's warnings, each remembering the phase in progress when it was recorded: where `strict` fails the run.
- * Checks push to it as to any array; the result record gets a plain copy.
+ * The run's warnings, each with its kind and the phase in progress when it was recorded: where `strict` fails the
+ * run. Checks add to it (RunState.warnings); the result record gets its texts and kinds (`fields()`).
  */
-export class PhasedWarnings extends Array<string> {
-  readonly #where: { phase: Phase; reason: FailureReason }[] = [];
+export class PhasedWarnings implements WarningSink {
+  readonly #items: { kind: WarningKind; text: string; phase: Phase; reason: FailureReason }[] = [];
   readonly #phaseNow: () => Phase;
 
   constructor(phaseNow: () => Phase) {
-    super();
     this.#phaseNow = phaseNow;
   }
 
-  // map/filter/slice of it make plain arrays.
-  static override get [Symbol.species](): ArrayConstructor {
-    return Array;
-  }
-
-  override push(...items: string[]): number {
-    for (const _ of items) this.#where.push({ phase: this.#phaseNow(), reason: reasonIn(this.#phaseNow()) });
-    return super.push(...items);
+  add(kind: WarningKind, text: string): void {
+    const phase = this.#phaseNow();
+    this.#items.push({ kind, text, phase, reason: reasonIn(phase) });
   }
 
   /** A warning whose phase and reason are known (the thresholds, judged after the session). */
-  record(phase: Phase, reason: FailureReason, text: string): void {
-    this.#where.push({ phase, reason });
-    super.push(text);
+  record(phase: Phase, reason: FailureReason, kind: WarningKind, text: string): void {
+    this.#items.push({ kind, text, phase, reason });
+  }
+
+  /** The result record's `warnings`, and `warningKinds` when there are any. */
+  fields(): Pick<CheckResult, 'warnings' | 'warningKinds'> {
+    const warnings = this.#items.map((w) => w.text);
+    return warnings.length === 0 ? { warnings } : { warnings, warningKinds: this.#items.map((w) => w.kind) };
   }
 
   /** The failure `strict` makes of them: the first warning's phase and reason, every warning's text. */
   asFailure(): Failure | null {
-    const first = this.#where[0];
-    if (!first || this.length === 0) return null;
-    return { phase: first.phase, reason: first.reason, code: null, enhancedCode: null, message: [...this].join('; ') };
+    const first = this.#items[0];
+    if (!first) return null;
+    return { phase: first.phase, reason: first.reason, code: null, enhancedCode: null, message: this.#items.map((w) => w.text).join('; ') };
   }
 }
 
@@ -69,7 +69,7 @@ export function judgeRun(
     const message = `${took}, over the critical threshold of ${formatDuration(criticalMs)}`;
     failure = { phase: crossedIn(run.phases, criticalMs), reason: 'slow', code: null, enhancedCode: null, message };
   } else if (failure === null && warningMs !== null && run.durationMs > warningMs) {
-    warnings.record(crossedIn(run.phases, warningMs), 'slow', `${took}, over the warning threshold of ${formatDuration(warningMs)}`);
+    warnings.record(crossedIn(run.phases, warningMs), 'slow', 'slow', `${took}, over the warning threshold of ${formatDuration(warningMs)}`);
     overWarning.push('slow');
   }
   const days = run.daysLeft;

@@ -8,7 +8,7 @@ import { Registry, type MetricObjectWithValues, type MetricValue } from 'prom-cl
 import { createDeliveryMetrics } from '../alerts/delivery/metrics.js';
 import { AlertEngine } from '../alerts/engine.js';
 import type { AlertRule } from '../alerts/types.js';
-import type { CheckResult, PhaseRecord } from '../core/result.js';
+import { WARNING_KINDS, type CheckResult, type PhaseRecord } from '../core/result.js';
 import type { TargetMeta } from '../core/target-meta.js';
 import { probeRegistry } from '../metrics/probe.js';
 import { RunMetrics } from '../metrics/run.js';
@@ -48,6 +48,8 @@ function sampleResults(): { tls: CheckResult; failed: CheckResult; mx: CheckResu
     { phase: 'roundtrip', ok: true, durationMs: 900 },
   ], {
     tls: TLS,
+    warnings: ['the run took 0.911s, over the warning threshold of 500ms'],
+    warningKinds: ['slow'],
     roundtrip: {
       deliveredMs: 900, folder: 'INBOX', transitMs: 1000, authResults: null,
       hops: [{ index: 1, from: 'a', by: 'b', with: 'ESMTPS', id: null, for: null, date: STARTED_AT, delayMs: 1000, raw: 'from a by b' }],
@@ -133,6 +135,25 @@ config has an \`alerts\` section. The daemon also exports prom-client's process 
 (\`process_*\`, \`nodejs_*\`).
 
 ${table(daemon)}
+
+**Phase histograms** follow \`phase_histograms\` (global or per module). \`module\`, the default:
+\`smtp_probe_module_phase_duration_seconds{module,phase}\` only, one histogram per module and phase whatever the
+number of targets (each MX host's result of an \`mx://\` run is one observation). \`target\`: also
+\`smtp_probe_phase_duration_seconds\` per target (and MX host) and phase, 15 buckets each: 10,000 targets make it
+millions of lines. \`none\`: neither. A reload that changes the setting removes the series that no longer apply;
+a module's series go when no target feeds them any more. Per-target quantiles over time come from
+\`quantile_over_time\` on \`smtp_probe_phase_last_duration_seconds\`, which every target has:
+\`quantile_over_time(0.95, smtp_probe_phase_last_duration_seconds{target="mx1",phase="banner"}[1h])\`.
+
+**\`smtp_probe_tls_verified\`** is 1 when the server certificate of the last run verified (chain and name), 0
+when it did not (tolerated by opportunistic TLS or \`insecure_skip_verify\`, or the run's failure). A run
+without a TLS handshake (\`tls: none\`, STARTTLS not offered, a failure before it) removes the series.
+
+**\`smtp_probe_warnings{kind}\`** counts the last run's warnings by kind, the result record's \`warningKinds\`:
+${WARNING_KINDS.map((k) => `\`${k}\``).join(', ')}. A kind the last run did not have is **removed**, not set to 0:
+most runs have no warning, so a fleet exports a warning series only where there is something to say, rather than
+one per target and kind. Alert on \`smtp_probe_warnings{kind="cert_expiring"} > 0\` (the alert resolves when
+the series goes); \`max_over_time(smtp_probe_warnings[1h])\` shows what came and went.
 
 ## /probe
 

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { AuthMethodResult, AuthResults, Hop } from '../core/headers.js';
 import {
-  FAILURE_REASONS, PHASES, WARNING_LEVELS,
+  FAILURE_REASONS, PHASES, WARNING_KINDS, WARNING_LEVELS,
   type CapabilityVerdict, type CheckResult, type Failure, type PhaseRecord, type RoundtripInfo, type TlsInfo, type TranscriptLine,
 } from '../core/result.js';
 import { assertSameType } from './same-type.js';
@@ -120,6 +120,9 @@ export const checkResultSchema = z.strictObject({
   durationMs: z.number().nonnegative().describe('The whole run, ms.'),
   attempts: z.number().int().positive().describe('Runs made (more than 1 with retries).'),
   warnings: z.array(z.string()).describe('Things that did not fail the check: HELO fallback, no 221 to QUIT, a certificate near expiry, ...'),
+  warningKinds: z.array(z.enum(WARNING_KINDS)).optional().describe(
+    `The kind of each warning, in the same order (smtp_probe_warnings{kind}): ${WARNING_KINDS.join(', ')}. Present only when there are warnings.`,
+  ),
   failure: failureSchema.nullable(),
   overWarning: z.array(z.enum(WARNING_LEVELS)).optional().describe(
     'The warning levels the run went past, each with a warning in warnings: slow (over thresholds.warning / --warning), certificate (fewer days left than min_cert_days). Present only when there are some; a passing run with any is WARNING in nagios format.',

@@ -68,6 +68,8 @@ describe('TargetMetrics.record: a full successful run', () => {
       smtp_probe_last_run_timestamp_seconds: 'gauge',
       smtp_probe_tls_cert_expiry_timestamp_seconds: 'gauge',
       smtp_probe_tls_version_info: 'gauge',
+      smtp_probe_tls_verified: 'gauge',
+      smtp_probe_warnings: 'gauge',
       smtp_probe_schedule_lag_seconds: 'histogram',
       smtp_probe_module_phase_duration_seconds: 'histogram',
       smtp_probe_build_info: 'gauge',
