@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // smtp-probe benchmarks (npm run bench). See bench/README.md.
 //
-//   node bench/run.mjs [transactions] [probe] [cli] [scale] [daemon]     (no argument: all five, about 35 minutes)
+//   node bench/run.mjs [transactions] [probe] [cli] [scale] [daemon]     (no argument: all five, about 25 minutes)
 //
 // Everything targets 127.0.0.1. Installs nothing: missing tools are named with their Debian package and the
 // sections that need them are skipped. Every process started here is stopped by PID, also on error or Ctrl-C.
@@ -14,7 +14,7 @@ import {
 } from './lib.mjs';
 
 const SECTIONS = ['transactions', 'probe', 'cli', 'scale', 'daemon'];
-const WATCHDOG_MS = 60 * 60_000; // hard stop, whatever happens (normal total is ~35 minutes)
+const WATCHDOG_MS = 60 * 60_000; // hard stop, whatever happens (normal total is ~25 minutes)
 /** Sections that need the Postfix+Dovecot test stack; sections that need the bench's own smtp-sink. */
 const NEEDS_STACK = ['probe', 'cli', 'scale'];
 const NEEDS_SINK = ['transactions', 'probe', 'cli'];
