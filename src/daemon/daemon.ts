@@ -12,6 +12,7 @@ import type { ConfiguredTarget, LoadedConfig } from '../config/resolve.js';
 import { buildPlan, type ModuleSettings } from '../plan/build.js';
 import type { Logger } from '../log.js';
 import { probeRegistry } from '../metrics/probe.js';
+import { WorkerPool, poolSize, type PoolOptions } from '../pool/pool.js';
 import { createRegistry } from '../metrics/registry.js';
 import { RunMetrics } from '../metrics/run.js';
 import { runTarget, withPlanDns } from '../runner/mx.js';
@@ -36,6 +37,13 @@ export interface DaemonOptions {
   dispatcher?: Dispatcher;
   /** Called with every scheduled run's result, after metrics are recorded. */
   onResult?: (target: ConfiguredTarget, result: CheckResult) => void;
+  /**
+   * Worker threads, over global.workers. 1: runs in this thread with `clock` and `lookup`; more: runs in worker
+   * threads, which use the system clock and resolver (`clock` still drives the scheduler and the watchdogs).
+   */
+  workers?: number;
+  /** The pool's worker entry and limits (tests: the built dist/src/pool/worker.js). */
+  pool?: Pick<PoolOptions, 'workerUrl' | 'watchdogMarginMs' | 'pingTimeoutMs' | 'testHooks'>;
 }
 
 /** blackbox_exporter's --timeout-offset: /probe answers this much before Prometheus gives up on the scrape. */
@@ -69,6 +77,8 @@ export class Daemon {
   private readonly shutdown = Daemon.shutdownController();
   private alerting: Alerting | null = null;
   private externalUrl = '';
+  /** Worker threads that run the checks; null: they run in this thread (workers: 1). Made at start, ended at stop. */
+  private pool: WorkerPool | null = null;
 
   constructor(
     private readonly opts: DaemonOptions,
@@ -104,10 +114,11 @@ export class Daemon {
     const shown = address.address === '::' || address.address === '0.0.0.0' ? 'localhost' : address.address;
     this.externalUrl = `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}/`;
     this.setUpAlerting(this.config);
+    this.pool = this.startPool();
     this.apply(this.config);
     this.metrics.configReloaded(true, this.opts.clock.wallNow());
     this.opts.logger.info(
-      { targets: this.targets.length, shard: this.opts.shard, listen: `${address.address}:${address.port}` },
+      { targets: this.targets.length, shard: this.opts.shard, listen: `${address.address}:${address.port}`, workers: this.pool?.size ?? 1 },
       'smtp-probe started',
     );
     return address;
@@ -134,8 +145,9 @@ export class Daemon {
       this.trackers.delete(t.name);
       this.results.delete(t.name);
     }
+    this.pool?.forget(removed.map((t) => t.name));
     this.metrics.configReloaded(true, this.opts.clock.wallNow());
-    const message = `config reloaded: ${this.targets.length} targets`;
+    const message = `config reloaded: ${this.targets.length} targets${this.workersChange()}`;
     this.opts.logger.info({ targets: this.targets.length, removed: removed.length }, message);
     return { ok: true, message };
   }
@@ -156,7 +168,28 @@ export class Daemon {
       return (await this.alerting?.stop(Math.min(graceMs, 5000))) ?? true;
     } finally {
       await this.server.shutdown(STOP_SETTLE_MS); // whatever failed above, the port is released
+      await this.pool?.stop(STOP_SETTLE_MS); // runs are in (or cut short) by now; no thread is left behind
     }
+  }
+
+  /** The worker pool, null when runs are in this thread (workers: 1). */
+  get workerPool(): WorkerPool | null {
+    return this.pool;
+  }
+
+  /** global.workers (or the workers option) over 1: runs go to worker threads; 1: they run in this thread. */
+  private startPool(): WorkerPool | null {
+    const size = this.opts.workers ?? poolSize(this.config.global.workers);
+    if (size <= 1) return null;
+    return new WorkerPool({ ...this.opts.pool, size, clock: this.opts.clock, logger: this.opts.logger });
+  }
+
+  /** The pool keeps its size until a restart: a reload that changes global.workers says so. */
+  private workersChange(): string {
+    const running = this.pool?.size ?? 1;
+    const wanted = poolSize(this.config.global.workers);
+    if (this.opts.workers !== undefined || wanted === running) return '';
+    return `; global.workers ${wanted} takes effect at the next restart (running ${running})`;
   }
 
   /** The longest a run (scheduled, or /probe under any module) can take: the grace period for a clean stop. */
@@ -181,7 +214,7 @@ export class Daemon {
     const shard = this.opts.shard;
     this.targets = config.targets.filter((t) => !shard || inShard(t.name, shard.k, shard.n));
     this.byName = new Map(this.targets.map((t) => [t.name, t]));
-    this.scheduler.replace(this.targets.map((t) => this.job(t, this.trackerFor(t))));
+    this.scheduler.replace(this.targets.map((t) => this.job(t, this.pool ? undefined : this.trackerFor(t))));
   }
 
   private job(t: ConfiguredTarget, tracker: RoundtripTracker | undefined): Job {
@@ -192,8 +225,11 @@ export class Daemon {
       key: t.name,
       intervalMs: t.intervalMs,
       run: async (signal) => {
-        const results = await runTarget(plan, { ...this.deps(signal), roundtripTracker: tracker });
-        this.metrics.recordRun(t.meta, results, tracker?.totals());
+        // Under the pool, the target's worker keeps its tracker and sends its counts back with the results.
+        const { results, totals } = this.pool
+          ? await this.pool.runTarget(t.name, plan, signal)
+          : { results: await runTarget(plan, { ...this.deps(signal), roundtripTracker: tracker }), totals: tracker?.totals() };
+        this.metrics.recordRun(t.meta, results, totals);
         this.results.set(t.name, results);
         for (const r of results) {
           logResult(log, r);
@@ -242,7 +278,8 @@ export class Daemon {
     }
     const plan = this.probePlan(url, mod, scrapeTimeout, q.get('debug') === 'true');
     const bound = deadline(null, [signal, this.shutdown.signal], this.opts.clock);
-    const result = await runCheck(plan, withPlanDns(plan, this.deps(bound.signal))).finally(() => bound.dispose());
+    const run = this.pool ? this.pool.runCheck(plan, bound.signal) : runCheck(plan, withPlanDns(plan, this.deps(bound.signal)));
+    const result = await run.finally(() => bound.dispose());
     // cut short by stop(), not by the server: no result to report (a probe_success 0 would be a false alarm)
     if (!result.ok && this.shutdown.signal.aborted) return text(503, 'smtp-probe stopped before the check finished');
     logResult(this.opts.logger, result);

@@ -107,7 +107,7 @@ function writeConfig(text: string): string {
 function create(file: string): Daemon | string[] {
   return Daemon.create({
     configFile: file, env: {}, shard: null, listen: { host: '127.0.0.1', port: 0 }, clock: systemClock,
-    lookup: systemLookup, logger: createLogger('silent'), version: '9.9.9',
+    lookup: systemLookup, logger: createLogger('silent'), version: '9.9.9', workers: 1,
   });
 }
 

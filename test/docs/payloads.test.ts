@@ -189,7 +189,7 @@ alerts:
 `);
     const d = Daemon.create({
       configFile: file, env: {}, shard: null, listen: { host: '127.0.0.1', port: 0 }, clock: systemClock, lookup: systemLookup,
-      logger: createLogger('silent'), version: 'test',
+      logger: createLogger('silent'), version: 'test', workers: 1,
     });
     if (Array.isArray(d)) throw new Error(d.join('\n'));
     try {

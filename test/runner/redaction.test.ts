@@ -319,7 +319,7 @@ describe('(c) the daemon: pages, logs, webhook payloads, state file', () => {
     const results: CheckResult[] = [];
     const d = Daemon.create({
       configFile: file, env: { SMTP_PW: PASSWORD }, shard: null, listen: { host: '127.0.0.1', port: 0 }, clock: systemClock,
-      lookup: systemLookup, logger, version: 'test', onResult: (_t, r) => results.push(r),
+      lookup: systemLookup, logger, version: 'test', onResult: (_t, r) => results.push(r), workers: 1,
     });
     if (Array.isArray(d)) throw new Error(d.join('\n'));
     let stopped = false;
