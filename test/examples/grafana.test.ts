@@ -106,7 +106,7 @@ describe('examples/grafana-dashboard.json', () => {
     // The panels the dashboard is for.
     for (const needed of [
       'smtp_probe_phase_last_duration_seconds',
-      'smtp_probe_phase_duration_seconds_bucket',
+      'smtp_probe_module_phase_duration_seconds_bucket',
       'smtp_probe_reply_code',
       'smtp_probe_success',
       'smtp_probe_tls_cert_expiry_timestamp_seconds',
@@ -116,13 +116,17 @@ describe('examples/grafana-dashboard.json', () => {
       expect(used, needed).toContain(needed);
     }
     const joined = exprs.map((e) => e.expr).join('\n');
-    expect(joined).toMatch(/histogram_quantile\(0\.\d+, .*smtp_probe_phase_duration_seconds_bucket/);
+    // Per-target quantiles from the last-run gauge every target has; per-module ones from the module histogram (the
+    // default phase_histograms); the per-target histogram is opt-in, so no panel needs it.
+    expect(joined).toContain('quantile_over_time(0.95, smtp_probe_phase_last_duration_seconds{target=~"$target"}[1h])');
+    expect(joined).toMatch(/histogram_quantile\(0\.95, sum by \(module, phase, le\) \(rate\(smtp_probe_module_phase_duration_seconds_bucket\{module=~"\$module"\}/);
+    expect(joined).not.toContain('smtp_probe_phase_duration_seconds_bucket');
     expect(joined).toMatch(/avg_over_time\(smtp_probe_success\{/);
     expect(joined).toContain('(smtp_probe_tls_cert_expiry_timestamp_seconds{target=~"$target"} - time()) / 86400');
   });
 
   test('queries of per-target metrics follow the target variable', () => {
-    const global = ['smtp_probe_schedule_lag_seconds', 'smtp_probe_build_info', 'smtp_probe_config_last_reload_successful'];
+    const global = ['smtp_probe_schedule_lag_seconds', 'smtp_probe_build_info', 'smtp_probe_config_last_reload_successful', 'smtp_probe_module_phase_duration_seconds'];
     for (const { panel, expr } of exprs) {
       const perTarget = smtpProbeIdentifiers(expr).some((id) => !global.some((g) => id.startsWith(g)));
       if (perTarget) expect(expr, panel).toContain('target=~"$target"');
@@ -138,7 +142,7 @@ describe('examples/grafana-dashboard.json', () => {
     if (!promtool) ctx.skip('promtool is not on PATH (Debian: apt-get install --no-install-recommends prometheus)');
     const substituted = exprs.map(({ panel, expr }, i) => ({
       record: `dashboard:expr_${i}`,
-      expr: expr.replaceAll('$__rate_interval', '2m').replaceAll('$__range', '6h').replaceAll('$target', '.*'),
+      expr: expr.replaceAll('$__rate_interval', '2m').replaceAll('$__range', '6h').replaceAll('$target', '.*').replaceAll('$module', '.*'),
       labels: { panel },
     }));
     const dir = mkdtempSync(join(tmpdir(), 'smtp-probe-dashboard-'));
