@@ -214,7 +214,6 @@ export class WorkerPool {
    */
   private dispatch(slot: Slot, plan: CheckPlan, signal: AbortSignal, message: (id: number) => ToWorker): Promise<Outcome> {
     if (this.stopping) return Promise.resolve({ lost: 'the worker pool is stopping' });
-    const worker = slot.worker ?? this.spawn(slot);
     const id = this.nextId++;
     const limitMs = plan.timeoutMs + (plan.roundtrip?.timeoutMs ?? 0) + plan.phaseTimeoutMs + this.marginMs;
     return new Promise<Outcome>((resolve) => {
@@ -227,7 +226,13 @@ export class WorkerPool {
         resolve(o);
         if (this.inFlight() === 0) for (const w of this.idleWaiters.splice(0)) w();
       });
-      worker.postMessage(message(id));
+      try {
+        (slot.worker ?? this.spawn(slot)).postMessage(message(id));
+      } catch (e) {
+        slot.known.clear(); // what it was said to hold may not have reached it
+        slot.pending.get(id)?.({ lost: `worker ${slot.index}: the run could not be handed over: ${String((e as Error).message ?? e)}` });
+        return;
+      }
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });

@@ -64,10 +64,16 @@ function start(id: number, make: () => Run): void {
   }
   const controller = new AbortController();
   running.set(id, controller);
-  run(controller.signal).then(
-    ({ results, totals }) => post({ type: 'done', id, results, totals }),
-    (e: unknown) => post({ type: 'failed', id, message: `the run threw: ${String(e)}` }),
-  ).finally(() => running.delete(id));
+  void (async () => {
+    try {
+      const { results, totals } = await run(controller.signal);
+      post({ type: 'done', id, results, totals });
+    } catch (e) {
+      post({ type: 'failed', id, message: `the run threw: ${String(e)}` });
+    } finally {
+      running.delete(id);
+    }
+  })();
 }
 
 /** A /probe run: one host, the plan's own DNS servers if it has them. */

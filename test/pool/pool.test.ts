@@ -173,6 +173,17 @@ describe('a worker that dies or hangs', () => {
     expect((await p.runCheck(localPlan(1), never())).failure?.reason).toBe('internal');
   });
 
+  test('a run that cannot be handed over (not plain data) ends internal instead of rejecting; the worker goes on', async () => {
+    const mx = await startFakeMx();
+    const p = pool();
+    const odd = { ...localPlan(mx.port), name: 'odd', extra: () => 'a function does not clone' } as CheckPlan;
+    const r = await p.runTarget('odd', odd, never());
+    expect(r.results[0]!.failure).toMatchObject({ reason: 'internal', message: expect.stringMatching(/^worker \d: the run could not be handed over: .*could not be cloned/) });
+    expect((await p.runCheck(odd, never())).failure?.reason).toBe('internal');
+    expect((await p.runTarget('odd', localPlan(mx.port), never())).results[0]!.ok).toBe(true);
+    expect(p.busy()).toEqual([0, 0]);
+  });
+
   test('a missing worker entry is a clear error when the pool is made', () => {
     expect(() => pool({ workerUrl: pathToFileURL('/nonexistent/worker.js') })).toThrow(/worker pool's thread entry \/nonexistent\/worker\.js is missing/);
   });
