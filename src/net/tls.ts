@@ -62,8 +62,8 @@ function settingsDigest(params: TlsParams): string {
       h.update('-;');
       continue;
     }
-    const bytes = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
-    h.update(`${bytes.length};`).update(bytes);
+    // A string is hashed as its UTF-8 bytes: the same digest as a Buffer holding them.
+    h.update(`${typeof v === 'string' ? Buffer.byteLength(v) : v.length};`).update(v);
   }
   return h.digest('base64');
 }
