@@ -18,6 +18,10 @@ COPY --from=build /app/dist/bundle ./dist/bundle
 # global.state_file defaults to /var/lib/smtp-probe/state.json: writable by the node user (uid 1000).
 RUN mkdir -p /var/lib/smtp-probe && chown node:node /var/lib/smtp-probe
 USER node
+# Node's compile cache (Node >= 22.1), filled here by one check that is refused at once (nothing listens on port 1):
+# every container, the first start included, then skips compiling the CLI (~7 ms of CPU per one-shot check).
+ENV NODE_COMPILE_CACHE=/home/node/.cache/node-compile-cache
+RUN node /app/dist/bundle/cli.js check smtp://127.0.0.1:1 --tls none > /dev/null || true
 EXPOSE 9469
 # The daemon (`run`) answers /healthz while its scheduler runs; other commands exit before this matters.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
