@@ -35,17 +35,20 @@ function node(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 }
 
 /**
- * A preload (node --import) that writes, at exit, every file the process loaded: ES modules through a load hook,
- * CommonJS ones from require.cache. One "LOADED <path>" line each on stderr.
+ * A preload (node --import) that writes every file the process loads: ES modules through a load hook as they load,
+ * CommonJS ones from require.cache at exit. One "LOADED <path>" line each on stderr, written whole even when the
+ * pipe is full (stderr is non-blocking: a plain writeSync can fail with EAGAIN).
  */
+const WRITE = `function out(s) { let b = Buffer.from(s); while (b.length > 0) { try { b = b.subarray(writeSync(2, b)); } catch (e) { if (e.code !== 'EAGAIN') throw e; } } }`;
+const HOOK = `import { writeSync } from 'node:fs'; ${WRITE}
+export async function load(url, context, next) { if (url.startsWith('file:')) out('LOADED ' + new URL(url).pathname + '\\n'); return next(url, context); }`;
 const TRACE = `data:text/javascript,${encodeURIComponent(`
 import { writeSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(
-  "import { writeSync } from 'node:fs';" +
-  "export async function load(url, context, next) { if (url.startsWith('file:')) writeSync(2, 'LOADED ' + new URL(url).pathname + '\\\\n'); return next(url, context); }"));
+${WRITE}
+register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOK)}`)});
 const require = createRequire(process.cwd() + '/');
-process.on('exit', () => { for (const f of Object.keys(require.cache)) writeSync(2, 'LOADED ' + f + '\\n'); });
+process.on('exit', () => out(Object.keys(require.cache).map((f) => 'LOADED ' + f + '\\n').join('')));
 `)}`;
 
 /** The npm packages a traced run loaded, by name. */
@@ -172,16 +175,19 @@ describe('the other commands from the bundle', () => {
     expect((JSON.parse(r.stdout) as { ok: boolean }).ok).toBe(true);
   });
 
-  test('run: the daemon starts (pino, prom-client, yaml, zod on demand), serves /metrics, stops on SIGTERM', async () => {
+  test('run: the daemon starts, runs its checks in the bundled worker threads, serves /metrics, stops on SIGTERM', async () => {
     const config = join(dir, 'run.yaml');
-    writeFileSync(config, `global: { interval: 2s, timeout: 1s, ehlo: probe.test, state_file: ${join(dir, 'state.json')} }
+    writeFileSync(config, `global: { interval: 2s, timeout: 1s, ehlo: probe.test, workers: 2, state_file: ${join(dir, 'state.json')} }
 modules:
   plain: { tls: none }
 targets:
   - { name: mx1, url: "smtp://127.0.0.1:${mx.port}", module: plain }
 `);
-    const child = spawn(process.execPath, [BUNDLE, 'run', '--config', config, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const child = spawn(process.execPath, ['--import', TRACE, BUNDLE, 'run', '--config', config, '--listen', '127.0.0.1:0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    // 'close': the exit code and all of stderr (the trace writes its CommonJS list at exit).
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     try {
@@ -193,6 +199,11 @@ targets:
       expect(metrics).toMatch(/^smtp_probe_success\{target="mx1"[^}]*\} 1$/m);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
+      // The worker threads' entry is dist/bundle/worker.js (pool.ts resolves ./worker.js beside app.js): one per thread.
+      const loaded = err.split('\n').filter((l) => l.startsWith('LOADED ') && !l.includes('/node_modules/'));
+      expect(loaded.filter((l) => l === `LOADED ${join(ROOT, 'dist/bundle/worker.js')}`)).toHaveLength(2);
+      expect(loaded.filter((l) => !l.includes('/dist/bundle/'))).toEqual([]);
+      expect(packagesLoaded(err)).toEqual(expect.arrayContaining(['pino', 'prom-client', 'yaml', 'zod']));
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
