@@ -70,6 +70,7 @@ modules:
   mx:
     tls_config: { ca_file: ${env.MAILSTACK_CA}, server_name: mail.probe.test }
     require_capabilities: [STARTTLS, PIPELINING]
+    phase_histograms: target
   relay:
     tls_config: { ca_file: ${env.MAILSTACK_CA}, server_name: mail.probe.test }
     send: { to: [someone@example.com] }
@@ -144,7 +145,11 @@ describe('Prometheus scraping smtp-probe', () => {
     expect(await eventually('smtp_probe_reply_code{target="submission",phase="auth"}', (v) => v[0] === 235)).toEqual([235]);
     expect(await eventually('smtp_probe_reply_code{target="open-relay",phase="rcpt"}', (v) => v[0] === 554)).toEqual([554]);
     await eventually('smtp_probe_tls_version_info{target="mx",version="TLSv1.3"}', (v) => v[0] === 1);
+    await eventually('smtp_probe_tls_verified{target="mx"}', (v) => v[0] === 1);
+    // Per-target histograms only where a module opts in (mx); every module with targets has its module histogram.
     await eventually('histogram_quantile(0.5, rate(smtp_probe_phase_duration_seconds_bucket{target="mx",phase="banner"}[30s]))', (v) => v.length === 1 && v[0]! > 0);
+    expect(await query('smtp_probe_phase_duration_seconds_count{target="submission"}')).toEqual([]);
+    await eventually('histogram_quantile(0.5, sum by (module, le) (rate(smtp_probe_module_phase_duration_seconds_bucket{phase="banner"}[30s])))', (v) => v.length === 4 && v.every((x) => x > 0));
     await eventually('smtp_probe_runs_total{target="submission",result="success"}', (v) => v[0]! >= 2);
   });
 
