@@ -175,7 +175,7 @@ const global = z.strictObject({
   workers: z
     .union([z.literal('auto'), z.number().int().min(1).max(64)], { error: 'must be auto or a whole number of threads, 1-64' })
     .optional()
-    .meta({ description: `Worker threads that run the checks (default ${DEFAULTS.workers}: the machine's cores, at most ${DEFAULTS.maxAutoWorkers}; 1-64); 1 runs them in the main thread. A change takes effect at the next restart, not on reload` }),
+    .meta({ description: `Worker threads that run the checks (default ${DEFAULTS.workers}: the machine's cores less one, at least 1, at most ${DEFAULTS.maxAutoWorkers}; 1-64); 1 runs them in the main thread. A change takes effect at the next restart, not on reload` }),
   listen: listen.optional().meta({ description: `HTTP address of /metrics, /probe, /healthz (default "${DEFAULTS.listen}"); "127.0.0.1:9469" for loopback only; run --listen wins` }),
   phase_histograms: phaseHistograms.optional().meta({ description: `Phase duration histograms (default ${DEFAULTS.phaseHistograms}): module (one per module and phase), target (also one per target and phase: large for thousands of targets) or none` }),
   state_file: z.string().optional().meta({ description: `Alert state and undelivered notifications, kept across restarts (default ${DEFAULTS.stateFile})` }),

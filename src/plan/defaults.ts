@@ -11,7 +11,7 @@ export const DEFAULTS = {
   phaseTimeoutMs: 5_000,
   /** global.concurrency: runs at once. */
   concurrency: 64,
-  /** global.workers: threads that run the checks; auto = the machine's cores (os.availableParallelism()), at most maxAutoWorkers. */
+  /** global.workers: threads that run the checks; auto = the machine's cores (os.availableParallelism()) less one, at least 1, at most maxAutoWorkers. */
   workers: 'auto',
   maxAutoWorkers: 8,
   /** global.listen */

@@ -28,9 +28,13 @@ const WATCHDOG_MARGIN_MS = 5000;
 /** After a watchdog fired: a worker that does not answer a ping within this is stuck, and is replaced. */
 const PING_TIMEOUT_MS = 2000;
 
-/** `global.workers` → threads: `auto` is the machine's cores (os.availableParallelism()), at most DEFAULTS.maxAutoWorkers. */
+/**
+ * `global.workers` → threads: `auto` is the machine's cores (os.availableParallelism()) less one for the main thread
+ * (scheduler, HTTP, metrics), at least 1, at most DEFAULTS.maxAutoWorkers. So on 2 cores `auto` runs in-thread: there,
+ * two workers measured slower than one thread (bench/README.md, section 2: the mail server shares the cores).
+ */
 export function poolSize(setting: 'auto' | number, cores: number = availableParallelism()): number {
-  return setting === 'auto' ? Math.max(1, Math.min(cores, DEFAULTS.maxAutoWorkers)) : setting;
+  return setting === 'auto' ? Math.max(1, Math.min(cores - 1, DEFAULTS.maxAutoWorkers)) : setting;
 }
 
 export interface PoolOptions {

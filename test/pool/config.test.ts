@@ -37,9 +37,11 @@ describe('global.workers', () => {
   });
 
   test('auto is the available cores, at most 8; a number is itself', () => {
-    expect(poolSize('auto', 2)).toBe(2);
+    expect(poolSize('auto', 2)).toBe(1);
+    expect(poolSize('auto', 4)).toBe(3);
     expect(poolSize('auto', 1)).toBe(1);
     expect(poolSize('auto', 32)).toBe(8);
+    expect(poolSize('auto', 9)).toBe(8);
     expect(poolSize(3, 32)).toBe(3);
     expect(poolSize(12, 2)).toBe(12);
   });
