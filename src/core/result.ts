@@ -30,6 +30,20 @@ export interface Failure {
  * `connect: connection refused` (the reason is left out when it is the phase's name, the code when the message
  * already starts with it, as quoted replies do).
  */
+/**
+ * The record of a run that failed before any SMTP session began (DNS, no connection slot, a lost worker): one failed
+ * phase, nothing else known.
+ */
+export function failedBeforeSession(
+  target: { name: string; url: string }, startedAt: string, durationMs: number, failure: Failure,
+): CheckResult {
+  return {
+    target: target.name, url: target.url, ok: false, startedAt, durationMs, attempts: 1, warnings: [], failure,
+    phases: [{ phase: failure.phase, ok: false, durationMs }],
+    banner: null, capabilities: null, capabilitiesBeforeTls: null, tls: null, messageId: null, probeId: '',
+  };
+}
+
 export function describeFailure(f: Failure): string {
   const where = f.reason === f.phase ? f.phase : `${f.phase} (${f.reason})`;
   const code = [f.code, f.enhancedCode].filter((c) => c !== null).join(' ');

@@ -6,7 +6,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { bounded } from '../core/deadline.js';
 import { ProbeError } from '../core/errors.js';
 import type { CheckPlan } from '../core/plan.js';
-import type { CheckResult } from '../core/result.js';
+import { failedBeforeSession, type CheckResult } from '../core/result.js';
 import type { Logger } from '../log.js';
 import { DEFAULTS } from '../plan/defaults.js';
 import { sha256 } from '../scheduler/hash.js';
@@ -307,10 +307,5 @@ export class WorkerPool {
 /** The record of a run its worker never answered for: failed at `connect` (nothing is known past the start), reason `internal`. */
 function lostResult(plan: CheckPlan, message: string, started: { wall: number; at: number }, clock: Clock): CheckResult {
   const durationMs = Math.round((clock.now() - started.at) * 1000) / 1000;
-  return {
-    target: plan.name, url: plan.url, ok: false, startedAt: new Date(started.wall).toISOString(), durationMs, attempts: 1, warnings: [],
-    failure: new ProbeError('internal', 'connect', message).toFailure(),
-    phases: [{ phase: 'connect', ok: false, durationMs }],
-    banner: null, capabilities: null, capabilitiesBeforeTls: null, tls: null, messageId: null, probeId: '',
-  };
+  return failedBeforeSession(plan, new Date(started.wall).toISOString(), durationMs, new ProbeError('internal', 'connect', message).toFailure());
 }

@@ -4,7 +4,7 @@ import { resolveMx, systemMxResolver, type MxHost, type MxResolution, type MxRes
 import type { CheckPlan, RoundtripPlan } from '../core/plan.js';
 import type { MailboxClient, MailboxProtocol } from '../mailbox/types.js';
 import { RoundtripTracker, runRoundtrip } from './roundtrip.js';
-import { warningKindsOf, type CheckResult, type Failure } from '../core/result.js';
+import { failedBeforeSession, warningKindsOf, type CheckResult, type Failure } from '../core/result.js';
 import { round } from '../smtp/trace.js';
 import { runCheck, type Lookup, type RunDeps } from './run.js';
 
@@ -155,19 +155,9 @@ function withMx(r: CheckResult, h: MxHost, lookupMs: number, plan: CheckPlan): C
 /** An MX host left unconnected: the run's deadline came before a connection slot did. */
 function notReached(plan: CheckPlan, h: MxHost, startedAt: string, hosts: number): CheckResult {
   const message = `run deadline (${plan.timeoutMs} ms) reached before its turn: ${hosts} MX hosts, ${MX_PARALLEL} connected at a time`;
-  return {
-    target: plan.name, url: plan.url, ok: false, startedAt, durationMs: 0, attempts: 1, warnings: [],
-    failure: { phase: 'connect', reason: 'timeout', code: null, enhancedCode: null, message: `${h.host}: ${message}` },
-    phases: [{ phase: 'connect', ok: false, durationMs: 0 }],
-    banner: null, capabilities: null, capabilitiesBeforeTls: null, tls: null, messageId: null, probeId: '',
-  };
+  return failedBeforeSession(plan, startedAt, 0, { phase: 'connect', reason: 'timeout', code: null, enhancedCode: null, message: `${h.host}: ${message}` });
 }
 
 function dnsOnly(plan: CheckPlan, startedAt: string, lookupMs: number, f: Pick<Failure, 'reason' | 'message'>): CheckResult {
-  return {
-    target: plan.name, url: plan.url, ok: false, startedAt, durationMs: round(lookupMs), attempts: 1, warnings: [],
-    failure: { phase: 'dns', reason: f.reason, code: null, enhancedCode: null, message: f.message },
-    phases: [{ phase: 'dns', ok: false, durationMs: round(lookupMs) }],
-    banner: null, capabilities: null, capabilitiesBeforeTls: null, tls: null, messageId: null, probeId: '',
-  };
+  return failedBeforeSession(plan, startedAt, round(lookupMs), { phase: 'dns', reason: f.reason, code: null, enhancedCode: null, message: f.message });
 }
