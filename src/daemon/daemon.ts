@@ -20,8 +20,9 @@ import { runCheck, type Lookup, type RunDeps } from '../runner/run.js';
 import { RoundtripTracker } from '../runner/roundtrip.js';
 import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler.js';
 import { createHttpServer, listen, text, type HttpHandlers, type HttpReply, type HttpServer } from '../server/http.js';
+import type { StatusSource, TargetDetail, TargetView } from '../history/view.js';
 import { Alerting } from './alerting.js';
-import { renderIndex } from './index-page.js';
+import { indexReply, viewReply } from './views.js';
 
 export interface DaemonOptions {
   configFile: string;
@@ -258,9 +259,38 @@ export class Daemon {
       metrics: async () => ({ contentType: this.registry.contentType, body: await this.registry.metrics() }),
       probe: (q, scrapeTimeout, signal) => this.probe(q, scrapeTimeout, signal),
       healthy: () => !this.stopping,
-      index: () => renderIndex(this.targets, this.results, this.opts.version),
+      index: (query) => indexReply(this.status, query),
+      view: (path, query) => viewReply(this.status, path, query),
       reload: () => this.reload(),
     };
+  }
+
+  /** What the pages, badges and the JSON API read. TODO(history): history, uptime, latency, alerts. */
+  get status(): StatusSource {
+    return {
+    version: this.opts.version,
+    targets: () => this.targets.map((t) => this.targetDetail(t)),
+    target: (name) => {
+      const t = this.byName.get(name);
+      return t ? this.targetDetail(t) : null;
+    },
+    alerts: () => ({ firing: [], events: [] }),
+    };
+  }
+
+  private targetDetail(t: ConfiguredTarget): TargetDetail {
+    const results = this.results.get(t.name) ?? [];
+    const last = results.find((r) => !r.ok) ?? results[0] ?? null;
+    const view: TargetView = {
+      name: t.name, url: t.url, module: t.module, labels: t.labels,
+      status: !last ? 'pending' : last.ok ? 'ok' : 'failing',
+      lastRun: last?.startedAt ?? null,
+      uptime: { '1h': null, '24h': null },
+      latencyMs: { p50: null, p95: null },
+      certDaysLeft: last?.tls?.daysLeft ?? null,
+      firingAlerts: [],
+    };
+    return { ...view, history: [], lastResult: last, lastFailure: last && !last.ok ? last : null, lastResults: t.plan.mx ? results : [] };
   }
 
   /** One run on demand, blackbox_exporter style (`/probe?target=URL&module=NAME[&debug=true]`). */

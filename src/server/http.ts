@@ -10,7 +10,13 @@ export interface HttpHandlers {
   metrics(): Promise<{ contentType: string; body: string }>;
   probe(query: URLSearchParams, scrapeTimeoutSeconds: number | null, signal: AbortSignal): Promise<HttpReply>;
   healthy(): boolean;
-  index(): string;
+  /** The status page at `/` (`?failing=1`: failing targets only). */
+  index(query: URLSearchParams): string;
+  /**
+   * A path under one of VIEW_PREFIXES (`/targets/{name}`, `/api/v1/...`, `/badge/{name}/...`), as sent (still
+   * percent-encoded); null: not found.
+   */
+  view(path: string, query: URLSearchParams): Promise<HttpReply | null>;
   reload(): Promise<{ ok: boolean; message: string }>;
 }
 
@@ -112,7 +118,7 @@ export class HttpServer extends http.Server {
       res.end(r.body);
     };
     const target = requestTarget(req.url ?? '');
-    const route = target && Object.hasOwn(ROUTES, target.path) ? ROUTES[target.path] : undefined;
+    const route = target ? routeOf(target.path) : undefined;
     if (!target || !route) return send(text(404, `not found: ${target?.path ?? ''}`));
     if (!route.methods.includes(req.method ?? 'GET')) {
       return send(text(405, `method ${req.method} not allowed on ${target.path}`, { Allow: route.methods.join(', ') }));
@@ -222,6 +228,22 @@ interface Route {
   handle(h: HttpHandlers, query: URLSearchParams, req: http.IncomingMessage, signal: AbortSignal): Promise<HttpReply>;
 }
 
+/** Paths under these are the daemon's views (pages, JSON API, badges): one route, the rest of the path to the handler. */
+export const VIEW_PREFIXES = ['/targets/', '/api/v1/', '/badge/'] as const;
+
+const VIEW_ROUTE: Route = {
+  methods: ['GET', 'HEAD'],
+  async handle(h, query, req) {
+    const path = requestTarget(req.url ?? '')?.path ?? '';
+    return (await h.view(path, query)) ?? text(404, `not found: ${path}`);
+  },
+};
+
+function routeOf(path: string): Route | undefined {
+  if (Object.hasOwn(ROUTES, path)) return ROUTES[path];
+  return VIEW_PREFIXES.some((p) => path.startsWith(p)) ? VIEW_ROUTE : undefined;
+}
+
 const ROUTES: Record<string, Route> = {
   '/metrics': {
     methods: ['GET', 'HEAD'],
@@ -245,9 +267,9 @@ const ROUTES: Record<string, Route> = {
     },
   },
   '/': {
-    methods: ['GET'],
-    async handle(h) {
-      return { status: 200, contentType: 'text/html; charset=utf-8', body: h.index() };
+    methods: ['GET', 'HEAD'],
+    async handle(h, query) {
+      return { status: 200, contentType: 'text/html; charset=utf-8', body: h.index(query) };
     },
   },
   '/-/reload': {

@@ -45,6 +45,7 @@ function stub(): Stub {
       },
       healthy: () => true,
       index: () => '<html>index</html>',
+      view: async (path) => (path === '/targets/a%2Fb' ? { status: 200, contentType: 'text/plain', body: 'view' } : null),
       reload: async () => {
         s.reloads++;
         return { ok: true, message: 'config reloaded' };
