@@ -53,6 +53,7 @@ export const CHECK_FLAGS = {
   'body-file': { type: 'string' },
   'message-size': { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   'dns-server': { type: 'string', multiple: true },
   mailbox: { type: 'string' },
   'mailbox-user': { type: 'string' },

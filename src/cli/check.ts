@@ -1,6 +1,6 @@
 import type { CheckPlan } from '../core/plan.js';
 import type { CheckResult } from '../core/result.js';
-import { LOG_LEVELS } from '../log-levels.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../log-levels.js';
 import { runTarget } from '../runner/mx.js';
 import { runWithRetries, systemDeps } from '../runner/run.js';
 import { choiceFlag, intFlag, parseFlags } from './args.js';
@@ -24,9 +24,10 @@ export async function checkCommand(argv: string[], io: CliIo): Promise<number> {
   // The config loader (yaml, zod) and pino load only when asked for: start-up time is most of a one-shot check.
   const config = f.config === undefined ? null : (await import('./config-file.js')).loadOrThrow(f.config, io.env);
   const level = choiceFlag('log-level', f['log-level'], LOG_LEVELS, 'warn');
+  const logFormat = choiceFlag('log-format', f['log-format'], LOG_FORMATS, 'auto');
   const retries = intFlag('retries', f.retries, 0, 10) ?? 0;
   const plans = plansFromFlags(positionals, f, io.env, config);
-  const log = ['info', 'debug', 'trace'].includes(level) ? (await import('../log.js')).createLogger(level) : null;
+  const log = ['info', 'debug', 'trace'].includes(level) ? (await import('../log.js')).createLogger(level, { format: logFormat, env: io.env }) : null;
   const deps = systemDeps(io.signal);
   const runs = await mapLimit(plans, CONCURRENCY, async (plan) => {
     const rs = await runTarget(plan, deps, (p, d) => runWithRetries(p, d, retries));

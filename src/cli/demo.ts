@@ -8,6 +8,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { demoCertificate } from '../demo/cert.js';
 import { DEMO_DOMAIN, DEMO_PASSWORD, DEMO_USER, startDemoServer, type DemoServer } from '../demo/server.js';
 import { createLogger } from '../log.js';
+import { LOG_FORMATS, type LogFormat } from '../log-levels.js';
 import { runCheck, systemDeps, systemLookup } from '../runner/run.js';
 import { choiceFlag, parseFlags } from './args.js';
 import { ConfigError } from './config-error.js';
@@ -22,6 +23,7 @@ const DEMO_FLAGS = {
   listen: { type: 'string' },
   format: { type: 'string' },
   transcript: { type: 'boolean' },
+  'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -35,10 +37,11 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout(DEMO_HELP);
     return 0;
   }
+  const logFormat = choiceFlag('log-format', values['log-format'], LOG_FORMATS, 'auto');
   const server = await startDemoServer();
   try {
     if (values.once) return await demoOnce(server, io, choiceFlag('format', values.format, ['text', 'json'] as const, 'text'), values.transcript);
-    return await demoDaemon(server, io, values.listen ?? '127.0.0.1:9469');
+    return await demoDaemon(server, io, values.listen ?? '127.0.0.1:9469', logFormat);
   } finally {
     await server.close();
   }
@@ -84,7 +87,7 @@ targets:
 `;
 }
 
-async function demoDaemon(server: DemoServer, io: CliIo, listenText: string): Promise<number> {
+async function demoDaemon(server: DemoServer, io: CliIo, listenText: string, logFormat: LogFormat): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'smtp-probe-demo-'));
   try {
     writeFileSync(join(dir, 'ca.pem'), demoCertificate().cert);
@@ -97,7 +100,7 @@ async function demoDaemon(server: DemoServer, io: CliIo, listenText: string): Pr
       listen: null,
       clock: systemClock,
       lookup: systemLookup,
-      logger: createLogger('error'),
+      logger: createLogger('error', { format: logFormat, env: io.env }),
       version: packageVersion(),
       onResult: (t, r) => io.stdout(`${new Date(r.startedAt).toISOString().slice(11, 19)}  ${t.name.padEnd(16)} ${summary(r)}\n`),
     });

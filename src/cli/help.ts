@@ -31,6 +31,7 @@ Output
   --strict                          any warning fails the check (exit 1, a JUnit <failure>, nagios CRITICAL)
   --transcript                      include the SMTP dialogue (C:/S: lines with timing); AUTH shows as ***
   --log-level LEVEL                 logs on stderr: fatal, error, warn (default), info, debug, silent
+  --log-format auto|json|text       one readable line per log record on a terminal, JSON lines otherwise (auto)
 Connection
   --tls none|opportunistic|starttls|implicit   (default: opportunistic for smtp://, implicit for smtps://)
   --timeout 10s                     deadline for the whole run
@@ -80,7 +81,7 @@ Examples
   smtp-probe check mail.example.test:587 --tls starttls --warning 2s --critical 5s --min-cert-days 14,7 --format nagios
 `;
 
-export const DEMO_HELP = `Usage: smtp-probe demo [--listen 127.0.0.1:9469]
+export const DEMO_HELP = `Usage: smtp-probe demo [--listen 127.0.0.1:9469] [--log-format auto|json|text]
        smtp-probe demo --once [--format text|json] [--transcript]
 
 Starts an SMTP server inside this process on 127.0.0.1 (STARTTLS, AUTH PLAIN/LOGIN, a demo user) and runs the
@@ -111,6 +112,7 @@ Every key has a description (what it does, its default, an example) that the edi
 `;
 
 export const RUN_HELP = `Usage: smtp-probe run --config FILE [--listen HOST:PORT] [--shard K/N] [--log-level info]
+                        [--log-format auto|json|text]
 
 Runs every target of the config on its interval and serves, on --listen (default global.listen, ":9469"):
   /metrics                       Prometheus metrics built from each run's result record
@@ -120,5 +122,9 @@ Runs every target of the config on its interval and serves, on --listen (default
   POST /-/reload                 reload the config (SIGHUP does the same); a bad file keeps the old config
 
 --shard K/N runs only the targets with sha256(name) mod N == K, so N instances cover every target once.
-SIGTERM or SIGINT: no new runs; running checks finish within their timeout; exit 0. Logs (JSON) go to stderr.
+SIGTERM or SIGINT: no new runs; running checks finish within their timeout; exit 0.
+Logs go to stderr, at --log-level (fatal, error, warn, info (default), debug, trace, silent), in --log-format:
+  auto (default)  text on a terminal, JSON lines otherwise (a pipe, a file, a container's log)
+  text            one line per record: HH:MM:SS.mmm LEVEL message key=value ... (colours unless NO_COLOR is set)
+  json            pino's JSON lines, one object per record
 `;

@@ -2,7 +2,7 @@ import { systemClock } from '../core/clock.js';
 import { bounded } from '../core/deadline.js';
 import { parseListenAddress } from '../core/listen.js';
 import { Daemon } from '../daemon/daemon.js';
-import { createLogger, LOG_LEVELS } from '../log.js';
+import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../log.js';
 import { systemLookup } from '../runner/run.js';
 import { parseShard } from '../scheduler/scheduler.js';
 import { UsageError, choiceFlag, parseFlags } from './args.js';
@@ -16,6 +16,7 @@ const RUN_FLAGS = {
   listen: { type: 'string' },
   shard: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -31,7 +32,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const shard = values.shard === undefined ? null : parseShard(values.shard);
   if (typeof shard === 'string') throw new UsageError(`--shard: ${shard}`);
   const listen = values.listen === undefined ? null : parseListenFlag(values.listen);
-  const logger = createLogger(choiceFlag('log-level', values['log-level'], LOG_LEVELS, 'info'));
+  const format = choiceFlag('log-format', values['log-format'], LOG_FORMATS, 'auto');
+  const logger = createLogger(choiceFlag('log-level', values['log-level'], LOG_LEVELS, 'info'), { format, env: io.env });
   const daemon = Daemon.create({
     configFile: values.config, env: io.env, shard, listen, clock: systemClock, lookup: systemLookup, logger, version: packageVersion(),
   });
