@@ -101,6 +101,8 @@ function resolveGlobal(g: NonNullable<RawConfig['global']>): GlobalSettings {
     listen: g.listen ?? d.listen,
     phaseHistograms: g.phase_histograms ?? d.phaseHistograms,
     stateFile: g.state_file ?? d.stateFile,
+    history: g.history ?? d.history,
+    historyFile: g.state_file === undefined ? null : `${g.state_file}.history`,
     ehlo: g.ehlo ?? d.ehlo,
     dnsServers: g.dns_servers ?? null,
     web: {

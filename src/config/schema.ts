@@ -178,7 +178,10 @@ const global = z.strictObject({
     .meta({ description: `Worker threads that run the checks (default ${DEFAULTS.workers}: the machine's cores less one, at least 1, at most ${DEFAULTS.maxAutoWorkers}; 1-64); 1 runs them in the main thread. A change takes effect at the next restart, not on reload` }),
   listen: listen.optional().meta({ description: `HTTP address of /metrics, /probe, /healthz (default "${DEFAULTS.listen}"); "127.0.0.1:9469" for loopback only; run --listen wins` }),
   phase_histograms: phaseHistograms.optional().meta({ description: `Phase duration histograms (default ${DEFAULTS.phaseHistograms}): module (one per module and phase), target (also one per target and phase: large for thousands of targets) or none` }),
-  state_file: z.string().optional().meta({ description: `Alert state and undelivered notifications, kept across restarts (default ${DEFAULTS.stateFile})` }),
+  state_file: z.string().optional().meta({ description: `Alert state and undelivered notifications, kept across restarts (default ${DEFAULTS.stateFile}); when set here, the run history is kept beside it in <state_file>.history` }),
+  history: z
+    .number().int().min(DEFAULTS.minHistory).max(DEFAULTS.maxHistory).optional()
+    .meta({ description: `Runs kept per target for the status page and /api/v1/targets/{name} (default ${DEFAULTS.history}; ${DEFAULTS.minHistory}-${DEFAULTS.maxHistory}); uptime 1h/24h is counted apart from them, over the whole day` }),
   ehlo: oneLine('ehlo').optional().meta({ description: "The EHLO/HELO name of every module without its own (default: this machine's FQDN). Example: probe.example.test" }),
   dns_servers: z.array(dnsServer).min(1).optional().meta({ description: 'DNS servers for every lookup instead of the system\'s (split horizon); a target\'s own win. Example: ["192.0.2.53:53"]' }),
   web: z

@@ -25,6 +25,10 @@ export interface GlobalSettings {
   listen: { host: string; port: number };
   phaseHistograms: PhaseHistograms;
   stateFile: string;
+  /** Runs kept per target (global.history). */
+  history: number;
+  /** Where the history is kept across restarts: `<state_file>.history` when state_file is set in the config; else null. */
+  historyFile: string | null;
   ehlo: string;
   /** DNS servers for every target without its own ("127.0.0.1:5353"); null: the system resolver. */
   dnsServers: string[] | null;
@@ -102,6 +106,8 @@ export function defaultGlobal(): GlobalSettings {
     listen: parseListenAddress(DEFAULTS.listen)!,
     phaseHistograms: DEFAULTS.phaseHistograms,
     stateFile: DEFAULTS.stateFile,
+    history: DEFAULTS.history,
+    historyFile: null,
     ehlo: machineFqdn(),
     dnsServers: null,
     web: { ...DEFAULTS.web },

@@ -20,6 +20,10 @@ export const DEFAULTS = {
   phaseHistograms: 'module',
   /** global.state_file */
   stateFile: '/var/lib/smtp-probe/state.json',
+  /** global.history: runs kept per target (the status page's bar, `/api/v1/targets/{name}`). */
+  history: 100,
+  minHistory: 10,
+  maxHistory: 10_000,
   /** global.web: the HTTP server's limits (README "Running as a monitor"). */
   web: {
     /** Open connections at once; at the limit the oldest one without a request in flight is closed to make room. */

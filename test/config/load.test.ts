@@ -36,6 +36,8 @@ describe('valid configs', () => {
       listen: { host: '', port: 9469 },
       phaseHistograms: 'module',
       stateFile: '/var/lib/smtp-probe/state.json',
+      history: 100,
+      historyFile: null,
       dnsServers: null,
       ehlo: expect.any(String),
       web: {
@@ -77,6 +79,8 @@ describe('valid configs', () => {
       listen: { host: '', port: 9469 },
       phaseHistograms: 'target',
       stateFile: '/var/lib/smtp-probe/state.json',
+      history: 200,
+      historyFile: '/var/lib/smtp-probe/state.json.history',
       dnsServers: null,
       ehlo: expect.any(String),
       web: {

@@ -26,6 +26,8 @@ const GLOBAL: GlobalSettings = {
   listen: { host: '', port: 9469 },
   phaseHistograms: 'target',
   stateFile: '/tmp/state.json',
+  history: 100,
+  historyFile: null,
   ehlo: 'probe.global.test',
   dnsServers: null,
   web: DEFAULTS.web,
@@ -46,6 +48,8 @@ describe('DEFAULTS, defaultGlobal, defaultModule', () => {
       listen: { host: '', port: 9469 },
       phaseHistograms: 'module',
       stateFile: '/var/lib/smtp-probe/state.json',
+      history: 100,
+      historyFile: null,
       ehlo: machineFqdn(),
       dnsServers: null,
       web: {

@@ -20,7 +20,7 @@ function exp(source: string): Expectation {
 
 const GLOBAL: GlobalSettings = {
   intervalMs: 60_000, timeoutMs: 10_000, phaseTimeoutMs: 5_000, concurrency: 64, workers: 'auto', listen: { host: '', port: 9469 },
-  phaseHistograms: 'target', stateFile: '/tmp/state.json', ehlo: 'probe.global.test', dnsServers: null, web: DEFAULTS.web,
+  phaseHistograms: 'target', stateFile: '/tmp/state.json', history: 100, historyFile: null, ehlo: 'probe.global.test', dnsServers: null, web: DEFAULTS.web,
 };
 
 /** No flag given. */
