@@ -1,17 +1,33 @@
 /**
  * examples/grafana-dashboard.json. Grafana itself cannot run here (no Grafana server, no browser), so this checks
- * what can be checked without it: the JSON parses and has a dashboard's structure (schemaVersion, the
- * ${DS_PROMETHEUS} data source variable, the `target` variable from label_values(smtp_probe_success, target),
- * panels with unique ids and grid positions, queries with expressions), and every smtp_probe_* name in a query
- * is a metric of docs/metrics.md (generated from the code; histograms also as _bucket/_sum/_count). With promtool on PATH, every
- * expression, Grafana's variables substituted, must also parse as PromQL.
+ * what can be checked without it:
+ * - the structure: a dashboard (schemaVersion, uid), the data source, target and module variables, the rows, panels
+ *   with unique ids, grid positions inside 24 columns that do not overlap, every query on the ${DS_PROMETHEUS}
+ *   data source, unique refIds;
+ * - the queries: per-target quantiles from quantile_over_time on the last-run gauge (never a sum over targets),
+ *   per-module ones from the module histogram, and every per-target query following the target variable;
+ * - the names: every smtp_probe_* name in a query or a variable is a metric of docs/metrics.md, and is found on the
+ *   live /metrics of a daemon whose config produces them all (a STARTTLS target with a round trip read back over
+ *   POP3, an mx:// target resolved by a DNS server of the test, a target that is down with an alert rule and a
+ *   webhook receiver), with every label a query matches or groups by and every exact label value it asks for;
+ * - the syntax: with promtool on PATH, every expression, Grafana's variables substituted, parses as PromQL.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { stringify } from 'yaml';
+import type { Daemon } from '../../src/daemon/daemon.js';
+import { testCa, TEST_SERVER_NAME } from '../helpers/certs.js';
+import { closeAll } from '../helpers/cleanup.js';
+import { startTestDaemon } from '../helpers/daemon.js';
+import { startDnsServer } from '../helpers/dns-server.js';
+import { startFakeMx } from '../helpers/fake-mx.js';
+import { freePort } from '../helpers/ports.js';
+import { startWebhookSink } from '../helpers/webhook-sink.js';
+import { parseExposition, type Sample } from '../metrics/exposition.js';
+import { startFakePop3 } from '../pool/pop3-server.js';
 import { METRICS, onPath, readExample, seriesNames, smtpProbeIdentifiers } from './support.js';
 
 interface Target {
@@ -50,8 +66,19 @@ const dashboard = JSON.parse(readExample('grafana-dashboard.json')) as Dashboard
 const allPanels: Panel[] = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
 const queryPanels = allPanels.filter((p) => p.type !== 'row');
 const exprs = queryPanels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr ?? '' })));
+const variableQuery = (v: Variable): string => (typeof v.query === 'string' ? v.query : v.query?.query ?? '');
+/** The queries of the query variables (label_values(...)), checked like the panels' expressions. */
+const variableExprs = dashboard.templating.list.filter((v) => v.type === 'query').map((v) => ({ panel: `variable ${v.name}`, expr: variableQuery(v) }));
+const DS = '${DS_PROMETHEUS}';
 
-describe('examples/grafana-dashboard.json', () => {
+/** Metrics without a target label: their queries need not follow the target variable. */
+const GLOBAL = [
+  'smtp_probe_schedule_lag_seconds', 'smtp_probe_build_info', 'smtp_probe_config_last_reload_successful',
+  'smtp_probe_module_phase_duration_seconds', 'smtp_probe_alerts_firing', 'smtp_probe_notifications_total',
+  'smtp_probe_notification_queue_length',
+];
+
+describe('examples/grafana-dashboard.json: structure', () => {
   test('is a dashboard: title, uid, schemaVersion ~39', () => {
     expect(dashboard.title).toBeTruthy();
     expect(dashboard.uid).toMatch(/^[A-Za-z0-9_-]{1,40}$/);
@@ -59,76 +86,131 @@ describe('examples/grafana-dashboard.json', () => {
     expect(dashboard.schemaVersion).toBeLessThanOrEqual(41);
   });
 
-  test('has the ${DS_PROMETHEUS} data source variable and the target variable', () => {
+  test('variables: the ${DS_PROMETHEUS} data source, target and module from label_values on that data source', () => {
     const vars = dashboard.templating.list;
     const ds = vars.find((v) => v.name === 'DS_PROMETHEUS');
     expect(ds?.type).toBe('datasource');
     expect(ds?.query).toBe('prometheus');
-    const target = vars.find((v) => v.name === 'target')!;
-    expect(target.type).toBe('query');
-    expect(target.datasource?.uid).toBe('${DS_PROMETHEUS}');
-    const q = typeof target.query === 'string' ? target.query : target.query?.query;
-    expect(q).toBe('label_values(smtp_probe_success, target)');
-  });
-
-  test('panel ids are unique, and every panel has a grid position inside 24 columns', () => {
-    const ids = allPanels.map((p) => p.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    for (const p of allPanels) {
-      expect(Number.isInteger(p.id), p.title).toBe(true);
-      expect(p.gridPos.x + p.gridPos.w, p.title).toBeLessThanOrEqual(24);
-      expect(p.gridPos.h, p.title).toBeGreaterThan(0);
+    const expected = { target: 'label_values(smtp_probe_success, target)', module: 'label_values(smtp_probe_module_phase_duration_seconds_count, module)' };
+    for (const [name, query] of Object.entries(expected)) {
+      const v = vars.find((x) => x.name === name)!;
+      expect(v.type, name).toBe('query');
+      expect(v.datasource?.uid, name).toBe(DS);
+      expect(variableQuery(v), name).toBe(query);
     }
   });
 
-  test('every non-row panel queries the ${DS_PROMETHEUS} data source with expressions', () => {
-    expect(queryPanels.length).toBeGreaterThan(5);
+  test('rows, in order: Overview, Latency, TLS, MX & round trip, Alerts, then scheduling', () => {
+    const rows = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
+    expect(rows).toEqual(['Overview', 'Latency', 'TLS', 'MX & round trip', 'Alerts', 'Scheduling and smtp-probe']);
+    // Every row has panels under it before the next row starts.
+    const top = dashboard.panels;
+    top.forEach((p, i) => {
+      if (p.type === 'row') expect(top[i + 1]?.type, `row ${p.title} is empty`).not.toBe('row');
+    });
+  });
+
+  test('panel ids are unique; every panel has a grid position inside 24 columns, and no two overlap', () => {
+    const ids = allPanels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const taken = new Map<string, string>();
+    for (const p of allPanels) {
+      expect(Number.isInteger(p.id), p.title).toBe(true);
+      const { x, y, w, h } = p.gridPos;
+      expect([x, y, w, h].every((n) => Number.isInteger(n) && n >= 0), p.title).toBe(true);
+      expect(x + w, p.title).toBeLessThanOrEqual(24);
+      expect(w * h, p.title).toBeGreaterThan(0);
+      for (let cx = x; cx < x + w; cx++) {
+        for (let cy = y; cy < y + h; cy++) {
+          const cell = `${cx},${cy}`;
+          expect(taken.get(cell), `${p.title} overlaps ${taken.get(cell)} at ${cell}`).toBeUndefined();
+          taken.set(cell, p.title);
+        }
+      }
+    }
+    // Panels come in the order they are laid out, so each lies under the row it was put in.
+    const ys = dashboard.panels.map((p) => p.gridPos.y);
+    expect(ys).toEqual([...ys].sort((a, b) => a - b));
+  });
+
+  test('every non-row panel and every query use the ${DS_PROMETHEUS} data source; refIds unique, expressions given', () => {
+    expect(queryPanels.length).toBeGreaterThan(30);
     for (const p of queryPanels) {
-      expect(p.datasource?.uid, p.title).toBe('${DS_PROMETHEUS}');
+      expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid: DS });
       expect(p.targets?.length, p.title).toBeGreaterThan(0);
       const refs = p.targets!.map((t) => t.refId);
       expect(new Set(refs).size, `${p.title}: refIds`).toBe(refs.length);
-      for (const t of p.targets!) expect(t.expr?.trim(), `${p.title} ${t.refId}`).toBeTruthy();
+      for (const t of p.targets!) {
+        expect(t.expr?.trim(), `${p.title} ${t.refId}`).toBeTruthy();
+        expect(t.datasource, `${p.title} ${t.refId}`).toEqual({ type: 'prometheus', uid: DS });
+      }
+    }
+  });
+});
+
+describe('examples/grafana-dashboard.json: queries', () => {
+  const joined = exprs.map((e) => e.expr).join('\n');
+
+  test('every smtp_probe_* name in a query or variable is a metric of docs/metrics.md', () => {
+    const allowed = seriesNames(METRICS);
+    for (const { panel, expr } of [...exprs, ...variableExprs]) {
+      const ids = smtpProbeIdentifiers(expr);
+      expect(ids.length, `${panel}: ${expr}`).toBeGreaterThan(0);
+      for (const id of ids) expect(allowed, `${panel}: ${id}`).toContain(id);
     }
   });
 
-  test('every smtp_probe_* name in a query is a metric of docs/metrics.md', () => {
-    const allowed = seriesNames(METRICS);
-    const used = new Set<string>();
-    for (const { panel, expr } of exprs) {
-      const ids = smtpProbeIdentifiers(expr);
-      expect(ids.length, `${panel}: ${expr}`).toBeGreaterThan(0);
-      for (const id of ids) {
-        expect(allowed, `${panel}: ${id}`).toContain(id);
-        used.add(id);
-      }
-    }
-    // The panels the dashboard is for.
+  test('the panels the dashboard is for', () => {
+    const used = new Set(exprs.flatMap(({ expr }) => smtpProbeIdentifiers(expr)));
     for (const needed of [
-      'smtp_probe_phase_last_duration_seconds',
-      'smtp_probe_module_phase_duration_seconds_bucket',
-      'smtp_probe_reply_code',
-      'smtp_probe_success',
-      'smtp_probe_tls_cert_expiry_timestamp_seconds',
-      'smtp_probe_runs_skipped_total',
-      'smtp_probe_schedule_lag_seconds_bucket',
+      'smtp_probe_success', 'smtp_probe_duration_seconds', 'smtp_probe_phase_last_duration_seconds',
+      'smtp_probe_module_phase_duration_seconds_bucket', 'smtp_probe_reply_code', 'smtp_probe_failures_total',
+      'smtp_probe_warnings', 'smtp_probe_tls_verified', 'smtp_probe_tls_cert_expiry_timestamp_seconds',
+      'smtp_probe_tls_version_info', 'smtp_probe_mx_up_ratio', 'smtp_probe_mx_info', 'smtp_probe_roundtrip_seconds_bucket',
+      'smtp_probe_roundtrip_late_total', 'smtp_probe_roundtrip_never_total', 'smtp_probe_hop_delay_seconds',
+      'smtp_probe_received_hops', 'smtp_probe_alerts_firing', 'smtp_probe_notifications_total',
+      'smtp_probe_notification_queue_length', 'smtp_probe_runs_skipped_total', 'smtp_probe_schedule_lag_seconds_bucket',
     ]) {
       expect(used, needed).toContain(needed);
     }
-    const joined = exprs.map((e) => e.expr).join('\n');
-    // Per-target quantiles from the last-run gauge every target has; per-module ones from the module histogram (the
-    // default phase_histograms); the per-target histogram is opt-in, so no panel needs it.
-    expect(joined).toContain('quantile_over_time(0.95, smtp_probe_phase_last_duration_seconds{target=~"$target"}[1h])');
-    expect(joined).toMatch(/histogram_quantile\(0\.95, sum by \(module, phase, le\) \(rate\(smtp_probe_module_phase_duration_seconds_bucket\{module=~"\$module"\}/);
+  });
+
+  test('per-target quantiles come from quantile_over_time per target and phase, per-module ones from the module histogram', () => {
+    // Per target: the last-run gauge every target has, in a sliding hour and over the dashboard's range.
+    expect(joined).toContain('max by (target, phase) (quantile_over_time(0.95, smtp_probe_phase_last_duration_seconds{target=~"$target"}[1h]))');
+    expect(joined).toContain('max by (target, phase) (quantile_over_time(0.5, smtp_probe_phase_last_duration_seconds{target=~"$target"}[1h]))');
+    expect(joined).toContain('max by (target, phase) (quantile_over_time(0.95, smtp_probe_phase_last_duration_seconds{target=~"$target"}[$__range]))');
+    // Per module: the default phase_histograms; the per-target histogram is opt-in, so no panel needs it.
+    for (const q of ['0.95', '0.5']) {
+      expect(joined).toContain(`histogram_quantile(${q}, sum by (le, module, phase) (rate(smtp_probe_module_phase_duration_seconds_bucket{module=~"$module"}[$__rate_interval])))`);
+    }
     expect(joined).not.toContain('smtp_probe_phase_duration_seconds_bucket');
-    expect(joined).toMatch(/avg_over_time\(smtp_probe_success\{/);
+    // No quantile is summed or averaged across targets: every aggregation of a quantile keeps target (or module).
+    for (const { panel, expr } of exprs) {
+      for (const m of expr.matchAll(/(\w+) by \(([^)]*)\) \((?:quantile_over_time|histogram_quantile)/g)) {
+        expect(m[2]!.split(/,\s*/), `${panel}: ${expr}`).toEqual(expect.arrayContaining([expect.stringMatching(/^(target|module)$/)]));
+      }
+      for (const m of expr.matchAll(/histogram_quantile\([\d.]+, sum by \(([^)]*)\)/g)) {
+        expect(m[1]!.split(/,\s*/), `${panel}: ${expr}`).toEqual(expect.arrayContaining(['le']));
+        if (!expr.includes('schedule_lag')) expect(m[1], `${panel}: ${expr}`).toMatch(/\b(target|module)\b/);
+      }
+    }
+  });
+
+  test('the panels of the issue: success ratio, MX up ratio, round trip, hop delays, alerts, notifications, TLS, certificate days', () => {
+    expect(joined).toMatch(/avg_over_time\(smtp_probe_success\{target=~"\$target"\}\[\$__range\]\)/);
+    expect(joined).toContain('min by (target) (smtp_probe_mx_up_ratio{target=~"$target"})');
+    expect(joined).toContain('histogram_quantile(0.95, sum by (le, target) (rate(smtp_probe_roundtrip_seconds_bucket{target=~"$target"}[1h])))');
+    expect(joined).toContain('max by (target, hop) (smtp_probe_hop_delay_seconds{target=~"$target"})');
+    expect(joined).toContain('sum by (receiver, result) (increase(smtp_probe_notifications_total[$__rate_interval]))');
+    expect(joined).toContain('sum by (alert) (smtp_probe_alerts_firing)');
+    expect(joined).toContain('min by (target) (smtp_probe_tls_verified{target=~"$target"})');
     expect(joined).toContain('(smtp_probe_tls_cert_expiry_timestamp_seconds{target=~"$target"} - time()) / 86400');
   });
 
   test('queries of per-target metrics follow the target variable', () => {
-    const global = ['smtp_probe_schedule_lag_seconds', 'smtp_probe_build_info', 'smtp_probe_config_last_reload_successful', 'smtp_probe_module_phase_duration_seconds'];
     for (const { panel, expr } of exprs) {
-      const perTarget = smtpProbeIdentifiers(expr).some((id) => !global.some((g) => id.startsWith(g)));
+      const perTarget = smtpProbeIdentifiers(expr).some((id) => !GLOBAL.some((g) => id.startsWith(g)));
       if (perTarget) expect(expr, panel).toContain('target=~"$target"');
     }
   });
@@ -137,7 +219,7 @@ describe('examples/grafana-dashboard.json', () => {
     expect(METRICS).toMatchObject({ smtp_probe_success: 'other', smtp_probe_phase_duration_seconds: 'histogram', smtp_probe_schedule_lag_seconds: 'histogram' });
   });
 
-  test('every expression parses as PromQL (promtool, variables substituted)', (ctx) => {
+  test('every expression parses as PromQL (promtool check rules, variables substituted)', (ctx) => {
     const promtool = onPath('promtool');
     if (!promtool) ctx.skip('promtool is not on PATH (Debian: apt-get install --no-install-recommends prometheus)');
     const substituted = exprs.map(({ panel, expr }, i) => ({
@@ -145,6 +227,7 @@ describe('examples/grafana-dashboard.json', () => {
       expr: expr.replaceAll('$__rate_interval', '2m').replaceAll('$__range', '6h').replaceAll('$target', '.*').replaceAll('$module', '.*'),
       labels: { panel },
     }));
+    expect(substituted.map((r) => r.expr).join('\n')).not.toContain('$');
     const dir = mkdtempSync(join(tmpdir(), 'smtp-probe-dashboard-'));
     try {
       const file = join(dir, 'dashboard-rules.yml');
@@ -164,4 +247,120 @@ describe('examples/grafana-dashboard.json', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+interface Matcher {
+  label: string;
+  op: string;
+  value: string;
+}
+
+/** Each smtp_probe_* selector of an expression with its label matchers. */
+function selectors(expr: string): { name: string; matchers: Matcher[] }[] {
+  return [...expr.matchAll(/\b(smtp_probe_[a-zA-Z0-9_]*)(?:\{([^}]*)\})?/g)].map((m) => ({
+    name: m[1]!,
+    matchers: [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)].map((x) => ({ label: x[1]!, op: x[2]!, value: x[3]! })),
+  }));
+}
+
+/** The labels of every `by (...)` / `without (...)` / label_values(metric, label) in an expression. */
+function groupingLabels(expr: string): string[] {
+  const by = [...expr.matchAll(/\b(?:by|without) \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(/,\s*/));
+  const lv = [...expr.matchAll(/label_values\([^,]+,\s*([a-zA-Z_][a-zA-Z0-9_]*)\)/g)].map((m) => m[1]!);
+  return [...by, ...lv].filter((l) => l !== '' && !SCRAPE_LABELS.includes(l));
+}
+
+/** Labels Prometheus adds to every series it scrapes: not on /metrics, always on the queried series. */
+const SCRAPE_LABELS = ['instance', 'job'];
+
+/**
+ * What an expression asks of /metrics that is not there: a name without samples, a label no sample of that name
+ * has (matched or grouped by), an exact label value no sample has. Empty when the live /metrics serves it all.
+ */
+function missingOn(samples: readonly Sample[], expr: string): string[] {
+  const missing: string[] = [];
+  const sels = selectors(expr);
+  const of = (name: string): Sample[] => samples.filter((s) => s.name === name);
+  for (const { name, matchers } of sels) {
+    const mine = of(name);
+    if (mine.length === 0) {
+      missing.push(name);
+      continue;
+    }
+    for (const { label, op, value } of matchers) {
+      if (!mine.some((s) => label in s.labels)) missing.push(`${name}{${label}}`);
+      else if (op === '=' && !value.includes('$') && !mine.some((s) => s.labels[label] === value)) missing.push(`${name}{${label}="${value}"}`);
+    }
+  }
+  for (const label of groupingLabels(expr)) {
+    if (!sels.some(({ name }) => of(name).some((s) => label in s.labels))) missing.push(`by ${label} (${sels.map((s) => s.name).join(', ')})`);
+  }
+  return missing;
+}
+
+describe('examples/grafana-dashboard.json: every name on a live /metrics', () => {
+  let daemon: Daemon | null = null;
+  let base = '';
+  let dir = '';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'smtp-probe-grafana-'));
+    const mx = await startFakeMx();
+    // The mailbox serves what the MX received, with the Received header a relay would have added: hop delays.
+    const pop = await startFakePop3(() =>
+      mx.received.map((m) => `Received: from probe.test by mx1.example.test with ESMTP; ${new Date().toUTCString()}\r\n${m.raw.toString('latin1')}`),
+    );
+    const dns = await startDnsServer({ 'example.test': { mx: [[10, 'mx1.example.test']] }, 'mx1.example.test': { a: ['127.0.0.1'] } });
+    const hook = await startWebhookSink();
+    writeFileSync(join(dir, 'ca.pem'), testCa().cert);
+    writeFileSync(join(dir, 'mailbox-password'), 'box-secret\n');
+    const config = join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      `global: { interval: 1s, timeout: 800ms, phase_timeout: 500ms, ehlo: probe.test }
+modules:
+  delivery:
+    tls: starttls
+    tls_config: { ca_file: ${join(dir, 'ca.pem')}, server_name: ${TEST_SERVER_NAME} }
+    send: { from: probe@example.test, to: [box@example.test] }
+    roundtrip: { mailbox: "pop3://127.0.0.1:${pop.port}", username: box, password_file: ${join(dir, 'mailbox-password')}, allow_plaintext: true, timeout: 1s, poll_interval: 100ms }
+  plain: { tls: none }
+  opportunistic: { tls: opportunistic }
+targets:
+  - { name: delivery, url: "smtp://127.0.0.1:${mx.port}", module: delivery, interval: 2s }
+  - { name: domain, url: "mx://example.test:${mx.port}", module: opportunistic, dns_servers: ["${dns.address}"] }
+  - { name: down, url: "smtp://127.0.0.1:${await freePort()}", module: plain }
+alerts:
+  rules:
+    - { name: smtp_probe_down, kind: down, targets: [down], failure_threshold: 1, receivers: [ops] }
+  receivers:
+    - { name: ops, type: webhook, url: "${hook.url('/ops')}" }
+`,
+    );
+    const t = await startTestDaemon(config);
+    daemon = t.d;
+    base = t.base;
+  });
+
+  afterAll(async () => {
+    await daemon?.stop(2000);
+    await closeAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('every name, label and exact label value of every query and variable is served', async () => {
+    const all = [...exprs, ...variableExprs];
+    let missing: string[] = ['(not scraped yet)'];
+    let samples: Sample[] = [];
+    for (const end = Date.now() + 30_000; missing.length > 0 && Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+      samples = parseExposition(await (await fetch(`${base}/metrics`)).text()).samples;
+      missing = [...new Set(all.flatMap(({ panel, expr }) => missingOn(samples, expr).map((m) => `${panel}: ${m}`)))];
+    }
+    expect(missing).toEqual([]);
+    // The check can fail: a misspelt name, an unknown label and a label value no series has are found.
+    expect(missingOn(samples, 'smtp_probe_sucess{target=~"$target"}')).toEqual(['smtp_probe_sucess']);
+    expect(missingOn(samples, 'smtp_probe_success{mxhost!=""}')).toEqual(['smtp_probe_success{mxhost}']);
+    expect(missingOn(samples, 'smtp_probe_notifications_total{result="lost"}')).toEqual(['smtp_probe_notifications_total{result="lost"}']);
+    expect(missingOn(samples, 'max by (target, colour) (smtp_probe_success)')).toEqual(['by colour (smtp_probe_success)']);
+  }, 40_000);
 });
