@@ -1,9 +1,7 @@
 import type { StatusSource } from '../history/view.js';
 import { text, type HttpReply } from '../server/http.js';
-import { BADGE_KINDS, renderBadge, renderStatusPage, renderTargetPage, type BadgeKind } from '../web/index.js';
+import { BADGE_KINDS, renderBadge, renderStatusPage, renderTargetPage, type BadgeKind, type WebAnswer } from '../web/index.js';
 import { apiReply } from './api.js';
-
-const HTML = 'text/html; charset=utf-8';
 
 /** A path segment as sent, decoded; null when it is not valid percent-encoding. */
 function decoded(segment: string): string | null {
@@ -14,9 +12,11 @@ function decoded(segment: string): string | null {
   }
 }
 
-/** `/` : the status page. */
-export function indexReply(src: StatusSource, query: URLSearchParams): string {
-  return renderStatusPage(src, query);
+const ok = (a: WebAnswer): HttpReply => ({ status: 200, contentType: a.contentType, body: a.body, headers: a.headers });
+
+/** `/` : the status page (a wall-clock time for its "updated" line; no timer). */
+export function indexReply(src: StatusSource, query: URLSearchParams): HttpReply {
+  return ok(renderStatusPage(src, query, Date.now()));
 }
 
 /**
@@ -33,12 +33,12 @@ export async function viewReply(src: StatusSource, path: string, query: URLSearc
       return text(404, `no badge "${m[2]}" (badges: ${BADGE_KINDS.map((k) => `${k}.svg`).join(', ')})`);
     }
     const svg = renderBadge(src, name, m[2] as BadgeKind);
-    return svg === null ? null : { status: 200, contentType: 'image/svg+xml; charset=utf-8', body: svg };
+    return svg === null ? null : ok(svg);
   }
   if (path.startsWith('/targets/')) {
     const name = decoded(path.slice('/targets/'.length));
-    const html = name === null ? null : renderTargetPage(src, name);
-    return html === null ? null : { status: 200, contentType: HTML, body: html };
+    const page = name === null ? null : renderTargetPage(src, name, Date.now());
+    return page === null ? null : ok(page);
   }
   return null;
 }

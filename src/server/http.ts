@@ -10,8 +10,8 @@ export interface HttpHandlers {
   metrics(): Promise<{ contentType: string; body: string }>;
   probe(query: URLSearchParams, scrapeTimeoutSeconds: number | null, signal: AbortSignal): Promise<HttpReply>;
   healthy(): boolean;
-  /** The status page at `/` (`?failing=1`: failing targets only). */
-  index(query: URLSearchParams): string;
+  /** The status page at `/` (`?failing=1`: failing targets only), with its own headers (Content-Security-Policy). */
+  index(query: URLSearchParams): HttpReply;
   /**
    * A path under one of VIEW_PREFIXES (`/targets/{name}`, `/api/v1/...`, `/badge/{name}/...`), as sent (still
    * percent-encoded); null: not found.
@@ -269,7 +269,7 @@ const ROUTES: Record<string, Route> = {
   '/': {
     methods: ['GET', 'HEAD'],
     async handle(h, query) {
-      return { status: 200, contentType: 'text/html; charset=utf-8', body: h.index(query) };
+      return h.index(query);
     },
   },
   '/-/reload': {

@@ -120,8 +120,8 @@ describe('health, index, errors', () => {
     expect((await get(`${base}/healthz`)).status).toBe(200);
     const index = await get(`${base}/`);
     expect(index.type).toMatch(/text\/html/);
-    expect(index.body).toContain('<td>sub</td>');
-    expect(index.body).toContain('<td>down</td>');
+    expect(index.body).toContain('<a class="tn" href="/targets/sub">sub</a>');
+    expect(index.body).toContain('<a class="tn" href="/targets/down">down</a>');
     expect((await get(`${base}/nope`)).status).toBe(404);
     expect((await get(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
   });

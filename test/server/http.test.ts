@@ -44,7 +44,7 @@ function stub(): Stub {
         return { status: 200, contentType: 'text/plain; charset=utf-8', body: 'probe_success 1\n' };
       },
       healthy: () => true,
-      index: () => '<html>index</html>',
+      index: () => ({ status: 200, contentType: 'text/html; charset=utf-8', body: '<html>index</html>' }),
       view: async (path) => (path === '/targets/a%2Fb' ? { status: 200, contentType: 'text/plain', body: 'view' } : null),
       reload: async () => {
         s.reloads++;
