@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./validate.js')).validateCommand,
   schema: async () => (await import('./validate.js')).schemaCommand,
   demo: async () => (await import('./demo.js')).demoCommand,
+  capacity: async () => (await import('./capacity.js')).capacityCommand,
 };
 
 /** The whole CLI as a function: argv in, exit code out. Nothing here prints a stack trace. */

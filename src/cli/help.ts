@@ -1,4 +1,7 @@
 /** Help texts, one per command. Kept next to each other so they stay consistent. */
+import { formatDuration } from '../core/duration.js';
+import { DEFAULTS } from '../plan/defaults.js';
+
 export const MAIN_HELP = `smtp-probe - health checks for mail servers: real SMTP transactions, timed per phase
 
 Usage:
@@ -8,6 +11,8 @@ Usage:
   smtp-probe validate --config FILE [--offline]   check a config file; exit 2 with file:line:col per problem
   smtp-probe schema                    the config file's JSON Schema
   smtp-probe demo                      probe an in-process SMTP server, for a first look
+  smtp-probe capacity URL [--sessions N] [--duration 30s] [--until banner|ehlo|starttls]
+                                       concurrent sessions against one server: p50/p95 per phase, the first 421
   smtp-probe --version | --help        (every command takes --help)
 
 URLs: smtp://host[:port] (25, STARTTLS when offered), smtps://host[:port] (465, implicit TLS),
@@ -127,4 +132,31 @@ Logs go to stderr, at --log-level (fatal, error, warn, info (default), debug, tr
   auto (default)  text on a terminal, JSON lines otherwise (a pipe, a file, a container's log)
   text            one line per record: HH:MM:SS.mmm LEVEL message key=value ... (colours unless NO_COLOR is set)
   json            pino's JSON lines, one object per record
+`;
+
+export const CAPACITY_HELP = `Usage: smtp-probe capacity URL [--sessions N] [--duration 30s] [--until banner|ehlo|starttls] [--rate R/s]
+                           [--format text|json] [--allow-remote]
+
+Opens up to N sessions at once against one server (URL: smtp://host[:port], smtps://host[:port]; host[:port] is
+smtp://), the first ones staggered, each to the greeting, EHLO or STARTTLS and its handshake, then QUIT; a new
+session as each one ends, until --duration has passed. Nothing is sent before the 220 greeting. Times per
+session: connect, the greeting's first byte, the whole greeting, EHLO, TLS; reports p50/p95/max of each, the
+sessions by result (accepted, refused, 421, 4xx, 5xx, timeout, error) and the most open at once past a 220
+(max concurrent ok). The first 421 (too many connections) stops the run: no new session starts, the report
+says where it came and how many other sessions were open. Exit 0 when every session was accepted, 1 at a 421 or
+any other failure, 2 on a usage error. Ctrl-C closes every session and reports what was measured (exit 1).
+
+  --sessions N          sessions at once (default ${DEFAULTS.capacity.sessions}; at most ${DEFAULTS.capacity.maxSessions}, ${DEFAULTS.capacity.maxLoopbackSessions} to a loopback address)
+  --duration 30s        no session starts after this; the ones going finish (default ${formatDuration(DEFAULTS.capacity.durationMs)})
+  --until ehlo          banner, ehlo (default) or starttls (STARTTLS and the handshake; certificate verified)
+  --rate R/s            sessions started per second at most, over all (5/s, 30/m; default: no limit)
+  --allow-remote        an address that is not loopback gets at most ${DEFAULTS.capacity.remoteSessions} sessions and ${DEFAULTS.capacity.remoteRatePerSecond} session
+                        per second (someone's mail server); this lifts that to ${DEFAULTS.capacity.maxSessions} sessions, any rate
+  --format text|json    report format on stdout (default text; json: docs/capacity.md)
+  --ca FILE, --servername NAME, --insecure   TLS as check takes them
+  --ehlo NAME, --phase-timeout 5s, --timeout 10s (one session, connect to QUIT), --ip 4|6
+
+Examples
+  smtp-probe capacity smtp://127.0.0.1:25 --sessions 10 --duration 10s --until starttls --ca ca.pem
+  smtp-probe capacity smtp://mx.example.test --allow-remote --sessions 5 --rate 2/s --format json
 `;

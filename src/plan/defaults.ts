@@ -78,4 +78,26 @@ export const DEFAULTS = {
   },
   /** A receiver without `timeout:`. */
   receiverTimeoutMs: 10_000,
+  /** `smtp-probe capacity` and a module's `capacity:` (docs/capacity.md). */
+  capacity: {
+    sessions: 3,
+    until: 'ehlo',
+    durationMs: 30_000,
+    /** A module's capacity.every: at most one capacity run per target this often. */
+    everyMs: 3_600_000,
+    /** Sessions at once at most: to a loopback address, and to any other (`--allow-remote`, a module's capacity). */
+    maxLoopbackSessions: 100,
+    maxSessions: 10,
+    /** Without --allow-remote, a target that is not loopback: sessions at once, and sessions started per second. */
+    remoteSessions: 3,
+    remoteRatePerSecond: 1,
+    /** `--rate` (and capacity.rate) at most, sessions started per second. */
+    maxRatePerSecond: 1000,
+    /** Between the first sessions' starts when no rate is given: they do not all start at once. */
+    staggerMs: 25,
+    /** Longest wait for the answer to QUIT. */
+    quitWaitMs: 1000,
+    /** Distinct failures a report keeps. */
+    maxProblems: 5,
+  },
 } as const;

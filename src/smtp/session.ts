@@ -23,6 +23,8 @@ export interface SessionOptions {
   transcript?: Transcript | null;
   /** Secrets known before the first byte (the credentials of the run): masked from the banner on. */
   secrets?: readonly Secret[];
+  /** Called once, when the first bytes from the server arrive (a capacity run times the greeting's first byte). */
+  onFirstByte?: () => void;
 }
 
 /** Replies tolerated after the STARTTLS 220 before the handshake (then discarded); more is a flood. */
@@ -58,8 +60,10 @@ export class SmtpSession {
   private timerAt = 0;
   /** Socket, TLS, deadline, terminal failure, secrets. */
   private readonly conn: Connection;
+  private firstByte: (() => void) | undefined;
 
   constructor(private readonly opts: SessionOptions) {
+    this.firstByte = opts.onFirstByte;
     this.conn = new Connection({
       signal: opts.signal,
       clock: opts.clock,
@@ -263,6 +267,11 @@ export class SmtpSession {
 
   /** Bytes from the server: framed into replies, handed to the waiter in order. */
   private receive(chunk: Buffer): void {
+    if (this.firstByte) {
+      const f = this.firstByte;
+      this.firstByte = undefined;
+      f();
+    }
     let replies: readonly SmtpReply[];
     try {
       replies = this.parser.push(chunk);
