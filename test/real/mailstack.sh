@@ -14,7 +14,8 @@
 # Ports: MAILSTACK_SMTP_PORT (2525), MAILSTACK_SUBMISSION_PORT (2587),
 #        MAILSTACK_SMTPS_PORT (2465), MAILSTACK_POP3_PORT (2110),
 #        MAILSTACK_POP3S_PORT (2995), MAILSTACK_IMAP_PORT (2143),
-#        MAILSTACK_IMAPS_PORT (2993), MAILSTACK_SINK_PORT (2526).
+#        MAILSTACK_IMAPS_PORT (2993), MAILSTACK_SINK_PORT (2526),
+#        MAILSTACK_LIMITED_PORT (2524: SMTP, at most 2 connections per client).
 # MAILSTACK_START_TIMEOUT (30 s), MAILSTACK_AUTH_FAILURE_DELAY (Dovecot, "2s").
 #
 # Nothing here can deliver mail off the machine: no relayhost, the default
@@ -127,12 +128,13 @@ load_ports() {
   IMAP_PORT=${MAILSTACK_IMAP_PORT:-2143}
   IMAPS_PORT=${MAILSTACK_IMAPS_PORT:-2993}
   SINK_PORT=${MAILSTACK_SINK_PORT:-2526}
+  LIMITED_PORT=${MAILSTACK_LIMITED_PORT:-2524}
   if [[ ${2:-} == saved && -r $dir/instance.ports ]]; then
     # shellcheck disable=SC1091
     source "$dir/instance.ports"
   fi
   local p
-  for p in "$SMTP_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT" "$POP3_PORT" "$POP3S_PORT" "$IMAP_PORT" "$IMAPS_PORT" "$SINK_PORT"; do
+  for p in "$SMTP_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT" "$POP3_PORT" "$POP3S_PORT" "$IMAP_PORT" "$IMAPS_PORT" "$SINK_PORT" "$LIMITED_PORT"; do
     [[ $p =~ ^[0-9]+$ && $p -ge 1 && $p -le 65535 ]] || die "bad port: $p"
   done
 }
@@ -332,6 +334,13 @@ EOF
   -o smtpd_client_restrictions=$restrict
   -o smtpd_relay_restrictions=$restrict
   -o milter_macro_daemon_name=ORIGINATING
+# Capacity tests: anvil counts connections per client and service; at the 3rd at once from one client this
+# smtpd greets with "421 4.7.0 ... Error: too many connections from 127.0.0.1". main.cf exempts 127.0.0.0/8
+# from every client limit; here the exemption list is empty, so loopback clients are counted too.
+127.0.0.1:$LIMITED_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/limited
+  -o smtpd_client_connection_count_limit=2
+  -o smtpd_client_event_limit_exceptions=
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -541,7 +550,7 @@ tls_ok() { # port
 
 wait_ready() {
   local dir=$1 deadline=$((SECONDS + START_TIMEOUT)) p pending failed=()
-  local ports=("$SMTP_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT" "$POP3_PORT" "$POP3S_PORT" "$IMAP_PORT" "$IMAPS_PORT")
+  local ports=("$SMTP_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT" "$POP3_PORT" "$POP3S_PORT" "$IMAP_PORT" "$IMAPS_PORT" "$LIMITED_PORT")
   while :; do
     pending=()
     for p in "${ports[@]}"; do
@@ -555,6 +564,7 @@ wait_ready() {
       failed=()
       tcp_banner "$SMTP_PORT" "220 " QUIT || failed+=("SMTP greeting on $SMTP_PORT")
       tcp_banner "$SUBMISSION_PORT" "220 " QUIT || failed+=("SMTP greeting on $SUBMISSION_PORT")
+      tcp_banner "$LIMITED_PORT" "220 " QUIT || failed+=("SMTP greeting on $LIMITED_PORT")
       tcp_banner "$IMAP_PORT" "* OK" "a LOGOUT" || failed+=("IMAP greeting on $IMAP_PORT")
       tcp_banner "$POP3_PORT" "+OK" QUIT || failed+=("POP3 greeting on $POP3_PORT")
       tls_ok "$SMTPS_PORT" || failed+=("TLS handshake on $SMTPS_PORT")
@@ -626,7 +636,7 @@ cmd_start() {
   fi
 
   local p busy=""
-  for p in "$SMTP_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT" "$POP3_PORT" "$POP3S_PORT" "$IMAP_PORT" "$IMAPS_PORT"; do
+  for p in "$SMTP_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT" "$POP3_PORT" "$POP3S_PORT" "$IMAP_PORT" "$IMAPS_PORT" "$LIMITED_PORT"; do
     local l
     l=$(port_listeners "$p")
     [[ -z $l ]] || busy+="  port $p: $l"$'\n'
@@ -688,6 +698,7 @@ POP3S_PORT=$POP3S_PORT
 IMAP_PORT=$IMAP_PORT
 IMAPS_PORT=$IMAPS_PORT
 SINK_PORT=$SINK_PORT
+LIMITED_PORT=$LIMITED_PORT
 EOF
   log "mail stack running in $DIR (postfix pid $(postfix_master_pid "$DIR"), dovecot pid $(dovecot_pid "$DIR"))"
   log "use:  eval \"\$($0 env $DIR)\""
@@ -718,6 +729,7 @@ cmd_env() {
     MAILSTACK_IMAP_PORT=$IMAP_PORT
     MAILSTACK_IMAPS_PORT=$IMAPS_PORT
     MAILSTACK_SINK_PORT=$SINK_PORT
+    MAILSTACK_LIMITED_PORT=$LIMITED_PORT
     MAILSTACK_CA=$dir/tls/ca.pem
     MAILSTACK_CERT=$dir/tls/cert.pem
     MAILSTACK_KEY=$dir/tls/key.pem
