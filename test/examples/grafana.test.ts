@@ -7,10 +7,11 @@
  * - the queries: per-target quantiles from quantile_over_time on the last-run gauge (never a sum over targets),
  *   per-module ones from the module histogram, and every per-target query following the target variable;
  * - the names: every smtp_probe_* name in a query or a variable is a metric of docs/metrics.md, and is found on the
- *   live /metrics of a daemon whose config produces them all (a STARTTLS target with a round trip read back over
- *   POP3, an mx:// target resolved by a DNS server of the test, a target that is down with an alert rule and a
- *   webhook receiver), with every label a query matches or groups by and every exact label value it asks for;
- * - the syntax: with promtool on PATH, every expression, Grafana's variables substituted, parses as PromQL.
+ *   live /metrics of a daemon whose config produces them all (grafana-daemon.ts), with every label a query
+ *   matches or groups by and every exact label value it asks for;
+ * - the syntax: with promtool on PATH, every expression, Grafana's variables substituted, parses as PromQL
+ *   (`promtool check rules`, the expressions as recording rules). test/real/grafana.test.ts runs them all on a
+ *   real Prometheus scraping that daemon.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,57 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { stringify } from 'yaml';
-import type { Daemon } from '../../src/daemon/daemon.js';
-import { testCa, TEST_SERVER_NAME } from '../helpers/certs.js';
 import { closeAll } from '../helpers/cleanup.js';
-import { startTestDaemon } from '../helpers/daemon.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startFakeMx } from '../helpers/fake-mx.js';
-import { freePort } from '../helpers/ports.js';
-import { startWebhookSink } from '../helpers/webhook-sink.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
-import { startFakePop3 } from '../pool/pop3-server.js';
-import { METRICS, onPath, readExample, seriesNames, smtpProbeIdentifiers } from './support.js';
+import {
+  allPanels, dashboard, exprs, queryPanels, startDashboardDaemon, substitute, variableExprs, variableQuery, type DashboardDaemon,
+} from './grafana-daemon.js';
+import { METRICS, onPath, seriesNames, smtpProbeIdentifiers } from './support.js';
 
-interface Target {
-  refId: string;
-  expr?: string;
-  datasource?: { type?: string; uid?: string };
-}
-
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  gridPos: { x: number; y: number; w: number; h: number };
-  datasource?: { type?: string; uid?: string };
-  targets?: Target[];
-  panels?: Panel[];
-}
-
-interface Variable {
-  name: string;
-  type: string;
-  query?: string | { query?: string };
-  definition?: string;
-  datasource?: { uid?: string };
-}
-
-interface Dashboard {
-  title: string;
-  uid: string;
-  schemaVersion: number;
-  panels: Panel[];
-  templating: { list: Variable[] };
-}
-
-const dashboard = JSON.parse(readExample('grafana-dashboard.json')) as Dashboard;
-const allPanels: Panel[] = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
-const queryPanels = allPanels.filter((p) => p.type !== 'row');
-const exprs = queryPanels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr ?? '' })));
-const variableQuery = (v: Variable): string => (typeof v.query === 'string' ? v.query : v.query?.query ?? '');
-/** The queries of the query variables (label_values(...)), checked like the panels' expressions. */
-const variableExprs = dashboard.templating.list.filter((v) => v.type === 'query').map((v) => ({ panel: `variable ${v.name}`, expr: variableQuery(v) }));
 const DS = '${DS_PROMETHEUS}';
 
 /** Metrics without a target label: their queries need not follow the target variable. */
@@ -224,7 +181,7 @@ describe('examples/grafana-dashboard.json: queries', () => {
     if (!promtool) ctx.skip('promtool is not on PATH (Debian: apt-get install --no-install-recommends prometheus)');
     const substituted = exprs.map(({ panel, expr }, i) => ({
       record: `dashboard:expr_${i}`,
-      expr: expr.replaceAll('$__rate_interval', '2m').replaceAll('$__range', '6h').replaceAll('$target', '.*').replaceAll('$module', '.*'),
+      expr: substitute(expr),
       labels: { panel },
     }));
     expect(substituted.map((r) => r.expr).join('\n')).not.toContain('$');
@@ -299,53 +256,15 @@ function missingOn(samples: readonly Sample[], expr: string): string[] {
 }
 
 describe('examples/grafana-dashboard.json: every name on a live /metrics', () => {
-  let daemon: Daemon | null = null;
-  let base = '';
-  let dir = '';
+  let daemon: DashboardDaemon | null = null;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'smtp-probe-grafana-'));
-    const mx = await startFakeMx();
-    // The mailbox serves what the MX received, with the Received header a relay would have added: hop delays.
-    const pop = await startFakePop3(() =>
-      mx.received.map((m) => `Received: from probe.test by mx1.example.test with ESMTP; ${new Date().toUTCString()}\r\n${m.raw.toString('latin1')}`),
-    );
-    const dns = await startDnsServer({ 'example.test': { mx: [[10, 'mx1.example.test']] }, 'mx1.example.test': { a: ['127.0.0.1'] } });
-    const hook = await startWebhookSink();
-    writeFileSync(join(dir, 'ca.pem'), testCa().cert);
-    writeFileSync(join(dir, 'mailbox-password'), 'box-secret\n');
-    const config = join(dir, 'config.yaml');
-    writeFileSync(
-      config,
-      `global: { interval: 1s, timeout: 800ms, phase_timeout: 500ms, ehlo: probe.test }
-modules:
-  delivery:
-    tls: starttls
-    tls_config: { ca_file: ${join(dir, 'ca.pem')}, server_name: ${TEST_SERVER_NAME} }
-    send: { from: probe@example.test, to: [box@example.test] }
-    roundtrip: { mailbox: "pop3://127.0.0.1:${pop.port}", username: box, password_file: ${join(dir, 'mailbox-password')}, allow_plaintext: true, timeout: 1s, poll_interval: 100ms }
-  plain: { tls: none }
-  opportunistic: { tls: opportunistic }
-targets:
-  - { name: delivery, url: "smtp://127.0.0.1:${mx.port}", module: delivery, interval: 2s }
-  - { name: domain, url: "mx://example.test:${mx.port}", module: opportunistic, dns_servers: ["${dns.address}"] }
-  - { name: down, url: "smtp://127.0.0.1:${await freePort()}", module: plain }
-alerts:
-  rules:
-    - { name: smtp_probe_down, kind: down, targets: [down], failure_threshold: 1, receivers: [ops] }
-  receivers:
-    - { name: ops, type: webhook, url: "${hook.url('/ops')}" }
-`,
-    );
-    const t = await startTestDaemon(config);
-    daemon = t.d;
-    base = t.base;
+    daemon = await startDashboardDaemon();
   });
 
   afterAll(async () => {
-    await daemon?.stop(2000);
+    await daemon?.stop();
     await closeAll();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('every name, label and exact label value of every query and variable is served', async () => {
@@ -353,7 +272,7 @@ alerts:
     let missing: string[] = ['(not scraped yet)'];
     let samples: Sample[] = [];
     for (const end = Date.now() + 30_000; missing.length > 0 && Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
-      samples = parseExposition(await (await fetch(`${base}/metrics`)).text()).samples;
+      samples = parseExposition(await (await fetch(`${daemon!.base}/metrics`)).text()).samples;
       missing = [...new Set(all.flatMap(({ panel, expr }) => missingOn(samples, expr).map((m) => `${panel}: ${m}`)))];
     }
     expect(missing).toEqual([]);
