@@ -90,6 +90,8 @@ export async function runSession(
     await quit(session);
     return { result: 'accepted', timings, failure: null };
   } catch (e) {
+    // An answer we did not want: the connection is fine, so it ends with QUIT like any other.
+    if (e instanceof Ended && session.isOpen) await quit(session);
     const out = classify(e, at.phase, at.greeted);
     // A 421 out of turn (before we asked anything) arrives as a protocol failure carrying the reply.
     if (out.result === '421' && !(e instanceof Ended)) watch.limited(at.phase, out.failure!.message, at.greeted);

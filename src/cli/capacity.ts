@@ -36,9 +36,14 @@ type CapacityFlags = {
   [K in keyof typeof CAPACITY_FLAGS]?: (typeof CAPACITY_FLAGS)[K] extends { type: 'boolean' } ? boolean : string;
 };
 
-/** What the command takes from outside besides its io: name lookups (tests pretend a remote address) and time. */
+/**
+ * What the command takes from outside besides its io: name lookups, whether the addresses found are this machine's
+ * (tests pretend a remote server without any network: a lookup answering a remote address, or a loopback address
+ * classified as remote), and time.
+ */
 export interface CapacityCommandDeps {
   lookup: AddressLookup;
+  isLoopback: (addresses: readonly string[]) => boolean;
   clock: Clock;
 }
 
@@ -70,7 +75,7 @@ export async function capacityCommand(argv: string[], io: CliIo, deps: Partial<C
   if (typeof addresses === 'string') {
     report = failedCapacity(capacityPlan(check, settings), addresses, clock.wallNow());
   } else {
-    const loopback = allLoopback(addresses);
+    const loopback = (deps.isLoopback ?? allLoopback)(addresses);
     const ratePerSecond = withinLimits(asked, addresses[0]!, loopback, f['allow-remote'] ?? false);
     const plan = capacityPlan(check, { ...settings, ratePerSecond });
     report = await runCapacity(plan, { address: addresses[0]!, loopback }, { ...clock, ...(io.signal ? { signal: io.signal } : {}) });
