@@ -155,9 +155,10 @@ function emptyResults(): Record<CapacityResult, number> {
   return Object.fromEntries(CAPACITY_RESULTS.map((r) => [r, 0])) as Record<CapacityResult, number>;
 }
 
-/** p50 and p95 by nearest rank (a value some session really took), and the max. */
+/** p50 and p95 by nearest rank (a value some session really took), the max and the mean. */
 export function summarize(samples: readonly number[]): CapacityPhaseStats {
   const sorted = [...samples].sort((a, b) => a - b);
   const rank = (q: number): number => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
-  return { count: sorted.length, p50Ms: round(rank(0.5)), p95Ms: round(rank(0.95)), maxMs: round(sorted[sorted.length - 1]!) };
+  const mean = sorted.reduce((sum, ms) => sum + ms, 0) / sorted.length;
+  return { count: sorted.length, meanMs: round(mean), p50Ms: round(rank(0.5)), p95Ms: round(rank(0.95)), maxMs: round(sorted[sorted.length - 1]!) };
 }

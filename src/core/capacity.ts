@@ -61,9 +61,10 @@ export interface CapacityPlan extends CapacitySettings {
   sessionTimeoutMs: number;
 }
 
-/** p50, p95 and max of one phase over the sessions that completed it, in milliseconds. */
+/** p50, p95, max and mean of one phase over the sessions that completed it, in milliseconds. */
 export interface CapacityPhaseStats {
   count: number;
+  meanMs: number;
   p50Ms: number;
   p95Ms: number;
   maxMs: number;

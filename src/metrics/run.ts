@@ -1,27 +1,31 @@
 import type { Registry } from 'prom-client';
+import type { CapacityReport } from '../core/capacity.js';
 import type { CheckResult } from '../core/result.js';
 import type { TargetMeta } from '../core/target-meta.js';
+import { CapacityMetrics } from './capacity.js';
 import { MxMetrics } from './mx.js';
 import { TargetMetrics, type TargetMetricsOptions } from './record.js';
 import { RoundtripMetrics, type RoundtripTotals } from './roundtrip.js';
 
 /**
  * Everything the daemon records on /metrics, behind one entry: the per-target and per-MX-host series
- * (record.ts), the domain-level series of mx:// targets (mx.ts), the round-trip series (roundtrip.ts), and the
- * daemon's own counters. Which of them a run feeds is read from its results, not from the plan.
+ * (record.ts), the domain-level series of mx:// targets (mx.ts), the round-trip series (roundtrip.ts), the
+ * capacity runs' (capacity.ts), and the daemon's own counters. Which of them a run feeds is read from its results, not from the plan.
  */
 export class RunMetrics {
   private readonly targets: TargetMetrics;
   private readonly mx: MxMetrics;
   private readonly roundtrip: RoundtripMetrics;
+  private readonly capacity: CapacityMetrics;
   private staticLabelNames: readonly string[];
 
-  /** Registers every family on `registry` (in this order: target, mx, round-trip). */
+  /** Registers every family on `registry` (in this order: target, mx, round-trip, capacity). */
   constructor(registry: Registry, options: TargetMetricsOptions) {
     this.staticLabelNames = [...options.staticLabelNames];
     this.targets = new TargetMetrics(registry, options);
     this.mx = new MxMetrics(registry, options.staticLabelNames);
     this.roundtrip = new RoundtripMetrics(registry, options.staticLabelNames);
+    this.capacity = new CapacityMetrics(registry, options.staticLabelNames);
   }
 
   /**
@@ -38,6 +42,16 @@ export class RunMetrics {
     }
     if (roundtrip) this.roundtrip.count(meta, roundtrip);
     for (const result of results) if (result.roundtrip) this.roundtrip.observe(meta, result.roundtrip);
+  }
+
+  /** A capacity run of `meta`'s target (module `capacity:`) that finished at `wallMs`: its series replace the last run's. */
+  recordCapacity(meta: TargetMeta, report: CapacityReport, wallMs: number): void {
+    this.capacity.record(meta, report, wallMs);
+  }
+
+  /** The target's module no longer has `capacity:`: its capacity series go. */
+  forgetCapacity(targetName: string): void {
+    this.capacity.forget(targetName);
   }
 
   /** A run of `meta`'s target was skipped: the previous one was still going when this one was due. */
@@ -59,6 +73,7 @@ export class RunMetrics {
     this.targets.forget(targetName);
     this.mx.forget(targetName);
     this.roundtrip.forget(targetName);
+    this.capacity.forget(targetName);
   }
 
   /** A reload changed the set of static label names (the same list again changes nothing). */
@@ -68,6 +83,7 @@ export class RunMetrics {
     this.targets.setStaticLabelNames(names);
     this.mx.setStaticLabelNames(names);
     this.roundtrip.setStaticLabelNames(names);
+    this.capacity.setStaticLabelNames(names);
   }
 }
 

@@ -8,8 +8,10 @@ import { Registry, type MetricObjectWithValues, type MetricValue } from 'prom-cl
 import { createDeliveryMetrics } from '../alerts/delivery/metrics.js';
 import { AlertEngine } from '../alerts/engine.js';
 import type { AlertRule } from '../alerts/types.js';
+import type { CapacityReport } from '../core/capacity.js';
 import { WARNING_KINDS, type CheckResult, type PhaseRecord } from '../core/result.js';
 import type { TargetMeta } from '../core/target-meta.js';
+import { CAPACITY_QUANTILES } from '../metrics/capacity.js';
 import { probeRegistry } from '../metrics/probe.js';
 import { RunMetrics } from '../metrics/run.js';
 
@@ -64,6 +66,20 @@ function sampleResults(): { tls: CheckResult; failed: CheckResult; mx: CheckResu
   return { tls, failed, mx };
 }
 
+/** A capacity run of five sessions until STARTTLS that a 421 stopped. */
+const CAPACITY: CapacityReport = {
+  url: 'smtp://mail.example.test:25', sessions: 5, until: 'starttls', durationMs: 30_000, ratePerSecond: null, address: '192.0.2.1',
+  loopback: false, startedAt: STARTED_AT, elapsedMs: 250, ok: false, started: 12,
+  results: { accepted: 10, refused: 0, '421': 2, '4xx': 0, '5xx': 0, timeout: 0, error: 0 }, maxConcurrentOk: 2,
+  phases: {
+    connect: { count: 12, meanMs: 2, p50Ms: 1, p95Ms: 19, maxMs: 19 }, banner_first_byte: { count: 12, meanMs: 45, p50Ms: 40, p95Ms: 68, maxMs: 68 },
+    banner: { count: 12, meanMs: 45, p50Ms: 40, p95Ms: 70, maxMs: 70 }, ehlo: { count: 10, meanMs: 5, p50Ms: 4, p95Ms: 12, maxMs: 12 },
+    tls: { count: 10, meanMs: 25, p50Ms: 17, p95Ms: 87, maxMs: 87 },
+  },
+  stoppedBy421: { phase: 'banner', reply: '421 4.7.0 mail.example.test Error: too many connections', openSessions: 4, okSessions: 2, atMs: 250 },
+  problems: [], interrupted: false, failure: null,
+};
+
 const meta = (name: string): TargetMeta => ({ name, labels: {}, module: 'm', phaseHistograms: 'target', intervalMs: 60_000 });
 
 /** The /metrics registry of a daemon that has run a few targets and has one alert firing. */
@@ -74,6 +90,7 @@ function daemonRegistry(): Registry {
   metrics.recordRun(meta('submission'), [tls], { late: 1, never: 1 });
   metrics.recordRun(meta('relay'), [failed]);
   metrics.recordRun(meta('domain'), mx);
+  metrics.recordCapacity(meta('submission'), CAPACITY, Date.parse(STARTED_AT));
   metrics.skipped(meta('relay'));
   metrics.observeLag(0.01);
   metrics.configReloaded(true, Date.parse(STARTED_AT));
@@ -154,6 +171,14 @@ ${WARNING_KINDS.map((k) => `\`${k}\``).join(', ')}. A kind the last run did not 
 most runs have no warning, so a fleet exports a warning series only where there is something to say, rather than
 one per target and kind. Alert on \`smtp_probe_warnings{kind="cert_expiring"} > 0\` (the alert resolves when
 the series goes); \`max_over_time(smtp_probe_warnings[1h])\` shows what came and went.
+
+**Capacity series** (\`smtp_probe_capacity_*\`) exist for the targets whose module has \`capacity:\` once its first
+capacity run has finished, and hold that last run's figures (docs/capacity.md). \`smtp_probe_capacity_phase_seconds\`
+has a \`quantile\` label of ${CAPACITY_QUANTILES.map(([q, k]) => `\`${q}\` (${k.replace('Ms', '')})`).join(', ')} per phase the run
+timed (\`connect\`, \`banner_first_byte\`, \`banner\`, \`ehlo\`, \`tls\`); \`smtp_probe_capacity_sessions\` one series per
+\`result\` (\`accepted\`, \`refused\`, \`421\`, \`4xx\`, \`5xx\`, \`timeout\`, \`error\`), 0 for the kinds the run did not
+have. A run that could not start or was cut short changes none of them: \`time() -
+smtp_probe_capacity_last_run_timestamp_seconds\` says how old the figures are.
 
 ## /probe
 

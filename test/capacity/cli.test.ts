@@ -43,7 +43,7 @@ describe('reports and exit codes', () => {
     expect(Object.keys(r.results).sort()).toEqual([...CAPACITY_RESULTS].sort());
     expect(r.results.accepted).toBe(r.started);
     expect(Object.keys(r.phases)).toEqual(CAPACITY_PHASES.filter((p) => p !== 'tls'));
-    expect(Object.keys(r.phases.ehlo!)).toEqual(['count', 'p50Ms', 'p95Ms', 'maxMs']);
+    expect(Object.keys(r.phases.ehlo!)).toEqual(['count', 'meanMs', 'p50Ms', 'p95Ms', 'maxMs']);
     expect(s.commands().filter((c) => c.startsWith('EHLO'))).toEqual(Array(r.started).fill('EHLO probe.test'));
   });
 

@@ -261,10 +261,10 @@ describe('an interrupt mid-run', () => {
 });
 
 describe('summarize', () => {
-  test('nearest rank: p50 and p95 are values some session took; max is the largest', () => {
+  test('nearest rank: p50 and p95 are values some session took; max is the largest; the mean', () => {
     const hundred = Array.from({ length: 100 }, (_, i) => 100 - i);
-    expect(summarize(hundred)).toEqual({ count: 100, p50Ms: 50, p95Ms: 95, maxMs: 100 });
-    expect(summarize([7])).toEqual({ count: 1, p50Ms: 7, p95Ms: 7, maxMs: 7 });
-    expect(summarize([1, 2, 3, 40])).toEqual({ count: 4, p50Ms: 2, p95Ms: 40, maxMs: 40 });
+    expect(summarize(hundred)).toEqual({ count: 100, meanMs: 50.5, p50Ms: 50, p95Ms: 95, maxMs: 100 });
+    expect(summarize([7])).toEqual({ count: 1, meanMs: 7, p50Ms: 7, p95Ms: 7, maxMs: 7 });
+    expect(summarize([1, 2, 3, 40])).toEqual({ count: 4, meanMs: 11.5, p50Ms: 2, p95Ms: 40, maxMs: 40 });
   });
 });

@@ -30,7 +30,7 @@ describe('generated docs', () => {
     const { daemon, probe } = await metricFamilies();
     for (const f of [...daemon, ...probe]) {
       expect(f.help, f.name).not.toBe('');
-      expect(['gauge', 'counter', 'histogram'], f.name).toContain(f.type);
+      expect(['gauge', 'counter', 'histogram', 'summary'], f.name).toContain(f.type);
     }
     expect(daemon.map((f) => f.name)).toEqual(expect.arrayContaining(['smtp_probe_success', 'smtp_probe_mx_up_ratio', 'smtp_probe_roundtrip_seconds', 'smtp_probe_alerts_firing', 'smtp_probe_notifications_total']));
     expect(daemon.find((f) => f.name === 'smtp_probe_failures_total')?.labels).toEqual(['target', 'mx_host', 'phase', 'reason']);
