@@ -12,7 +12,7 @@
  * Its size is bounded by the delivery queue's bound per receiver and by the number of alert instances.
  */
 import { readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { AlertsLogger } from './delivery/index.js';
@@ -79,7 +79,6 @@ function errorCode(e: unknown): string | undefined {
 
 export class StateStore {
   readonly path: string;
-  private readonly dir: string;
   private readonly clock: Clock;
   private readonly logger: AlertsLogger | undefined;
   private readonly minIntervalMs: number;
@@ -95,7 +94,6 @@ export class StateStore {
 
   constructor(file: string, options: StateStoreOptions) {
     this.path = path.resolve(file);
-    this.dir = path.dirname(this.path);
     this.clock = options.clock;
     this.logger = options.logger;
     this.minIntervalMs = options.minIntervalMs ?? 1000;
@@ -103,29 +101,18 @@ export class StateStore {
   }
 
   /**
-   * What the previous process saved. A missing file: empty. A corrupt file or one of an unknown version: empty,
-   * with a warning, and the file kept as `<path>.corrupt`. An unreadable one: empty, with an error (left alone).
+   * What the previous process saved. A missing file: empty. A corrupt or unreadable file, or one of an unknown
+   * version: empty, with a warning, and the file moved aside as `<path>.corrupt-<time>` (see `moveAside`).
    * Leftover temporary files of interrupted saves are removed.
    */
   load(): StateSnapshot {
-    this.removeLeftovers();
-    let text: string;
-    try {
-      text = readFileSync(this.path, 'utf8');
-    } catch (e) {
-      if (errorCode(e) === 'ENOENT') return empty();
-      this.logger?.error({ file: this.path, err: e instanceof Error ? e.message : String(e) }, 'cannot read the state file; starting without alert state');
-      return empty();
-    }
+    removeLeftovers(this.path, this.logger);
+    const text = readOrMoveAside(this.path, this.clock.wallNow(), this.logger, 'state file unusable; starting without alert state');
+    if (text === null) return empty();
     const parsed = parseState(text);
     if (typeof parsed !== 'string') return parsed;
-    let kept: string | null = `${this.path}.corrupt`;
-    try {
-      renameSync(this.path, kept);
-    } catch {
-      kept = null; // Left where it is: the next save replaces it.
-    }
-    this.logger?.warn({ file: this.path, keptAs: kept, problem: parsed }, 'state file unusable; starting without alert state');
+    const keptAs = moveAside(this.path, this.clock.wallNow());
+    this.logger?.warn({ file: this.path, keptAs, problem: parsed }, 'state file unusable; starting without alert state');
     return empty();
   }
 
@@ -203,57 +190,101 @@ export class StateStore {
     return `${JSON.stringify({ version: STATE_FILE_VERSION, savedAt: new Date(this.clock.wallNow()).toISOString(), ...pick(snapshot) })}\n`;
   }
 
-  private async write(text: string): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    try {
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.chmod(0o600);
-        await fh.writeFile(text, 'utf8');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.path);
-    } catch (e) {
-      await unlink(tmp).catch(() => undefined);
-      throw e;
-    }
-    await this.syncDir();
+  private write(text: string): Promise<void> {
+    return replaceFile(this.path, (fh) => fh.writeFile(text, 'utf8'));
   }
+}
 
-  /** Makes the rename durable. Some platforms cannot fsync a directory; that is not an error. */
-  private async syncDir(): Promise<void> {
-    let dh;
+/**
+ * Replaces `file` atomically with what `fill` writes: into `<file>.tmp-<pid>` (mode 0600, fsync), renamed over
+ * `file`, then the directory fsynced. A crash at any point leaves either the old file or the new one. The state
+ * file and the history file (daemon) are written through it. Rejects if it could not (the old file stays).
+ */
+export async function replaceFile(file: string, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    const fh = await open(tmp, 'w', 0o600);
     try {
-      dh = await open(this.dir, 'r');
-      await dh.sync();
-    } catch (e) {
-      const code = errorCode(e);
-      if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw e;
+      await fh.chmod(0o600);
+      await fill(fh);
+      await fh.sync();
     } finally {
-      await dh?.close();
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await syncDir(dir);
+}
+
+/** Makes a rename durable. Some platforms cannot fsync a directory; that is not an error. */
+async function syncDir(dir: string): Promise<void> {
+  let dh;
+  try {
+    dh = await open(dir, 'r');
+    await dh.sync();
+  } catch (e) {
+    const code = errorCode(e);
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw e;
+  } finally {
+    await dh?.close();
+  }
+}
+
+/** Removes the temporary files that interrupted saves of `file` left (`<file>.tmp-*`). */
+export function removeLeftovers(file: string, logger?: AlertsLogger): void {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    try {
+      unlinkSync(path.join(dir, name));
+      logger?.info({ file: path.join(dir, name) }, 'removed the temporary file of an interrupted save');
+    } catch {
+      // A directory or not ours to remove: leave it.
     }
   }
+}
 
-  private removeLeftovers(): void {
-    const prefix = `${path.basename(this.path)}.tmp-`;
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (!name.startsWith(prefix)) continue;
-      try {
-        unlinkSync(path.join(this.dir, name));
-        this.logger?.info({ file: path.join(this.dir, name) }, 'removed the temporary file of an interrupted state save');
-      } catch {
-        // A directory or not ours to remove: leave it.
-      }
-    }
+/**
+ * Moves a file that cannot be used out of the way, to `<file>.corrupt-<UTC time>` (`20261205T053900.123Z`), so
+ * that the next save starts afresh and the bytes stay for a person to look at; each time its own name. Returns
+ * the new name, or null when it could not be moved (then it stays where it is, and the next save replaces it).
+ */
+export function moveAside(file: string, wallNow: number): string | null {
+  const stamp = new Date(wallNow).toISOString().replace(/[-:]/g, '');
+  const kept = `${file}.corrupt-${stamp}`;
+  try {
+    renameSync(file, kept);
+    return kept;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The content of `file`; null when there is none: missing (nothing said), or unreadable (moved aside, and `message`
+ * warned with the file, where it went and why).
+ */
+export function readOrMoveAside(file: string, wallNow: number, logger: AlertsLogger | undefined, message: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT') return null;
+    // A directory is no file of ours to move: it stays, and every save fails (logged) until someone moves it.
+    const keptAs = errorCode(e) === 'EISDIR' ? null : moveAside(file, wallNow);
+    logger?.warn({ file, keptAs, problem: `cannot read it: ${e instanceof Error ? e.message : String(e)}` }, message);
+    return null;
   }
 }
 

@@ -78,20 +78,45 @@ describe('StateStore: load and save', () => {
     ['a bad notification', JSON.stringify({ version: 1, alerts: [], pending: [{ id: 1 }] })],
     ['not an object', '[]'],
   ] as const) {
-    it(`a file with ${name}: empty, a warning, the file kept as .corrupt, and the next save starts afresh`, async () => {
+    it(`a file with ${name}: empty, a warning, the file moved aside as .corrupt-<time>, and the next save starts afresh`, async () => {
       const file = path.join(dir, 'state.json');
       writeFileSync(file, content);
       const { logger, lines } = captureLogger();
+      // ManualClock's wall clock starts at 2026-01-01T00:00:00Z.
+      const keptAs = `${file}.corrupt-20260101T000000.000Z`;
       const store = new StateStore(file, { clock: new ManualClock(), logger });
       expect(store.load()).toEqual({ alerts: [], pending: [] });
-      expect(readFileSync(`${file}.corrupt`, 'utf8')).toBe(content);
+      expect(readFileSync(keptAs, 'utf8')).toBe(content);
       expect(existsSync(file)).toBe(false);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatchObject({ level: 'warn', obj: { file, keptAs: `${file}.corrupt` } });
+      expect(lines[0]).toMatchObject({ level: 'warn', obj: { file, keptAs } });
       await store.save(snapshot(2));
       expect(store.load()).toEqual(snapshot(2));
     });
   }
+
+  it('a second corrupt file later is moved aside under its own name: the first one stays', async () => {
+    const file = path.join(dir, 'state.json');
+    const clock = new ManualClock();
+    writeFileSync(file, 'garbage one');
+    new StateStore(file, { clock }).load();
+    await clock.advance(1500);
+    writeFileSync(file, 'garbage two');
+    new StateStore(file, { clock }).load();
+    expect(readdirSync(dir).sort()).toEqual(['state.json.corrupt-20260101T000000.000Z', 'state.json.corrupt-20260101T000001.500Z']);
+    expect(readFileSync(path.join(dir, 'state.json.corrupt-20260101T000000.000Z'), 'utf8')).toBe('garbage one');
+    expect(readFileSync(path.join(dir, 'state.json.corrupt-20260101T000001.500Z'), 'utf8')).toBe('garbage two');
+  });
+
+  it('a state_file that is a directory: empty, a warning, the directory left where it is', () => {
+    const file = path.join(dir, 'state.json');
+    mkdirSync(file);
+    const { logger, lines } = captureLogger();
+    expect(new StateStore(file, { clock: new ManualClock(), logger }).load()).toEqual({ alerts: [], pending: [] });
+    expect(statSync(file).isDirectory()).toBe(true);
+    expect(lines).toEqual([expect.objectContaining({ level: 'warn', obj: expect.objectContaining({ file, keptAs: null }) })]);
+    expect(JSON.stringify(lines[0]!.obj)).toContain('EISDIR');
+  });
 });
 
 describe('StateStore: atomic writes', () => {
