@@ -1,3 +1,5 @@
+import type { CapacityModuleSettings } from '../core/capacity.js';
+import { formatDuration } from '../core/duration.js';
 import type { Expectation } from '../core/expect.js';
 import type { AuthPlan, RoundtripPlan, SendPlan, StepKind } from '../core/plan.js';
 import type { Phase } from '../core/result.js';
@@ -57,7 +59,28 @@ export function resolveModule(name: string, m: RawModule, ctx: ModuleContext): M
     hasCredentials: auth !== null || m.roundtrip !== undefined || tc.cert_file !== undefined || tc.key_file !== undefined
       || m.source_ip_address !== undefined,
     roundtrip: resolveRoundtrip(m, [...path, 'roundtrip'], ctx),
+    capacity: resolveCapacity(m, [...path, 'capacity'], ctx),
   };
+}
+
+/** `capacity:` with its defaults; a run (its duration and one session's timeout) must end before the next is due. */
+function resolveCapacity(m: RawModule, path: ConfigPath, ctx: ModuleContext): CapacityModuleSettings | null {
+  const c = m.capacity;
+  if (!c) return null;
+  const d = DEFAULTS.capacity;
+  const settings: CapacityModuleSettings = {
+    sessions: c.sessions ?? d.sessions,
+    until: c.until ?? d.until,
+    durationMs: c.duration ?? d.durationMs,
+    ratePerSecond: c.rate ?? null,
+    everyMs: c.every ?? d.everyMs,
+  };
+  const longest = settings.durationMs + (m.timeout ?? ctx.global.timeoutMs);
+  if (longest >= settings.everyMs) {
+    ctx.issues.push(ctx.src.issue([...path, c.every !== undefined ? 'every' : 'duration'],
+      `a capacity run takes up to ${formatDuration(longest)} (duration and one session's timeout): every must be longer, not ${formatDuration(settings.everyMs)}`));
+  }
+  return settings;
 }
 
 /** `password` or `password_file`, exactly one. */

@@ -130,6 +130,9 @@ function resolveTarget(
   if (!mod) return null;
   const url = t.url;
   if (url.scheme !== 'mx' && t.max_mx !== undefined) ctx.issues.push(ctx.src.issue([...path, 'max_mx'], 'max_mx applies to mx:// targets only'));
+  if (url.scheme === 'mx' && mod.capacity) {
+    ctx.issues.push(ctx.src.issue([...path, 'url'], `module "${moduleName}" has capacity:, which measures one server: give the MX hosts as smtp:// targets, or use a module without capacity`));
+  }
   const intervalMs = t.interval ?? ctx.global.intervalMs;
   const built = buildPlan(t.name, url, mod, ctx.global, { dnsServers: t.dns_servers ?? null, maxMx: t.max_mx ?? null });
   const plan = { ...built, watchCapabilities: watchedCapabilities(rules, t.name, moduleName) };

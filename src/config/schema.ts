@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkOptionShape } from '../../checks/index.js';
 import type { SchemaKit } from '../../checks/step.js';
+import { CAPACITY_UNTIL } from '../core/capacity.js';
 import { formatDuration as d, parseDuration } from '../core/duration.js';
 import { EXPECTABLE_PHASES, parseExpectation } from '../core/expect.js';
 import { parseListenAddress } from '../core/listen.js';
@@ -100,6 +101,16 @@ const roundtrip = z.strictObject({
     .meta({ description: 'Messages looked at per mailbox (folder), the newest first (default 5000): a huge mailbox costs no more' }),
 });
 
+/** A module's `capacity:` (docs/capacity.md): a capacity run of each of its targets at most once per `every`. */
+const cap = DEFAULTS.capacity;
+const capacity = z.strictObject({
+  sessions: z.number().int().min(1).max(cap.maxSessions).optional().meta({ description: `Sessions open at once (default ${cap.sessions}; 1-${cap.maxSessions})` }),
+  until: z.enum(CAPACITY_UNTIL).optional().meta({ description: `How far each session goes before QUIT: banner, ehlo (default) or starttls (STARTTLS and the handshake, verified as the module's tls says)` }),
+  every: positiveDuration.optional().meta({ description: `At most one capacity run per target this often (default ${d(cap.everyMs)}); the first comes within one every of the start, at a point spread by the target's name. Example: 6h` }),
+  duration: positiveDuration.optional().meta({ description: `No session starts after this (default ${d(cap.durationMs)}); with one session's timeout it must end before every` }),
+  rate: z.number().positive().max(cap.maxRatePerSecond).optional().meta({ description: 'Sessions started per second at most, over all of them (default: no limit, a new session as each one ends). Example: 2' }),
+});
+
 /** A run's response-time thresholds; the warning one may not be over the critical one. */
 const thresholds = z
   .strictObject({
@@ -138,6 +149,7 @@ const runnerKeys = {
   probe_targets: z.array(targetUrl).optional().meta({ description: 'The only URLs /probe may run this module against; a module with credentials answers /probe for these alone. Example: ["smtp://mail.example.test:587"]' }),
   phase_histograms: phaseHistograms.optional().meta({ description: "Phase duration histograms of this module's targets: module, target or none (default: global.phase_histograms)" }),
   roundtrip: roundtrip.optional().meta({ description: 'Read the test message back from a mailbox (POP3 or IMAP) to time delivery. Needs send.to and deliver: true; the interval must cover both timeouts' }),
+  capacity: capacity.optional().meta({ description: "Capacity runs of this module's targets (smtp:// and smtps://): concurrent sessions against the server, p50/p95 per phase, stopped by the first 421, into the smtp_probe_capacity_* metrics; never at the same time as the target's own check. Example: { sessions: 5, until: starttls, every: 1h }" }),
 };
 
 export const moduleSchema = z.strictObject({ ...checkOptionShape(kit), ...runnerKeys });

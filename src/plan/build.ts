@@ -1,3 +1,4 @@
+import type { CapacityModuleSettings } from '../core/capacity.js';
 import { machineFqdn } from '../core/host.js';
 import { parseListenAddress } from '../core/listen.js';
 import type { Expectation } from '../core/expect.js';
@@ -87,6 +88,8 @@ export interface ModuleSettings {
    */
   hasCredentials: boolean;
   roundtrip: RoundtripPlan | null;
+  /** `capacity:`: the daemon's capacity runs of the module's targets; absent or null: none. */
+  capacity?: CapacityModuleSettings | null;
 }
 
 /** Per-target DNS settings: servers (target, else global) and, for mx:// targets, how many MX hosts to probe. */
