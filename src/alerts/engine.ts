@@ -1,9 +1,9 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { CheckResult, FailureReason } from '../core/result.js';
 import { DEFAULT_ISOLATED, judgeResult, selects } from './rules.js';
-import { initialState, nextAlertState } from './state.js';
+import { initialState, nextAlertState, type StepContext } from './state.js';
 import { StormTracker } from './storm.js';
-import type { AlertRule, AlertState, IsolatedSettings, Notification, NotificationKind, Verdict } from './types.js';
+import type { AlertEngineEvent, AlertRule, AlertState, FiringState, IsolatedSettings, Notification, NotificationKind, Verdict } from './types.js';
 
 export interface AlertTarget {
   name: string;
@@ -35,6 +35,8 @@ export interface AlertEngineOptions {
   isolated?: IsolatedSettings;
   /** The configured targets: the isolated alert is judged once each has reported (none given: at once). */
   targets?: readonly AlertTarget[];
+  /** Told what happened to alerts: fired, reminded, resolved, silenced (the daemon's alert events and logs). */
+  onEvent?: (e: AlertEngineEvent) => void;
 }
 
 export type { IsolatedSettings };
@@ -75,6 +77,8 @@ export class AlertEngine {
   private rules: AlertRule[];
   private silences: Silence[];
   private readonly states = new Map<string, AlertState>();
+  /** The summary of each firing alert's last bad run (not persisted: after a restart, from its next run). */
+  private readonly summaries = new Map<string, string>();
   private readonly storms: StormTracker;
 
   constructor(private readonly opts: AlertEngineOptions) {
@@ -102,6 +106,17 @@ export class AlertEngine {
     return [...this.states.values()];
   }
 
+  /** The alerts firing now, in the order they first went bad. */
+  firing(): FiringState[] {
+    const out: FiringState[] = [];
+    for (const [k, s] of this.states) {
+      if (s.status !== 'firing') continue;
+      const kind = s.rule === ISOLATED_ALERT ? 'isolated' : (this.rules.find((r) => r.name === s.rule)?.kind ?? 'isolated');
+      out.push({ rule: s.rule, kind, target: s.target, since: s.firedAt ?? s.badSince ?? '', summary: this.summaries.get(k) ?? null });
+    }
+    return out.sort((a, b) => a.since.localeCompare(b.since));
+  }
+
   /**
    * A reload: new rules, silences, targets and isolated-alert thresholds. An alert whose rule still selects its
    * target goes on as it was (same state, startsAt and ids); if it was sent, receivers the rule no longer names get
@@ -124,10 +139,13 @@ export class AlertEngine {
         continue;
       }
       this.states.delete(k);
+      this.summaries.delete(k);
       const was = old ?? rule ?? this.orphan(s.rule);
+      const summary = `no longer monitored (${RELOADED})`;
       if (s.status === 'firing' && s.notified && was.sendResolved) {
-        this.emit(was, target?.alert ?? { ...PROBE_TARGET, name: s.target }, s, 'resolved', null, `no longer monitored (${RELOADED})`);
+        this.emit(was, target?.alert ?? { ...PROBE_TARGET, name: s.target }, s, 'resolved', null, summary);
       }
+      if (s.status === 'firing') this.event('resolved', s.rule, s.target, summary);
     }
     this.storms.replace(new Set(byName.keys()), isolated ?? DEFAULT_ISOLATED);
     this.opts.onChange?.();
@@ -178,8 +196,35 @@ export class AlertEngine {
     const { state, emit } = nextAlertState(prev, verdict, { ...ctx, rule });
     if (state.status === 'ok' && state.badStreak === 0 && emit.length === 0) this.states.delete(k);
     else this.states.set(k, state);
+    if (state.status === 'firing' && verdict === 'bad') this.summaries.set(k, summary);
+    else if (state.status === 'ok') this.summaries.delete(k);
     for (const kind of emit) this.emit(rule, target, kind === 'resolved' ? prev : state, kind, result, summary);
+    this.report(prev, state, emit, { rule, target: target.name, summary, ...ctx });
     return emit.some((k2) => k2 !== 'refresh') || prev.status !== state.status || prev.notified !== state.notified;
+  }
+
+  /** The events of one step: what was sent (fired, reminded, resolved), and what went firing or ended unsent. */
+  private report(
+    prev: AlertState,
+    state: AlertState,
+    emit: readonly NotificationKind[],
+    c: Pick<StepContext, 'silenced' | 'rule'> & { target: string; summary: string },
+  ): void {
+    const { rule, target, summary } = c;
+    if (emit.includes('firing')) this.event('fired', rule.name, target, summary);
+    if (emit.includes('reminder')) this.event('reminded', rule.name, target, summary);
+    if (prev.status === 'ok' && state.status === 'firing' && !state.notified) {
+      const why = c.silenced ? 'a silence covers this target' : `a failure storm is reported as ${ISOLATED_ALERT}`;
+      this.event('silenced', rule.name, target, `${summary} (not sent: ${why})`);
+    }
+    if (prev.status === 'firing' && state.status === 'ok') {
+      const unsent = !prev.notified ? 'its firing was never sent' : !rule.sendResolved ? 'send_resolved is off' : null;
+      this.event('resolved', rule.name, target, unsent ? `${summary} (not sent: ${unsent})` : summary);
+    }
+  }
+
+  private event(event: AlertEngineEvent['event'], rule: string, target: string, detail: string | null): void {
+    this.opts.onEvent?.({ event, rule, target, at: this.opts.now(), detail });
   }
 
   private emit(

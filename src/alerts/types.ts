@@ -82,3 +82,28 @@ export interface Notification {
 
 /** What a rule says of one result. `unknown`: the run did not get far enough to tell (streaks unchanged). */
 export type Verdict = 'bad' | 'good' | 'unknown';
+
+/**
+ * What happened to an alert, as the engine reports it (`AlertEngineOptions.onEvent`): it fired (its firing was
+ * sent), was reminded, resolved, or went firing while a silence or a failure storm held its notification back.
+ */
+export interface AlertEngineEvent {
+  event: 'fired' | 'resolved' | 'reminded' | 'silenced';
+  rule: string;
+  target: string;
+  /** Wall-clock ms. */
+  at: number;
+  /** The rule's summary of the result, or why nothing was sent. */
+  detail: string | null;
+}
+
+/** An alert firing now (`AlertEngine.firing()`). */
+export interface FiringState {
+  rule: string;
+  kind: AlertKind;
+  target: string;
+  /** When it fired (ISO): the first bad run of its streak. */
+  since: string;
+  /** The rule's summary of the last bad result; null until a run has been judged since a restart. */
+  summary: string | null;
+}

@@ -14,7 +14,7 @@
  */
 import type { Notification } from '../types.js';
 import { RecentIds } from './recent-ids.js';
-import type { AlertsLogger, DeliveryMetrics } from './types.js';
+import type { AlertsLogger, DeliveryEvent, DeliveryMetrics } from './types.js';
 
 export interface Entry {
   readonly n: Notification;
@@ -30,6 +30,8 @@ export interface BoundSettings {
   metrics: DeliveryMetrics | undefined;
   /** The queue of `receiver` changed (added or removed); `queued` notifications are in it now. */
   changed(receiver: string, queued: number): void;
+  /** Told of notifications dropped for the bound (see DeliveryQueueOptions.onEvent). */
+  onEvent?: ((e: DeliveryEvent) => void) | undefined;
 }
 
 const sameAlert = (a: Notification, b: Notification): boolean => a.alert === b.alert && a.target === b.target;
@@ -121,6 +123,7 @@ export class BoundedQueue {
       this.s.metrics?.count(this.receiver, 'dropped', 1);
       const { id, kind, alert, target } = victim.n;
       this.s.logger?.warn({ receiver: this.receiver, id, kind, alert, target, maxQueue: this.s.maxQueue }, 'notification queue full; dropped the oldest droppable notification');
+      this.s.onEvent?.({ event: 'dropped', notification: victim.n, detail: `${kind}: the queue was full (${this.s.maxQueue} queued); dropped` });
     }
   }
 

@@ -17,6 +17,7 @@ export {
   type AlertsLogger,
   type BackoffPolicy,
   type BoundDeliveryReceiver,
+  type DeliveryEvent,
   type DeliveryMetrics,
   type DeliveryQueueOptions,
   type DeliveryReceiver,

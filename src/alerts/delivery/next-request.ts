@@ -7,13 +7,14 @@ import type { BuildContext, PreparedRequest } from '../providers/provider.js';
 import type { BoundedQueue, Entry } from './bound.js';
 import { errorText } from './error-text.js';
 import type { Target } from './target.js';
-import type { AlertsLogger, DeliveryMetrics } from './types.js';
+import type { AlertsLogger, DeliveryEvent, DeliveryMetrics } from './types.js';
 
 export interface RequestSettings {
   clock: Clock;
   externalUrl: string;
   logger: AlertsLogger | undefined;
   metrics: DeliveryMetrics | undefined;
+  onEvent?: ((e: DeliveryEvent) => void) | undefined;
 }
 
 type Built = { ok: true; requests: PreparedRequest[] } | { ok: false; error: string };
@@ -36,6 +37,7 @@ export function nextRequest(queue: BoundedQueue, target: Target, s: RequestSetti
     s.metrics?.count(target.name, 'failed', 1);
     const { id, kind, alert, target: probeTarget } = head.n;
     s.logger?.error({ receiver: target.name, id, kind, alert, target: probeTarget, err: built.error }, 'could not build the notification request; given up');
+    s.onEvent?.({ event: 'delivery_failed', notification: head.n, detail: `${kind}: could not build the request (${built.error}); given up` });
     return null;
   }
   const requests = built.requests;

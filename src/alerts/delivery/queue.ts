@@ -57,6 +57,7 @@ export class DeliveryQueue {
       random: options.random ?? Math.random,
       logger: options.logger,
       metrics: this.metrics,
+      onEvent: options.onEvent,
       changed: (receiver, queued) => this.changed(receiver, queued),
       persist: options.persist,
       retired: (name) => this.drop(name),

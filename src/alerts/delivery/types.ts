@@ -52,6 +52,16 @@ export interface BackoffPolicy {
 export const DELIVERY_RESULTS = ['sent', 'retried', 'failed', 'dropped', 'superseded'] as const;
 export type DeliveryResult = (typeof DELIVERY_RESULTS)[number];
 
+/**
+ * What happened to one notification in delivery (`DeliveryQueueOptions.onEvent`): delivered, a failed attempt
+ * (retried or given up), or dropped from a full queue. `detail` says how, in one line, never a URL or a secret.
+ */
+export interface DeliveryEvent {
+  event: 'delivered' | 'delivery_failed' | 'dropped';
+  notification: Notification;
+  detail: string;
+}
+
 /** A pino logger fits. */
 export interface AlertsLogger {
   debug(obj: object, msg: string): void;
@@ -95,6 +105,8 @@ export interface DeliveryQueueOptions {
    */
   persist?: () => Promise<void>;
   logger?: AlertsLogger;
+  /** Told of each notification delivered, failed (each attempt) or dropped. Must not throw. */
+  onEvent?: (e: DeliveryEvent) => void;
   /**
    * Registers smtp_probe_notifications_total and smtp_probe_notification_queue_length here (reused if already
    * there). For a queue rebuilt on reload, prefer `metrics: createDeliveryMetrics(registry)` made once and passed

@@ -188,17 +188,20 @@ export class Worker {
     }
     this.s.metrics?.count(this.name, 'sent', n);
     this.s.logger?.debug({ receiver: this.name, request: req.describe, status, notifications: n }, 'notifications delivered');
+    for (const e of carried) this.s.onEvent?.({ event: 'delivered', notification: e.n, detail: `${e.n.kind} sent${status === null ? '' : ` (HTTP ${status})`}` });
   }
 
   /** Applies a failed attempt to what the request carried; returns how long to wait before the next attempt. */
   private settle(req: PreparedRequest, carried: Entry[], outcome: Extract<SendOutcome, { ok: false }>): number {
     const n = carried.length;
     const detail = { receiver: this.name, request: req.describe, status: outcome.status, error: outcome.error, ids: carried.map((e) => e.n.id) };
+    const why = outcome.error; // the request's describe and what went wrong: no URL path, no secret (providers/*)
     if (!isRetryable(outcome)) {
       this.failures = 0;
       this.queue.remove(carried);
       this.s.metrics?.count(this.name, 'failed', n);
       this.s.logger?.error(detail, 'receiver refused the notifications; not retried');
+      this.failed(carried, `refused (${why}); not retried`);
       return 0;
     }
     this.failures++;
@@ -207,7 +210,12 @@ export class Worker {
     const retryAfter = outcome.retryAfterMs === null ? 0 : Math.min(outcome.retryAfterMs, this.s.maxRetryAfterMs);
     const delay = Math.max(backoff, retryAfter, 1);
     this.s.logger?.warn({ ...detail, attempt: this.failures, retryInMs: delay }, 'notification delivery failed; will retry');
+    this.failed(carried, `${why}; attempt ${this.failures}, next in ${(delay / 1000).toFixed(1)} s`);
     return delay;
+  }
+
+  private failed(carried: readonly Entry[], detail: string): void {
+    for (const e of carried) this.s.onEvent?.({ event: 'delivery_failed', notification: e.n, detail: `${e.n.kind}: ${detail}` });
   }
 
   /** Waits on the Clock; stop() and flush() end the wait early. */
