@@ -35,7 +35,8 @@ export async function runCapacity(plan: CapacityPlan, target: CapacityTarget, de
     for (let first = true; ; first = false) {
       const at = pacer.reserve(i, first, deps.now());
       if (at - tally.start >= plan.durationMs) return;
-      await sleep(at - deps.now(), halt.signal, deps);
+      const wait = at - deps.now();
+      if (wait > 0) await sleep(wait, halt.signal, deps);
       if (halt.signal.aborted) return;
       tally.started += 1;
       tally.record(await runSession(plan, target.address, deps, run.signal, tally), deps.signal?.aborted ?? false);

@@ -22,6 +22,7 @@ import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler
 import { createHttpServer, listen, text, type HttpHandlers, type HttpReply, type HttpServer } from '../server/http.js';
 import type { StatusSource, TargetDetail, TargetView } from '../history/view.js';
 import { Alerting } from './alerting.js';
+import { CapacityJobs } from './capacity.js';
 import { indexReply, viewReply } from './views.js';
 
 export interface DaemonOptions {
@@ -67,6 +68,8 @@ export class Daemon {
   readonly registry: Registry;
   private readonly metrics: RunMetrics;
   private readonly scheduler: Scheduler;
+  /** Capacity runs of the targets whose module has `capacity:`, on their own schedule. */
+  private readonly capacity: CapacityJobs;
   private readonly server: HttpServer;
   private readonly results = new Map<string, CheckResult[]>();
   private readonly trackers = new Map<string, RoundtripTracker>();
@@ -88,6 +91,7 @@ export class Daemon {
     this.config = config;
     this.registry = createRegistry();
     this.metrics = new RunMetrics(this.registry, { version: opts.version, staticLabelNames: config.staticLabelNames });
+    this.capacity = new CapacityJobs({ clock: opts.clock, lookup: opts.lookup, logger: opts.logger, metrics: this.metrics });
     this.scheduler = new Scheduler({
       clock: opts.clock,
       concurrency: config.global.concurrency,
@@ -163,7 +167,7 @@ export class Daemon {
     this.stopping = true;
     this.opts.logger.info({ graceMs }, 'stopping');
     try {
-      await Promise.all([this.scheduler.stop(graceMs), this.server.drain(graceMs)]);
+      await Promise.all([this.capacity.stop(), this.scheduler.stop(graceMs), this.server.drain(graceMs)]);
       this.shutdown.abort();
       await this.server.drain(STOP_SETTLE_MS);
       return (await this.alerting?.stop(Math.min(graceMs, 5000))) ?? true;
@@ -215,7 +219,8 @@ export class Daemon {
     const shard = this.opts.shard;
     this.targets = config.targets.filter((t) => !shard || inShard(t.name, shard.k, shard.n));
     this.byName = new Map(this.targets.map((t) => [t.name, t]));
-    this.scheduler.replace(this.targets.map((t) => this.job(t, this.pool ? undefined : this.trackerFor(t))));
+    this.capacity.apply(this.targets, config.modules);
+    this.scheduler.replace(this.targets.map((t) => this.capacity.guard(this.job(t, this.pool ? undefined : this.trackerFor(t)))));
   }
 
   private job(t: ConfiguredTarget, tracker: RoundtripTracker | undefined): Job {
