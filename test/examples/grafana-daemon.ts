@@ -2,7 +2,8 @@
  * What the dashboard tests share: the dashboard's expressions (panels and variables) and a daemon whose /metrics
  * carries every series they query: a STARTTLS target with a round trip read back over POP3 (a Received header
  * added, for hop delays), an mx:// target resolved by a DNS server of the test whose certificate is not trusted (a
- * warning, tls_verified 0), and a target that is down with an alert rule and a webhook receiver. All on 127.0.0.1.
+ * warning, tls_verified 0), a target that is down with an alert rule and a webhook receiver, and a target whose
+ * module has capacity: runs (every 2 s, two sessions to EHLO). All on 127.0.0.1.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,10 +99,12 @@ modules:
     roundtrip: { mailbox: "pop3://127.0.0.1:${pop.port}", username: box, password_file: ${join(dir, 'mailbox-password')}, allow_plaintext: true, timeout: 1s, poll_interval: 100ms }
   plain: { tls: none }
   opportunistic: { tls: opportunistic }
+  load: { tls: none, capacity: { sessions: 2, until: ehlo, duration: 300ms, every: 2s } }
 targets:
   - { name: delivery, url: "smtp://127.0.0.1:${mx.port}", module: delivery, interval: 2s }
   - { name: domain, url: "mx://example.test:${mx.port}", module: opportunistic, dns_servers: ["${dns.address}"] }
   - { name: down, url: "smtp://127.0.0.1:${await freePort()}", module: plain }
+  - { name: load, url: "smtp://127.0.0.1:${mx.port}", module: load }
 alerts:
   rules:
     - { name: smtp_probe_down, kind: down, targets: [down], failure_threshold: 1, receivers: [ops] }

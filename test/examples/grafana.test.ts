@@ -57,9 +57,9 @@ describe('examples/grafana-dashboard.json: structure', () => {
     }
   });
 
-  test('rows, in order: Overview, Latency, TLS, MX & round trip, Alerts, then scheduling', () => {
+  test('rows, in order: Overview, Latency, TLS, MX & round trip, Alerts, Capacity, then scheduling', () => {
     const rows = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
-    expect(rows).toEqual(['Overview', 'Latency', 'TLS', 'MX & round trip', 'Alerts', 'Scheduling and smtp-probe']);
+    expect(rows).toEqual(['Overview', 'Latency', 'TLS', 'MX & round trip', 'Alerts', 'Capacity', 'Scheduling and smtp-probe']);
     // Every row has panels under it before the next row starts.
     const top = dashboard.panels;
     top.forEach((p, i) => {
@@ -127,6 +127,8 @@ describe('examples/grafana-dashboard.json: queries', () => {
       'smtp_probe_roundtrip_late_total', 'smtp_probe_roundtrip_never_total', 'smtp_probe_hop_delay_seconds',
       'smtp_probe_received_hops', 'smtp_probe_alerts_firing', 'smtp_probe_notifications_total',
       'smtp_probe_notification_queue_length', 'smtp_probe_runs_skipped_total', 'smtp_probe_schedule_lag_seconds_bucket',
+      'smtp_probe_capacity_max_concurrent_ok', 'smtp_probe_capacity_phase_seconds', 'smtp_probe_capacity_sessions',
+      'smtp_probe_capacity_last_run_timestamp_seconds',
     ]) {
       expect(used, needed).toContain(needed);
     }
@@ -154,7 +156,7 @@ describe('examples/grafana-dashboard.json: queries', () => {
     }
   });
 
-  test('the panels of the issue: success ratio, MX up ratio, round trip, hop delays, alerts, notifications, TLS, certificate days', () => {
+  test('the panels of the issue: success ratio, MX up ratio, round trip, hop delays, alerts, notifications, TLS, certificate days, capacity', () => {
     expect(joined).toMatch(/avg_over_time\(smtp_probe_success\{target=~"\$target"\}\[\$__range\]\)/);
     expect(joined).toContain('min by (target) (smtp_probe_mx_up_ratio{target=~"$target"})');
     expect(joined).toContain('histogram_quantile(0.95, sum by (le, target) (rate(smtp_probe_roundtrip_seconds_bucket{target=~"$target"}[1h])))');
@@ -163,6 +165,8 @@ describe('examples/grafana-dashboard.json: queries', () => {
     expect(joined).toContain('sum by (alert) (smtp_probe_alerts_firing)');
     expect(joined).toContain('min by (target) (smtp_probe_tls_verified{target=~"$target"})');
     expect(joined).toContain('(smtp_probe_tls_cert_expiry_timestamp_seconds{target=~"$target"} - time()) / 86400');
+    expect(joined).toMatch(/smtp_probe_capacity_phase_seconds\{target=~"\$target", phase="banner", quantile="0\.95"\}/);
+    expect(joined).toMatch(/smtp_probe_capacity_sessions\{target=~"\$target", result="421"\}/);
   });
 
   test('queries of per-target metrics follow the target variable', () => {
