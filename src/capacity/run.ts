@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   CAPACITY_PHASES, CAPACITY_RESULTS, type CapacityPhase, type CapacityPhaseStats, type CapacityPlan, type CapacityProblem,
   type CapacityReport, type CapacityResult, type CapacityStop,
@@ -30,6 +31,8 @@ export async function runCapacity(plan: CapacityPlan, target: CapacityTarget, de
   const tally = new Tally(deps);
   const run = deadline(plan.durationMs + plan.sessionTimeoutMs, [deps.signal], deps);
   const halt = deadline(null, [run.signal, tally.stopped.signal], deps);
+  // Every session's deadline listens to `run`, every slot's wait to `halt`: one listener per session at most.
+  setMaxListeners(plan.sessions + 10, run.signal, halt.signal);
   const pacer = new Pacer(tally.start, plan.ratePerSecond === null ? null : 1000 / plan.ratePerSecond, DEFAULTS.capacity.staggerMs);
   const slot = async (i: number): Promise<void> => {
     for (let first = true; ; first = false) {

@@ -125,6 +125,22 @@ describe('a healthy server', () => {
     expect(r.ratePerSecond).toBe(20);
   });
 
+  test('many sessions at once: no MaxListenersExceededWarning from the signals they all listen to', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const s = await startScriptedServer([GREETING, ...EHLO_OK, ...QUIT]);
+      const r = await run(plan(s.port, { sessions: 20, durationMs: 600 }));
+      expect(r.results.accepted).toBe(r.started);
+      // A warning is emitted on the next turn of the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   test('maxConcurrentOk: sessions open at once past their greeting', async () => {
     // The server holds every EHLO until three connections have sent one: three are then open past the greeting.
     let waiting: (() => void)[] = [];
