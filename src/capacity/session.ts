@@ -81,9 +81,9 @@ export async function runSession(
     at.phase = 'banner';
     const greeting = await session.read('banner');
     const now = clock.now();
+    expectCode(greeting, 220, 'banner', watch);
     timings.banner_first_byte = Math.max(0, (firstByteAt ?? now) - mark);
     timings.banner = now - mark;
-    expectCode(greeting, 220, 'banner', watch);
     at.greeted = true;
     watch.greeted();
     await afterGreeting(session, plan, clock, timings, at, watch);

@@ -61,7 +61,10 @@ export interface CapacityPlan extends CapacitySettings {
   sessionTimeoutMs: number;
 }
 
-/** p50, p95, max and mean of one phase over the sessions that completed it, in milliseconds. */
+/**
+ * p50, p95, max and mean of one phase over the sessions that completed it with the answer wanted (a 220 greeting,
+ * a 250 to EHLO, a handshake), in milliseconds: a refusal's time is not the server's time to serve.
+ */
 export interface CapacityPhaseStats {
   count: number;
   meanMs: number;
@@ -112,7 +115,7 @@ export interface CapacityReport {
   results: Record<CapacityResult, number>;
   /** The most sessions open at once past a 220 greeting. */
   maxConcurrentOk: number;
-  /** Per phase, over the sessions that completed it; a phase none completed is absent. */
+  /** Per phase, over the sessions that completed it as wanted; a phase none completed is absent. */
   phases: Partial<Record<CapacityPhase, CapacityPhaseStats>>;
   /** The first 421, which stopped the run; null when none came. */
   stoppedBy421: CapacityStop | null;

@@ -179,6 +179,10 @@ describe('the first 421', () => {
     expect(r.ok).toBe(false);
     expect(r.elapsedMs).toBeLessThan(2000);
     expect(r.problems).toEqual([{ result: '421', phase: 'banner', message: '421 4.7.0 cap.test Error: too many connections from 127.0.0.1', count: 1 }]);
+    // Phases are timed over the sessions that got the answer wanted: the 421 greeting is not a banner time.
+    expect(r.phases.connect?.count).toBe(3);
+    expect(r.phases.banner?.count).toBe(2);
+    expect(r.phases.banner_first_byte?.count).toBe(2);
   });
 
   test('a 421 to EHLO stops the run too, in phase ehlo; a session refused after its greeting is not counted as open past it', async () => {
