@@ -71,6 +71,22 @@ describe('reports and exit codes', () => {
     expect(s.connections).toHaveLength(1);
   });
 
+  test('Ctrl-C mid-run: every session closed, what was measured printed, INTERRUPTED, exit 1', async () => {
+    const s = await startScriptedServer([{ send: '220 cap.test ESMTP\r\n' }, { expect: /^EHLO / }, { silence: true }]);
+    const controller = new AbortController();
+    let stdout = '';
+    const io = { stdout: (t: string) => void (stdout += t), stderr: () => undefined, env: {}, signal: controller.signal };
+    const pending = capacityCommand([`127.0.0.1:${s.port}`, '--sessions', '2', '--duration', '60s'], io);
+    for (const end = Date.now() + 5000; !(s.connections.length === 2 && s.connections.every((c) => c.lines.length === 1)); await new Promise((r) => setTimeout(r, 5))) {
+      if (Date.now() > end) throw new Error('the sessions did not get as far as EHLO');
+    }
+    controller.abort();
+    expect(await pending).toBe(1);
+    await Promise.all(s.connections.map((c) => c.whenClosed()));
+    expect(stdout).toMatch(/^ {2}2 sessions in \d+\.\d\d s: accepted 0, refused 0, 421 0, 4xx 0, 5xx 0, timeout 0, error 0$/m);
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('INTERRUPTED');
+  });
+
   test('a name that does not resolve: a report with the failure, exit 1, no connection', async () => {
     const lookup: CapacityCommandDeps['lookup'] = async () => {
       throw Object.assign(new Error('queryA ENOTFOUND'), { code: 'ENOTFOUND' });
