@@ -1,12 +1,15 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { Registry } from 'prom-client';
 import { AlertEngine, type AlertTarget } from '../alerts/engine.js';
-import { DeliveryQueue, createDeliveryMetrics, type DeliveryMetrics } from '../alerts/delivery/index.js';
+import { DeliveryQueue, createDeliveryMetrics, type DeliveryEvent, type DeliveryMetrics } from '../alerts/delivery/index.js';
 import { sendRequest } from '../alerts/http.js';
+import { severityOf } from '../alerts/providers/common.js';
 import { StateStore, type StateSnapshot } from '../alerts/store.js';
+import type { AlertEngineEvent } from '../alerts/types.js';
 import type { Clock } from '../core/clock.js';
 import type { CheckResult } from '../core/result.js';
 import type { ConfiguredTarget, LoadedConfig } from '../config/resolve.js';
+import type { AlertEvent, FiringAlert } from '../history/view.js';
 import type { Logger } from '../log.js';
 import { inShard, type Shard } from '../scheduler/scheduler.js';
 
@@ -19,7 +22,19 @@ export interface AlertingOptions {
   dispatcher?: Dispatcher | undefined;
   /** This replica's share of the targets (`--shard`): the ones whose results it sees. */
   shard?: Shard | null;
+  /** Every alert event (fired, resolved, reminded, silenced, delivered, delivery_failed, dropped), also logged. */
+  onEvent?: (e: AlertEvent) => void;
 }
+
+const EVENT_MESSAGES: Record<AlertEvent['event'], string> = {
+  fired: 'alert fired',
+  resolved: 'alert resolved',
+  reminded: 'alert reminder',
+  silenced: 'alert firing, not sent',
+  delivered: 'alert notification delivered',
+  delivery_failed: 'alert notification failed',
+  dropped: 'alert notification dropped',
+};
 
 const toTarget = (t: ConfiguredTarget): AlertTarget => ({ name: t.name, module: t.module, labels: t.labels, intervalMs: t.intervalMs });
 
@@ -59,6 +74,7 @@ export class Alerting {
       initial: saved.alerts,
       isolated: config.isolated,
       targets: this.ownTargets(config),
+      onEvent: (e) => this.engineEvent(e),
     });
     if (saved.alerts.length > 0 || restored > 0) {
       opts.logger.info({ alerts: saved.alerts.length, pending: restored, file: config.global.stateFile }, 'alert state restored');
@@ -75,6 +91,11 @@ export class Alerting {
     for (const r of results) this.engine.observe({ ...t, name: r.mx ? `${t.name}/${r.mx.host}` : t.name }, r, 'host');
     // The domain is down when no MX host passes: its summary is a passing result if any, else the first failure.
     this.engine.observe(t, results.find((r) => r.ok) ?? results[0]!, 'domain');
+  }
+
+  /** The alerts firing now, oldest first. */
+  firing(): FiringAlert[] {
+    return this.engine.firing().map((f) => ({ rule: f.rule, target: f.target, since: f.since, severity: severityOf({ alertKind: f.kind }), summary: f.summary }));
   }
 
   /**
@@ -131,6 +152,28 @@ export class Alerting {
       logger: this.opts.logger,
       onChange: () => this.store.scheduleSave(this.snapshot),
       persist: () => this.store.saveSoon(this.snapshot),
+      onEvent: (e) => this.deliveryEvent(e),
     });
+  }
+
+  private engineEvent(e: AlertEngineEvent): void {
+    this.event({ at: new Date(e.at).toISOString(), event: e.event, rule: e.rule, target: e.target, receiver: null, detail: e.detail });
+  }
+
+  /** Alertmanager's per-run re-posts (`refresh`) are no event: only what a person is told. */
+  private deliveryEvent(e: DeliveryEvent): void {
+    const n = e.notification;
+    if (n.kind === 'refresh') return;
+    const at = new Date(this.opts.clock.wallNow()).toISOString();
+    this.event({ at, event: e.event, rule: n.alert, target: n.target, receiver: n.receiver, detail: e.detail });
+  }
+
+  /**
+   * One log object per event at info, with the rule, the target and the receiver (its configured name: a
+   * receiver's URL, which may carry a key, is never logged), then to the daemon's event list.
+   */
+  private event(e: AlertEvent): void {
+    this.opts.logger.info({ event: e.event, rule: e.rule, target: e.target, receiver: e.receiver, detail: e.detail }, EVENT_MESSAGES[e.event]);
+    this.opts.onEvent?.(e);
   }
 }

@@ -20,9 +20,12 @@ import { runCheck, type Lookup, type RunDeps } from '../runner/run.js';
 import { RoundtripTracker } from '../runner/roundtrip.js';
 import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler.js';
 import { createHttpServer, listen, text, type HttpHandlers, type HttpReply, type HttpServer } from '../server/http.js';
-import type { StatusSource, TargetDetail, TargetView } from '../history/view.js';
+import { HistoryStore } from '../history/store.js';
+import type { StatusSource } from '../history/view.js';
 import { Alerting } from './alerting.js';
 import { CapacityJobs } from './capacity.js';
+import { HistoryFile } from './history-file.js';
+import { statusSource } from './status.js';
 import { indexReply, viewReply } from './views.js';
 
 export interface DaemonOptions {
@@ -71,7 +74,10 @@ export class Daemon {
   /** Capacity runs of the targets whose module has `capacity:`, on their own schedule. */
   private readonly capacity: CapacityJobs;
   private readonly server: HttpServer;
-  private readonly results = new Map<string, CheckResult[]>();
+  /** Every scheduled run's summary, the last records and failure per target, the alert events (`/`, `/api/v1/`). */
+  private readonly history: HistoryStore;
+  /** Where the history is kept across restarts (global.state_file set in the config); null: it is not. */
+  private historyFile: HistoryFile | null = null;
   private readonly trackers = new Map<string, RoundtripTracker>();
   private config: LoadedConfig;
   private targets: ConfiguredTarget[] = [];
@@ -91,6 +97,7 @@ export class Daemon {
     this.config = config;
     this.registry = createRegistry();
     this.metrics = new RunMetrics(this.registry, { version: opts.version, staticLabelNames: config.staticLabelNames });
+    this.history = new HistoryStore({ capacity: config.global.history, now: () => opts.clock.wallNow() });
     this.capacity = new CapacityJobs({ clock: opts.clock, lookup: opts.lookup, logger: opts.logger, metrics: this.metrics });
     this.scheduler = new Scheduler({
       clock: opts.clock,
@@ -118,6 +125,7 @@ export class Daemon {
     const address = await listen(this.server, where.host, where.port);
     const shown = address.address === '::' || address.address === '0.0.0.0' ? 'localhost' : address.address;
     this.externalUrl = `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}/`;
+    this.restoreHistory(this.config);
     this.setUpAlerting(this.config);
     this.pool = this.startPool();
     this.apply(this.config);
@@ -148,9 +156,10 @@ export class Daemon {
     for (const t of removed) {
       this.metrics.forget(t.name);
       this.trackers.delete(t.name);
-      this.results.delete(t.name);
     }
     this.pool?.forget(removed.map((t) => t.name));
+    this.history.retain(this.targets.map((t) => t.name));
+    this.history.setCapacity(r.config.global.history);
     this.metrics.configReloaded(true, this.opts.clock.wallNow());
     const message = `config reloaded: ${this.targets.length} targets${this.workersChange()}`;
     this.opts.logger.info({ targets: this.targets.length, removed: removed.length }, message);
@@ -170,7 +179,8 @@ export class Daemon {
       await Promise.all([this.capacity.stop(), this.scheduler.stop(graceMs), this.server.drain(graceMs)]);
       this.shutdown.abort();
       await this.server.drain(STOP_SETTLE_MS);
-      return (await this.alerting?.stop(Math.min(graceMs, 5000))) ?? true;
+      const alerts = (await this.alerting?.stop(Math.min(graceMs, 5000))) ?? true;
+      return (await this.historyFile?.stop()) !== false && alerts;
     } finally {
       await this.server.shutdown(STOP_SETTLE_MS); // whatever failed above, the port is released
       await this.pool?.stop(STOP_SETTLE_MS); // runs are in (or cut short) by now; no thread is left behind
@@ -209,7 +219,7 @@ export class Daemon {
     this.alerting = new Alerting(
       {
         clock: this.opts.clock, logger: this.opts.logger, registry: this.registry, externalUrl: this.externalUrl,
-        dispatcher: this.opts.dispatcher, shard: this.opts.shard,
+        dispatcher: this.opts.dispatcher, shard: this.opts.shard, onEvent: (e) => this.history.addEvent(e),
       },
       config,
     );
@@ -225,8 +235,9 @@ export class Daemon {
 
   private job(t: ConfiguredTarget, tracker: RoundtripTracker | undefined): Job {
     const log = this.opts.logger;
-    const transcript = log.isLevelEnabled('debug');
-    const plan = transcript ? { ...t.plan, transcript } : t.plan;
+    // Every run keeps its transcript (AUTH masked), so a failure's is there to see: about 3 % more CPU a run
+    // (bench/history.mjs); the history keeps it only in failed records.
+    const plan = { ...t.plan, transcript: true };
     return {
       key: t.name,
       intervalMs: t.intervalMs,
@@ -236,7 +247,7 @@ export class Daemon {
           ? await this.pool.runTarget(t.name, plan, signal)
           : { results: await runTarget(plan, { ...this.deps(signal), roundtripTracker: tracker }), totals: tracker?.totals() };
         this.metrics.recordRun(t.meta, results, totals);
-        this.results.set(t.name, results);
+        this.history.record(t.name, results);
         for (const r of results) {
           logResult(log, r);
           this.opts.onResult?.(t, r);
@@ -270,32 +281,27 @@ export class Daemon {
     };
   }
 
-  /** What the pages, badges and the JSON API read. TODO(history): history, uptime, latency, alerts. */
+  /** What the pages, badges and the JSON API read: the history, the targets as configured, the alerts firing. */
   get status(): StatusSource {
-    return {
-    version: this.opts.version,
-    targets: () => this.targets.map((t) => this.targetDetail(t)),
-    target: (name) => {
-      const t = this.byName.get(name);
-      return t ? this.targetDetail(t) : null;
-    },
-    alerts: () => ({ firing: [], events: [] }),
-    };
+    return statusSource({
+      version: this.opts.version,
+      targets: () => this.targets,
+      target: (name) => this.byName.get(name),
+      history: this.history,
+      firing: () => this.alerting?.firing() ?? [],
+    });
   }
 
-  private targetDetail(t: ConfiguredTarget): TargetDetail {
-    const results = this.results.get(t.name) ?? [];
-    const last = results.find((r) => !r.ok) ?? results[0] ?? null;
-    const view: TargetView = {
-      name: t.name, url: t.url, module: t.module, labels: t.labels,
-      status: !last ? 'pending' : last.ok ? 'ok' : 'failing',
-      lastRun: last?.startedAt ?? null,
-      uptime: { '1h': null, '24h': null },
-      latencyMs: { p50: null, p95: null },
-      certDaysLeft: last?.tls?.daysLeft ?? null,
-      firingAlerts: [],
-    };
-    return { ...view, history: [], lastResult: last, lastFailure: last && !last.ok ? last : null, lastResults: t.plan.mx ? results : [] };
+  /**
+   * With global.state_file set in the config, the history of the targets this replica runs is read from
+   * `<state_file>.history` (before the first run) and kept there; the file is chosen once, at start.
+   */
+  private restoreHistory(config: LoadedConfig): void {
+    const file = config.global.historyFile;
+    if (!file || this.historyFile) return;
+    this.historyFile = new HistoryFile(file, this.history, { clock: this.opts.clock, logger: this.opts.logger });
+    const shard = this.opts.shard;
+    this.historyFile.start(config.targets.filter((t) => !shard || inShard(t.name, shard.k, shard.n)).map((t) => t.name));
   }
 
   /** One run on demand, blackbox_exporter style (`/probe?target=URL&module=NAME[&debug=true]`). */

@@ -38,8 +38,12 @@ export interface TargetView {
 export interface TargetDetail extends TargetView {
   /** Oldest first, at most global.history. */
   history: RunSummary[];
-  /** Full records, transcript included (secrets masked as in `--transcript`). mx://: the worst host's record. */
+  /**
+   * Full records (secrets masked as in `--transcript`). mx://: the worst host's record. A failed record carries
+   * its transcript; a passing one does not (kept only where it explains something: see daemon.ts job()).
+   */
   lastResult: CheckResult | null;
+  /** The last failed record, with its transcript; null when no kept run failed. */
   lastFailure: CheckResult | null;
   /** mx:// targets: the last run's record of every MX host; [] for other targets. */
   lastResults: CheckResult[];

@@ -4,8 +4,8 @@
  * the quote limit, broken by control bytes, or in the next connection's banner and in what STARTTLS discards.
  * Every channel is searched for the password raw and in every base64 form (PLAIN, PLAIN with authzid, LOGIN,
  * XOAUTH2), whole or in 8-character runs: (a) the result record of runCheck, (b) the CLI's output in each
- * format and its stderr, (c) the daemon's `/` page, `/probe?debug=true`, its log lines, webhook payloads and
- * state file. And a receiver whose URL path holds a token never gets that path into the logs.
+ * format and its stderr, (c) the daemon's `/` page, `/probe?debug=true`, `/api/v1/`, its log lines, webhook
+ * payloads, state file and history file. And a receiver whose URL path holds a token never gets that path into the logs.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -328,6 +328,9 @@ describe('(c) the daemon: pages, logs, webhook payloads, state file', () => {
       await until(() => hook.requests.length >= 3 && results.length >= 12);
       await until(() => leaky.requests.length >= 2 && logs.some((l) => l.includes('"receiver":"leaky"')));
       const index = await (await fetch(`${base}/`)).text();
+      const api = await Promise.all(
+        [...MECHS.map((mech) => `targets/t${mech}`), 'targets', 'alerts'].map(async (p) => (await fetch(`${base}/api/v1/${p}`)).text()),
+      );
       const probeBody = await (await fetch(`${base}/probe?target=${encodeURIComponent(`smtp://127.0.0.1:${servers[0]!.port}`)}&module=mPLAIN&debug=true`)).text();
       await d.stop(1000);
       stopped = true;
@@ -339,7 +342,11 @@ describe('(c) the daemon: pages, logs, webhook payloads, state file', () => {
         logs: logs.join(''),
         'webhook payloads': hook.requests.map((r) => r.body).join('\n'),
         'state file': readFileSync(join(dir, 'state.json'), 'utf8'),
+        '/api/v1/': api.join('\n'),
+        'history file': readFileSync(join(dir, 'state.json.history'), 'utf8'),
       };
+      expect(channels['/api/v1/']).toContain('"lastFailure":{');
+      expect(channels['history file']).toContain('AUTH PLAIN ***');
       for (const [where, text] of Object.entries(channels)) expect(leaks(text), where).toEqual([]);
       expect(channels.logs).toContain('"receiver":"leaky"');
       expect(channels.logs).not.toContain(PATH_TOKEN);

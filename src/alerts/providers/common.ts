@@ -95,7 +95,7 @@ export function truncate(s: string, max: number): string {
 }
 
 /** `critical` when the target is down (or the probe is cut off); `warning` for degradations. */
-export function severityOf(n: Notification): 'critical' | 'warning' {
+export function severityOf(n: Pick<Notification, 'alertKind'>): 'critical' | 'warning' {
   return n.alertKind === 'down' || n.alertKind === 'isolated' ? 'critical' : 'warning';
 }
 

@@ -1,0 +1,53 @@
+import type { ConfiguredTarget } from '../config/resolve.js';
+import type { HistoryStore } from '../history/store.js';
+import type { FiringAlert, StatusSource, TargetView } from '../history/view.js';
+
+export interface StatusParts {
+  version: string;
+  /** The targets this replica runs, in config order. */
+  targets(): readonly ConfiguredTarget[];
+  target(name: string): ConfiguredTarget | undefined;
+  history: HistoryStore;
+  /** The alerts firing now (none without alert rules). */
+  firing(): FiringAlert[];
+}
+
+/**
+ * The names of the alerts firing for each target: `rule` for the target's own, `rule (host)` for an MX host's
+ * (alert target `<target>/<host>`). Alerts of no configured target (the probe's own isolated alert) are in none.
+ */
+function firingByTarget(firing: readonly FiringAlert[], targets: readonly ConfiguredTarget[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const add = (name: string, label: string): void => void (out.get(name) ?? out.set(name, []).get(name)!).push(label);
+  const names = new Set(targets.map((t) => t.name));
+  const mx = targets.filter((t) => t.plan.mx);
+  for (const f of firing) {
+    if (names.has(f.target)) {
+      add(f.target, f.rule);
+      continue;
+    }
+    // An MX host's alert: the longest mx:// target name it extends.
+    const owner = mx.filter((t) => f.target.startsWith(`${t.name}/`)).sort((a, b) => b.name.length - a.name.length)[0];
+    if (owner) add(owner.name, `${f.rule} (${f.target.slice(owner.name.length + 1)})`);
+  }
+  return out;
+}
+
+/** What the pages, the badges and `/api/v1/` read from the running daemon. */
+export function statusSource(p: StatusParts): StatusSource {
+  const watched = (t: ConfiguredTarget) => ({ name: t.name, url: t.url, module: t.module, labels: t.labels });
+  return {
+    version: p.version,
+    targets: (): TargetView[] => {
+      const targets = p.targets();
+      const firing = firingByTarget(p.firing(), targets);
+      return targets.map((t) => p.history.view(watched(t), firing.get(t.name) ?? []));
+    },
+    target: (name) => {
+      const t = p.target(name);
+      if (!t) return null;
+      return p.history.detail(watched(t), firingByTarget(p.firing(), [t]).get(name) ?? []);
+    },
+    alerts: () => ({ firing: p.firing(), events: p.history.events.all() }),
+  };
+}
