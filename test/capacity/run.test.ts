@@ -142,19 +142,21 @@ describe('a healthy server', () => {
   });
 
   test('maxConcurrentOk: sessions open at once past their greeting', async () => {
-    // The server holds every EHLO until three connections have sent one: three are then open past the greeting.
-    let waiting: (() => void)[] = [];
+    // The server holds the EHLO of the first three connections until all three have sent one: three are then open
+    // past the greeting at once. Later connections are answered at once.
+    const waiting: (() => void)[] = [];
     const hold: ScriptStep = {
       run: () => new Promise<void>((resolve) => {
         waiting.push(resolve);
         if (waiting.length === 3) for (const w of waiting.splice(0)) w();
       }),
     };
-    const s = await startScriptedServer([GREETING, { expect: /^EHLO / }, hold, { send: '250 cap.test\r\n' }, ...QUIT]);
+    const s = await startScriptedServer([], {
+      scriptFor: (i) => [GREETING, { expect: /^EHLO / }, ...(i < 3 ? [hold] : []), { send: '250 cap.test\r\n' }, ...QUIT],
+    });
     const r = await run(plan(s.port, { sessions: 3, durationMs: 100 }));
     expect(r.maxConcurrentOk).toBe(3);
     expect(r.results.accepted).toBe(r.started);
-    waiting = [];
   });
 });
 
