@@ -46,8 +46,10 @@ export class HistoryFile {
    */
   start(names: Iterable<string>): void {
     removeLeftovers(this.path, this.opts.logger);
-    this.restore(new Set(names));
-    this.savedAt = this.store.changeCount;
+    const whole = this.restore(new Set(names));
+    // What was read is what the file holds, unless targets no longer configured were left out: then the next
+    // save (at most a minute away) writes the file without them.
+    if (whole) this.savedAt = this.store.changeCount;
     this.arm();
   }
 
@@ -60,15 +62,16 @@ export class HistoryFile {
     return this.store.changeCount === this.savedAt ? true : this.save();
   }
 
-  private restore(names: Set<string>): void {
+  /** Reads the file into the store; true when the store now holds all of it (or there was none to read). */
+  private restore(names: Set<string>): boolean {
     const unusable = 'history file unusable; starting without history';
     const text = readOrMoveAside(this.path, this.opts.clock.wallNow(), this.opts.logger, unusable);
-    if (text === null) return;
+    if (text === null) return true;
     const decoded = decodeHistory(text, this.store.capacity);
     if (typeof decoded === 'string') {
       const keptAs = moveAside(this.path, this.opts.clock.wallNow());
       this.opts.logger.warn({ file: this.path, keptAs, problem: decoded }, unusable);
-      return;
+      return true;
     }
     let runs = 0;
     for (const [name, h] of decoded.targets) {
@@ -81,6 +84,7 @@ export class HistoryFile {
       { file: this.path, savedAt: decoded.savedAt, targets: [...names].filter((n) => decoded.targets.has(n)).length, runs, events: decoded.events.length },
       'history restored',
     );
+    return [...decoded.targets.keys()].every((n) => names.has(n));
   }
 
   private arm(): void {
