@@ -90,9 +90,11 @@ export const DEMO_HELP = `Usage: smtp-probe demo [--listen 127.0.0.1:9469] [--lo
        smtp-probe demo --once [--format text|json] [--transcript]
 
 Starts an SMTP server inside this process on 127.0.0.1 (STARTTLS, AUTH PLAIN/LOGIN, a demo user) and runs the
-daemon against it with a generated config: a submission check (STARTTLS, AUTH, a test message), an open-relay
-check that must be refused, and a target that is down. Metrics are served on --listen (a free port when that one
-is taken); one line per run is printed. Ctrl-C stops. Needs no mail server of your own.
+daemon against it with a generated config, every 5 s: a submission check that passes (STARTTLS, AUTH, a test
+message), one that fails at RCPT (a mailbox the server does not have: 550 5.1.1), and a target that is down; an
+alert rule sends to a webhook receiver inside the process too. The status page, metrics and API are served on
+--listen (a free port when that one is taken): open the URL it prints. One line per run and per alert is printed.
+Ctrl-C stops. Needs no mail server of your own.
 --once runs a single full check and prints its report instead.
 `;
 

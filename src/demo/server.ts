@@ -4,6 +4,10 @@ import { demoCertificate } from './cert.js';
 
 export const DEMO_DOMAIN = 'demo.smtp-probe.test';
 export const DEMO_USER = `probe@${DEMO_DOMAIN}`;
+/** The mailboxes of the demo domain; any other address there is refused with 550 5.1.1 (user unknown). */
+export const DEMO_MAILBOXES = [DEMO_USER, `postmaster@${DEMO_DOMAIN}`];
+/** A mailbox the demo server does not have: a check that sends to it fails at RCPT. */
+export const DEMO_UNKNOWN = `former-colleague@${DEMO_DOMAIN}`;
 /** Public on purpose: the demo server exists only inside the demo process. */
 export const DEMO_PASSWORD = 'demo-password';
 
@@ -18,7 +22,8 @@ export interface DemoServer {
 
 /**
  * A small, realistic SMTP server on 127.0.0.1 (smtp-server): STARTTLS with a localhost certificate made at start-up, AUTH
- * PLAIN/LOGIN for one demo user, mail accepted for the demo domain only (anything else: 550 relay denied).
+ * PLAIN/LOGIN for one demo user, mail accepted for the demo domain's mailboxes only (another address of the domain:
+ * 550 5.1.1 user unknown; another domain: 554 5.7.1 relay denied).
  */
 export async function startDemoServer(port = 0): Promise<DemoServer> {
   let accepted = 0;
@@ -39,7 +44,9 @@ export async function startDemoServer(port = 0): Promise<DemoServer> {
       else cb(Object.assign(new Error('Authentication failed'), { responseCode: 535 }));
     },
     onRcptTo(address, _session, cb) {
-      if (address.address.toLowerCase().endsWith(`@${DEMO_DOMAIN}`)) cb();
+      const to = address.address.toLowerCase();
+      if (DEMO_MAILBOXES.includes(to)) cb();
+      else if (to.endsWith(`@${DEMO_DOMAIN}`)) cb(Object.assign(new Error(`5.1.1 <${to}>: Recipient address rejected: User unknown`), { responseCode: 550 }));
       else cb(Object.assign(new Error('5.7.1 Relay access denied'), { responseCode: 554 }));
     },
     onData(stream, _session, cb) {
