@@ -44,9 +44,10 @@ figcaption{font-weight:600;margin-bottom:6px}figcaption .mut{font-weight:400;fon
 .wf rect.row{fill:transparent}.wf g:hover rect.row{fill:var(--line)}
 .wf .ok .b{fill:var(--ok)}.wf .warn .b{fill:var(--warn)}.wf .fail .b{fill:var(--bad)}.wf .fail text{fill:var(--bad);font-weight:600}
 pre.tr{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 10px;overflow-x:auto;line-height:1.5;margin:0}
-pre.tr span{display:block;white-space:pre-wrap;word-break:break-all}pre.tr .C{color:var(--c)}pre.tr .S{color:var(--s)}pre.tr .x{color:var(--mut)}
+pre.tr>span{display:block;white-space:pre-wrap;word-break:break-all}pre.tr .C{color:var(--c)}pre.tr .S{color:var(--s)}pre.tr .x{color:var(--mut)}
 pre.tr .err{color:var(--bad);font-weight:600}pre.tr .t{color:var(--mut);user-select:none}
 .badges img{vertical-align:middle;margin-right:6px}
+.tw{overflow-x:auto}
 details{margin:10px 0}summary{cursor:pointer;color:var(--link)}
 @media (max-width:720px){
 header,main,footer,#lost{padding:8px 10px}
@@ -63,8 +64,9 @@ table.ev th:nth-child(5),table.ev td:nth-child(5){display:none}
 
 /**
  * The pages' script, plain and small: a tooltip for the history cells and waterfall bars (hover, focus, tap), and on
- * the status page the filter without a reload and a refresh every 10 s (fetch the same URL, swap `<main>`). The
- * page reads fully without it.
+ * the status page the filter without a reload and a refresh every 10 s (fetch the same URL, swap `<main>`, title and
+ * icon; parsed in a `<template>`, so the answer's own style and script, under another nonce, are never applied).
+ * The page reads fully without it.
  */
 const JS = `(()=>{"use strict";
 const tip=document.createElement("div");tip.id="tip";tip.hidden=true;document.body.append(tip);
@@ -81,11 +83,14 @@ const live=main()&&main().dataset.refresh;
 if(!live)return;
 const lost=document.getElementById("lost");
 let busy=false;
+const pick=(s,a,b)=>{const i=s.indexOf(a),j=i<0?-1:s.indexOf(b,i);return j<0?"":s.slice(i,j+b.length)};
 async function refresh(){if(busy)return;busy=true;
 try{const r=await fetch(location.pathname+location.search,{cache:"no-store",credentials:"same-origin"});
 if(!r.ok)throw new Error(String(r.status));
-const d=new DOMParser().parseFromString(await r.text(),"text/html");const m=d.getElementById("m");
-if(m){main().replaceWith(document.adoptNode(m));document.title=d.title;tip.hidden=true}lost.hidden=true}
+const x=await r.text(),t=document.createElement("template");
+t.innerHTML=pick(x,"<title>","</title>")+pick(x,'<link rel="icon"',">")+pick(x,'<main id="m"',"</main>");
+const c=t.content,m=c.querySelector("main"),n=c.querySelector("title"),i=c.querySelector("link"),j=document.querySelector("link[rel=icon]");
+if(m){main().replaceWith(m);tip.hidden=true}if(n)document.title=n.textContent;if(i&&j)j.href=i.href;lost.hidden=true}
 catch(e){lost.hidden=false}finally{busy=false}}
 document.addEventListener("click",e=>{const a=e.target instanceof Element?e.target.closest("a[data-filter]"):null;
 if(!a)return;e.preventDefault();const only=a.dataset.filter==="1";
@@ -107,7 +112,7 @@ export function newNonce(): string {
 export function pageHeaders(nonce: string): Record<string, string> {
   return {
     'Content-Security-Policy':
-      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; img-src 'self'; connect-src 'self'; ` +
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; img-src 'self' data:; connect-src 'self'; ` +
       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     'Referrer-Policy': 'no-referrer',
   };
@@ -122,7 +127,13 @@ export interface Shell {
   mainClass?: string;
   /** Refresh period in ms (status page); the page then also refreshes without JS, less often. */
   refreshMs?: number;
+  /** The favicon's colour: red while anything fails. */
+  failing: boolean;
 }
+
+/** A dot as the favicon (a data: URL, so the browser asks the daemon for no /favicon.ico). */
+const favicon = (failing: boolean): string =>
+  `data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='7' fill='%23${failing ? 'cf222e' : '2da44e'}'/%3E%3C/svg%3E`;
 
 /** The frame every page shares: head with the CSP'd style, the header, `<main id="m">`, the footer, the script. */
 export function shell(p: Shell): string {
@@ -131,7 +142,7 @@ export function shell(p: Shell): string {
   const attrs = `${p.mainClass ? ` class="${esc(p.mainClass)}"` : ''}${p.refreshMs ? ` data-refresh="${p.refreshMs}"` : ''}`;
   return '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer">' +
-    `<meta name="color-scheme" content="light dark"><title>${esc(p.title)}</title>${refresh}<style nonce="${n}">${CSS}</style></head>\n` +
+    `<meta name="color-scheme" content="light dark"><title>${esc(p.title)}</title><link rel="icon" href="${favicon(p.failing)}">${refresh}<style nonce="${n}">${CSS}</style></head>\n` +
     `<body><header><h1><a href="/">smtp-probe</a></h1><span class="mut">${esc(p.version)}</span>` +
     '<nav class="mut"><a href="/">status</a> · <a href="/metrics">metrics</a> · <a href="/api/v1/targets">API</a> · <a href="/healthz">health</a></nav></header>\n' +
     '<p id="lost" hidden>The daemon does not answer: what you see may be out of date.</p>\n' +

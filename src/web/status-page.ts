@@ -64,7 +64,7 @@ function events(list: readonly AlertEvent[]): string {
   const rows = list.slice().reverse().map((e) =>
     `<tr><td class="num">${esc(when(e.at))}</td><td class="${e.event === 'fired' || e.event === 'delivery_failed' || e.event === 'dropped' ? 'bad' : ''}">${esc(e.event)}</td>` +
     `<td>${esc(e.rule)}</td><td><a href="${targetHref(e.target)}">${esc(e.target)}</a></td><td>${esc(e.receiver ?? '')}</td><td>${esc(e.detail ?? '')}</td></tr>`).join('');
-  return `<h2>Recent alert events</h2><table class="ev"><thead><tr><th>Time</th><th>Event</th><th>Rule</th><th>Target</th><th>Receiver</th><th>Detail</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<h2>Recent alert events</h2><div class="tw"><table class="ev"><thead><tr><th>Time</th><th>Event</th><th>Rule</th><th>Target</th><th>Receiver</th><th>Detail</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 /**
@@ -89,5 +89,5 @@ export function statusPage(src: StatusSource, query: URLSearchParams, o: PageOpt
   const failing = views.filter((v) => v.status === 'failing').length;
   const title = failing > 0 ? `${failing} failing · smtp-probe` : 'smtp-probe';
   const main = summary(views, alerts.firing.length, o.now) + filter + table + events(alerts.events);
-  return shell({ title, nonce: o.nonce, version: src.version, main, mainClass: only ? 'only-failing' : '', refreshMs: REFRESH_MS });
+  return shell({ title, nonce: o.nonce, version: src.version, main, mainClass: only ? 'only-failing' : '', refreshMs: REFRESH_MS, failing: failing > 0 });
 }

@@ -17,7 +17,7 @@ function facts(t: TargetDetail): string {
     ['URL', `<span class="mono">${esc(t.url)}</span>`],
     ['Module', esc(t.module)],
     ['Labels', Object.entries(t.labels).map(([k, v]) => `<span class="lbl">${esc(k)}=${esc(v)}</span>`).join('') || '–'],
-    ['Last run', t.lastRun ? esc(t.lastRun) : 'none yet'],
+    ['Last run', t.lastRun ? esc(when(t.lastRun)) : 'none yet'],
     ['Uptime', `${percent(t.uptime['1h'])} 1 h · ${percent(t.uptime['24h'])} 24 h`],
     ['Latency', `p50 ${millis(t.latencyMs.p50)} · p95 ${millis(t.latencyMs.p95)} <span class="mut">(passing runs kept)</span>`],
     ['Certificate', t.certDaysLeft === null ? '–' : `${t.certDaysLeft} days left`],
@@ -53,7 +53,7 @@ function phaseTable(r: CheckResult): string {
     return `<tr class="${p.ok ? '' : 'bad'}"><td>${esc(p.phase)}</td><td>${p.ok ? 'ok' : 'failed'}</td>` +
       `<td class="mono">${p.code ?? ''}${p.enhancedCode ? ` ${esc(p.enhancedCode)}` : ''}</td><td class="num">${duration(p.durationMs)}</td><td>${esc(about)}</td></tr>`;
   }).join('');
-  return `<table><thead><tr><th>Phase</th><th>Result</th><th>Reply</th><th class="num">Time</th><th>Detail</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<div class="tw"><table><thead><tr><th>Phase</th><th>Result</th><th>Reply</th><th class="num">Time</th><th>Detail</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 function lastResult(r: CheckResult | null): string {
@@ -65,7 +65,7 @@ function lastResult(r: CheckResult | null): string {
       `${r.tls.subject ? `, subject ${esc(r.tls.subject)}` : ''}${r.tls.daysLeft !== null ? `, ${r.tls.daysLeft} days left` : ''}</p>` : '',
     r.warnings.length ? `<ul class="warn">${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '',
   ];
-  return `<h2>Last result <span class="mut">${esc(r.startedAt)}</span></h2>${lines.join('')}${phaseTable(r)}`;
+  return `<h2>Last result <span class="mut">${esc(when(r.startedAt))}</span></h2>${lines.join('')}${phaseTable(r)}`;
 }
 
 /** One transcript line: time, `C:` / `S:` / `*`, the text; a 4xx/5xx reply stands out. */
@@ -84,10 +84,10 @@ function transcript(r: CheckResult): string {
 function transcripts(t: TargetDetail): string {
   let html = '';
   const fail = t.lastFailure;
-  if (fail) html += `<h2>Transcript of the last failure <span class="mut">${esc(fail.startedAt)}</span></h2>${transcript(fail)}`;
+  if (fail) html += `<h2>Transcript of the last failure <span class="mut">${esc(when(fail.startedAt))}</span></h2>${transcript(fail)}`;
   const last = t.lastResult;
   if (last && (!fail || !sameRun(last, fail))) {
-    html += `<details${fail ? '' : ' open'}><summary>Transcript of the last run (${esc(last.startedAt)})</summary>${transcript(last)}</details>`;
+    html += `<details${fail ? '' : ' open'}><summary>Transcript of the last run (${esc(when(last.startedAt))})</summary>${transcript(last)}</details>`;
   }
   return html;
 }
@@ -96,8 +96,8 @@ function runsTable(t: TargetDetail): string {
   if (t.history.length === 0) return '';
   const rows = t.history.slice().reverse().map((r) => `<tr class="${r.ok ? '' : 'bad'}"><td class="num">${esc(when(r.startedAt))}</td>` +
     `<td>${r.ok ? 'ok' : 'failed'}</td><td class="num">${duration(r.durationMs)}</td><td>${esc(r.failure ?? '')}</td></tr>`).join('');
-  return `<details><summary>Every kept run, newest first (${t.history.length})</summary><table><thead><tr><th>Time</th><th>Result</th>` +
-    `<th class="num">Time taken</th><th>Failure</th></tr></thead><tbody>${rows}</tbody></table></details>`;
+  return `<details><summary>Every kept run, newest first (${t.history.length})</summary><div class="tw"><table><thead><tr><th>Time</th><th>Result</th>` +
+    `<th class="num">Time taken</th><th>Failure</th></tr></thead><tbody>${rows}</tbody></table></div></details>`;
 }
 
 /**
@@ -109,8 +109,8 @@ export function targetPage(src: StatusSource, name: string, o: PageOptions): str
   if (!t) return null;
   const last = t.history.at(-1);
   const main = `<h2 class="tn">${esc(t.name)}</h2>${badges(t.name)}${facts(t)}` +
-    `<h2>History <span class="mut">${t.history.length} runs, oldest → newest${last ? `; last: ${esc(runTip(last))}` : ''}</span></h2>` +
-    `${historyBar(t.history, true)}${runsTable(t)}` +
+    `<h2>History <span class="mut">${t.history.length} run${t.history.length === 1 ? '' : 's'}, oldest → newest</span></h2>` +
+    `${historyBar(t.history, true)}${last ? `<p class="mut">Last: ${esc(runTip(last))}</p>` : ''}${runsTable(t)}` +
     waterfalls(t) + transcripts(t) + lastResult(t.lastResult);
-  return shell({ title: `${t.name}: ${t.status} · smtp-probe`, nonce: o.nonce, version: src.version, main });
+  return shell({ title: `${t.name}: ${t.status} · smtp-probe`, nonce: o.nonce, version: src.version, main, failing: t.status === 'failing' });
 }

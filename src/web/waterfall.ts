@@ -1,6 +1,6 @@
 import type { CheckResult, PhaseRecord } from '../core/result.js';
 import { esc } from './escape.js';
-import { duration } from './format.js';
+import { duration, when } from './format.js';
 
 /** Row height and where each column sits (x in % of the width, so the labels keep their size on a phone). */
 const ROW = 22;
@@ -65,7 +65,7 @@ export function waterfall(r: CheckResult, caption: string): string {
   const placed = placePhases(r);
   const sum = placed.reduce((t, p) => t + p.record.durationMs, 0);
   const totalMs = Math.max(sum, r.durationMs, 0.001);
-  const head = `<figcaption>${esc(caption)} <span class="mut">${esc(r.startedAt)}, ${duration(r.durationMs)}` +
+  const head = `<figcaption>${esc(caption)} <span class="mut">${esc(when(r.startedAt))}, ${duration(r.durationMs)}` +
     `${r.ok ? ', ok' : r.failure ? `, failed at ${esc(r.failure.phase)}` : ', failed'}</span></figcaption>`;
   if (placed.length === 0) return `<figure class="wf">${head}<p class="mut">No phase was recorded.</p></figure>`;
   const rows = placed.map((p, i) => phaseRow(p, i, totalMs)).join('');
