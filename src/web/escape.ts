@@ -15,8 +15,11 @@ const UNSAFE = /[&<>"']|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffe\ufff
  * character references, characters no XML document may hold replaced, so the same string is safe in all of them.
  */
 export function esc(text: string): string {
-  return text.replace(UNSAFE, (c) => ENTITIES[c] ?? '\ufffd');
+  return MAYBE_UNSAFE.test(text) ? text.replace(UNSAFE, (c) => ENTITIES[c] ?? '\ufffd') : text;
 }
+
+/** A quick first look for anything UNSAFE might replace (most text has none, and the page has a lot of text). */
+const MAYBE_UNSAFE = /[&<>"'\u0000-\u001f\u007f\ud800-\udfff\ufffe\uffff]/;
 
 /** Lone surrogates (which no URL can carry) as U+FFFD. */
 const wellFormed = (s: string): string => s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');

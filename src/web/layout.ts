@@ -24,13 +24,14 @@ th{font-size:12px;font-weight:600;color:var(--mut);white-space:nowrap}
 .tn{font-weight:600;word-break:break-word}.url{color:var(--mut);font-size:12px;word-break:break-all}
 .why{color:var(--bad);font-size:12.5px;word-break:break-word;margin-top:2px}
 .lbl{display:inline-block;border:1px solid var(--line);border-radius:9px;padding:0 6px;margin:3px 4px 0 0;font-size:11px;color:var(--mut);word-break:break-all}
-.al{display:inline-block;background:var(--bad);color:#fff;border-radius:3px;padding:0 5px;margin:0 4px 2px 0;font-size:12px;word-break:break-word}
+.al{display:inline-block;background:var(--bad);color:#fff;border-radius:3px;padding:0 5px;margin:0 4px 2px 0;font-size:12px;white-space:nowrap}
+.st+.mut{font-size:12px}
 td.h{width:36%;min-width:160px}
-.bar{display:flex;justify-content:flex-end;gap:1px;height:24px}
+.bar{display:flex;justify-content:flex-end;gap:1px;height:26px;padding:2px;background:var(--card);border:1px solid var(--line);border-radius:4px}
 .bar i{flex:1 1 0;max-width:9px;min-width:1px;background:var(--ok);border-radius:1px;opacity:.85}
 .bar i.f{background:var(--bad);opacity:1}.bar i:hover{opacity:.55}
-.bar:empty::after{content:"no run yet";color:var(--mut);font-size:12px;margin-right:auto}
-.bar.big{height:34px}
+.bar:empty::after{content:"no run yet";color:var(--mut);font-size:12px;margin:auto auto auto 4px}
+.bar.big{height:38px}
 tr.t.failing{background:color-mix(in srgb,var(--bad) 7%,transparent)}
 .only-failing tr.t:not(.failing){display:none}
 .none{color:var(--mut);padding:18px 8px}

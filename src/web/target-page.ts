@@ -19,7 +19,8 @@ function facts(t: TargetDetail): string {
     ['Labels', Object.entries(t.labels).map(([k, v]) => `<span class="lbl">${esc(k)}=${esc(v)}</span>`).join('') || '–'],
     ['Last run', t.lastRun ? esc(when(t.lastRun)) : 'none yet'],
     ['Uptime', `${percent(t.uptime['1h'])} 1 h · ${percent(t.uptime['24h'])} 24 h`],
-    ['Latency', `p50 ${millis(t.latencyMs.p50)} · p95 ${millis(t.latencyMs.p95)} <span class="mut">(passing runs kept)</span>`],
+    ['Latency', t.latencyMs.p95 === null ? '<span class="mut">no passing run kept</span>'
+      : `p50 ${millis(t.latencyMs.p50)} · p95 ${millis(t.latencyMs.p95)} <span class="mut">(over the passing runs kept)</span>`],
     ['Certificate', t.certDaysLeft === null ? '–' : `${t.certDaysLeft} days left`],
     ['Firing alerts', t.firingAlerts.map((a) => `<span class="al">${esc(a)}</span>`).join('') || 'none'],
   ];

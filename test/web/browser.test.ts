@@ -6,13 +6,15 @@
  * pages and badges, no console error (CSP violations land there). Without Chromium the suite is skipped, except
  * under CI, where that is a failure.
  *
- * `UPDATE_SCREENSHOTS=1` also saves docs/screenshots/{status,target}-{desktop,phone}.png.
+ * `UPDATE_SCREENSHOTS=1` also runs `smtp-probe demo` in-process for a minute and saves the pages it serves as
+ * docs/screenshots/{status,target}-{desktop,phone}.png (the README shows them).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { demoCommand } from '../../src/cli/demo.js';
 import { demoCertificate } from '../../src/demo/cert.js';
 import { DEMO_PASSWORD, DEMO_UNKNOWN, DEMO_USER, startDemoServer, type DemoServer } from '../../src/demo/server.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -25,8 +27,10 @@ const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
 const HOSTILE_BANNER = '220 <script>alert("banner")</script> ESMTP';
 const HOSTILE_LABEL = '"><img src=x onerror=alert("label")>';
-/** How many runs each target has before the pages are judged (and photographed). */
-const RUNS = SCREENSHOTS ? 24 : 4;
+/** How many runs each target has before the pages are judged. */
+const RUNS = 4;
+/** How many runs (5 s apart) each target of the demo has before it is photographed. */
+const DEMO_RUNS = 12;
 
 test.runIf(!HAVE_CHROMIUM && !!process.env.CI)(`CI runs the browser suite: ${CHROMIUM} must be installed (.ci/run: apt-get install chromium)`, () => {
   expect.fail(`${CHROMIUM} is missing`);
@@ -66,7 +70,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`the pages in Chromium (skipped when ${CHROMIUM}
   });
 
   /** A fresh context (no cookies, no cache) and page, watched for dialogs, foreign requests and console errors. */
-  async function open(path: string, o: { width?: number; height?: number; javaScript?: boolean; scale?: number } = {}): Promise<{ page: Page; ctx: BrowserContext }> {
+  async function open(path: string, o: { width?: number; height?: number; javaScript?: boolean; scale?: number; base?: string } = {}): Promise<{ page: Page; ctx: BrowserContext }> {
+    const base = o.base ?? daemon.base;
     const ctx = await browser.newContext({
       viewport: { width: o.width ?? 1280, height: o.height ?? 900 }, deviceScaleFactor: o.scale ?? 1, javaScriptEnabled: o.javaScript ?? true,
       ...(o.width && o.width < 500 ? { isMobile: true, hasTouch: true } : {}),
@@ -77,14 +82,14 @@ describe.skipIf(!HAVE_CHROMIUM)(`the pages in Chromium (skipped when ${CHROMIUM}
       void d.dismiss();
     });
     page.on('request', (r) => {
-      const own = r.url().startsWith(`${daemon.base}/`) && /^\/(\?failing=1)?$|^\/targets\/[^/?]+$|^\/badge\/[^/]+\/[a-z0-9-]+\.svg$/.test(r.url().slice(daemon.base.length));
+      const own = r.url().startsWith(`${base}/`) && /^\/(\?failing=1)?$|^\/targets\/[^/?]+$|^\/badge\/[^/]+\/[a-z0-9-]+\.svg$/.test(r.url().slice(base.length));
       if (!own && !r.url().startsWith('data:')) bad.requests.push(r.url());
     });
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') bad.console.push(`${path}: ${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => bad.console.push(`${path}: pageerror: ${e.message}`));
-    await page.goto(daemon.base + path);
+    await page.goto(base + path);
     return { page, ctx };
   }
 
@@ -105,7 +110,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the pages in Chromium (skipped when ${CHROMIUM}
     const title = await cells.last().getAttribute('title');
     expect(title).toMatch(/^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d, [\d.]+ m?s: rcpt \(reply\): 550 5\.1\.1 /);
     expect(await row(page, 'healthy').locator('.bar i.f').count()).toBe(0);
-    expect(await row(page, 'healthy').locator('.bar i').last().getAttribute('title')).toMatch(/ms: ok$/);
+    expect(await row(page, 'healthy').locator('.bar i').last().getAttribute('title')).toMatch(/^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d, [\d.]+ m?s$/);
 
     // The script's tooltip: hover a cell, the same text shows at once.
     await cells.last().hover();
@@ -195,21 +200,35 @@ describe.skipIf(!HAVE_CHROMIUM)(`the pages in Chromium (skipped when ${CHROMIUM}
     await ctx.close();
   });
 
-  test.runIf(SCREENSHOTS)('screenshots for the README: docs/screenshots/', async () => {
-    const out = join(import.meta.dirname, '../../docs/screenshots');
-    mkdirSync(out, { recursive: true });
-    const shots: [string, string, { width: number; height: number; scale?: number }][] = [
-      ['status-desktop.png', '/', { width: 1280, height: 720 }],
-      ['status-phone.png', '/', { width: 390, height: 844, scale: 2 }],
-      ['target-desktop.png', '/targets/rcpt-fails', { width: 1280, height: 1100 }],
-      ['target-phone.png', '/targets/rcpt-fails', { width: 390, height: 844, scale: 2 }],
-    ];
-    for (const [file, path, size] of shots) {
-      const { page, ctx } = await open(path, size);
-      await page.screenshot({ path: join(out, file), fullPage: false });
-      await ctx.close();
+  test.runIf(SCREENSHOTS)('screenshots for the README, of `smtp-probe demo` as a new user sees it: docs/screenshots/', async () => {
+    let stderr = '';
+    const abort = new AbortController();
+    const done = demoCommand(['--listen', '127.0.0.1:0', '--log-format', 'json'], { stdout: () => undefined, stderr: (t) => (stderr += t), env: {}, signal: abort.signal });
+    try {
+      const base = await until('the demo prints its URL', () => /status page: +(http:\/\/127\.0\.0\.1:\d+)\//.exec(stderr)?.[1]);
+      await until(`${DEMO_RUNS} runs of each demo target`, async () => {
+        const targets = (await (await fetch(`${base}/api/v1/targets`)).json()) as { name: string }[];
+        const runs = await Promise.all(targets.map(async (t) => ((await (await fetch(`${base}/api/v1/targets/${t.name}`)).json()) as { history: unknown[] }).history.length));
+        return targets.length === 3 && runs.every((n) => n >= DEMO_RUNS);
+      }, DEMO_RUNS * 5000 + 20_000);
+      const out = join(import.meta.dirname, '../../docs/screenshots');
+      mkdirSync(out, { recursive: true });
+      const shots: [string, string, { width: number; height: number; scale?: number }][] = [
+        ['status-desktop.png', '/', { width: 1280, height: 640 }],
+        ['status-phone.png', '/', { width: 390, height: 844, scale: 2 }],
+        ['target-desktop.png', '/targets/demo-mailbox', { width: 1280, height: 1200 }],
+        ['target-phone.png', '/targets/demo-mailbox', { width: 390, height: 844, scale: 2 }],
+      ];
+      for (const [file, path, size] of shots) {
+        const { page, ctx } = await open(path, { ...size, base });
+        await page.screenshot({ path: join(out, file) });
+        await ctx.close();
+      }
+    } finally {
+      abort.abort();
+      await done;
     }
-  });
+  }, DEMO_RUNS * 5000 + 60_000);
 });
 
 function config(smtpPort: number, hostilePort: number, closedPort: number, caFile: string): string {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult, Failure } from '../../src/core/result.js';
 import { renderStatusPage } from '../../src/web/index.js';
-import { statusPage } from '../../src/web/status-page.js';
+import { refreshMs, statusPage } from '../../src/web/status-page.js';
 import { fullSuccess } from '../metrics/fixtures.js';
 import { healthy, rcptFailing, runs, source, target } from './fixtures.js';
 
@@ -21,9 +21,9 @@ describe('the targets table', () => {
     const html = page(source([rcptFailing('mx1'), target('mx2', { history: runs(100) }), target('new', { history: [] })]));
     const r = rows(html);
     expect(cells(r.get('mx1')!)).toEqual([
-      'ok Dec 05 05:00:00, 100 ms: ok',
-      'ok Dec 05 05:01:00, 101 ms: ok',
-      'ok Dec 05 05:02:00, 102 ms: ok',
+      'ok Dec 05 05:00:00, 100 ms',
+      'ok Dec 05 05:01:00, 101 ms',
+      'ok Dec 05 05:02:00, 102 ms',
       'F Dec 05 05:03:00, 103 ms: rcpt (reply): 550 5.1.1 &lt;nobody@example.test&gt;: User unknown',
       'F Dec 05 05:04:00, 104 ms: rcpt (reply): 550 5.1.1 &lt;nobody@example.test&gt;: User unknown',
     ]);
@@ -67,10 +67,11 @@ describe('the targets table', () => {
     expect(page(source([]))).toContain('No target is configured.');
   });
 
-  it('refreshes itself: every 10 s with the script, every 30 s without', () => {
+  it('refreshes itself: every 10 s with the script, every 30 s without; a page of many targets less often', () => {
     const html = page(source([healthy('a')]));
     expect(html).toContain('data-refresh="10000"');
     expect(html).toContain('<noscript><meta http-equiv="refresh" content="30"></noscript>');
+    expect([1, 200, 201, 500, 5000].map(refreshMs)).toEqual([10_000, 10_000, 20_000, 30_000, 60_000]);
   });
 
   it('the recent alert events at the bottom, newest first, with receiver and detail', () => {
