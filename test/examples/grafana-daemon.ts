@@ -90,7 +90,7 @@ export async function startDashboardDaemon(): Promise<DashboardDaemon> {
   const config = join(dir, 'config.yaml');
   writeFileSync(
     config,
-    `global: { interval: 1s, timeout: 800ms, phase_timeout: 500ms, ehlo: probe.test }
+    `global: { interval: 1s, timeout: 800ms, phase_timeout: 500ms, ehlo: probe.test, state_file: ${join(dir, 'state.json')} }
 modules:
   delivery:
     tls: starttls
