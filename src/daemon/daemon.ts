@@ -236,7 +236,7 @@ export class Daemon {
   private job(t: ConfiguredTarget, tracker: RoundtripTracker | undefined): Job {
     const log = this.opts.logger;
     // Every run records its transcript (AUTH masked), so a failure's is there to see: about 2 % (0.1 ms) more CPU
-    // a STARTTLS + AUTH + send run (bench/history.mjs); the history keeps it only in failed records.
+    // a STARTTLS + AUTH + send run (bench/history.mjs); the history keeps it in the last record and the last failure.
     const plan = { ...t.plan, transcript: true };
     return {
       key: t.name,

@@ -3,10 +3,9 @@
  * `/api/v1/` show. The daemon records each scheduled run here (not /probe runs) and each alert event.
  *
  * Memory, measured with `node --expose-gc bench/history.mjs` (5,000 targets, 100 runs kept each, heapUsed +
- * arrayBuffers after a GC, Node 20): 6.6 KB a target when every run passes (33 MB), of which 3.2 KB is the last
- * run's record, which the daemon kept before it had a history: the history's own share is about 3.4 KB a target
- * (17 MB). 11.1 KB a target when every run fails (56 MB): the last failure's record with its transcript (30 lines
- * of a STARTTLS + AUTH + send dialogue) is 6.9 KB of it, the failure texts' slots 0.8 KB.
+ * arrayBuffers after a GC, Node 20): 10.5 KB a target when every run passes (53 MB), of which 7.1 KB is the last
+ * run's record with its transcript (32 lines of a STARTTLS + AUTH + send dialogue); 11.1 KB a target when every
+ * run fails (56 MB), the failure texts' slots 0.8 KB of it.
  */
 import type { CheckResult } from '../core/result.js';
 import { EventRing } from './events.js';

@@ -6,16 +6,9 @@ import type { TargetStatus } from './view.js';
 
 const DAY_MS = 86_400_000;
 
-/** A passing record without its transcript: only a failure's is kept (see HistoryStore). */
-function withoutTranscript(r: CheckResult): CheckResult {
-  if (r.transcript === undefined) return r;
-  const { transcript: _t, ...rest } = r;
-  return rest;
-}
-
 /**
  * What the daemon keeps of one target: the ring of its last runs, its uptime buckets, the records of its last run
- * (a passing record without its transcript), the record of its last failure (with its transcript), and the
+ * and the record of its last failure (with its transcript), and the
  * certificate's end from the last run that reached TLS.
  */
 export class TargetHistory {
@@ -35,7 +28,7 @@ export class TargetHistory {
   record(results: readonly CheckResult[]): KeptRun {
     const run = summarize(results);
     this.push(run);
-    this.lastResults = results.map((r) => (r.ok ? withoutTranscript(r) : r));
+    this.lastResults = [...results];
     const failed = results.find((r) => !r.ok);
     if (failed) this.lastFailure = failed;
     const tls = results.filter((r) => r.tls !== null);

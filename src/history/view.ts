@@ -39,8 +39,7 @@ export interface TargetDetail extends TargetView {
   /** Oldest first, at most global.history. */
   history: RunSummary[];
   /**
-   * Full records (secrets masked as in `--transcript`). mx://: the worst host's record. A failed record carries
-   * its transcript; a passing one does not (kept only where it explains something: see daemon.ts job()).
+   * Full records, transcript included (secrets masked as in `--transcript`). mx://: the worst host's record.
    */
   lastResult: CheckResult | null;
   /** The last failed record, with its transcript; null when no kept run failed. */

@@ -76,7 +76,9 @@ describe.each([1, 2])('the API with workers: %i', (workers) => {
 
     const h = await getJson<TargetDetail>(`${base}/api/v1/targets/healthy`);
     expect(h.body.lastResult).toMatchObject({ ok: true, target: 'healthy' });
-    expect(h.body.lastResult).not.toHaveProperty('transcript');
+    // The last good run's dialogue, to read beside a failure: EHLO sent, the 221 to QUIT received.
+    expect(h.body.lastResult!.transcript!.some((l) => l.dir === 'C' && /^EHLO /.test(l.line))).toBe(true);
+    expect(h.body.lastResult!.transcript!.some((l) => l.dir === 'S' && /^221/.test(l.line))).toBe(true);
     expect(h.body.lastFailure).toBeNull();
     // The history is what the scheduled runs were, in order, and it grows.
     const seen = h.body.history.length;

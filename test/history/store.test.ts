@@ -61,7 +61,7 @@ describe('HistoryStore', () => {
     expect(store.view(t, []).status).toBe('ok');
   });
 
-  it('the last failure keeps its transcript; a passing last result does not', () => {
+  it('the last failure and the last result both keep their transcripts', () => {
     const store = new HistoryStore({ capacity: 10, now: () => T0 });
     const transcript = [{ t: 0, dir: 'S' as const, line: '220 hi' }, { t: 1, dir: 'C' as const, line: 'RCPT TO:<gone@example.test>' }];
     const failed = record('a', T0, { failure: rcptRefused, transcript });
@@ -70,7 +70,7 @@ describe('HistoryStore', () => {
     store.record('a', [record('a', T0 + 60_000, { transcript })]);
     const d = store.detail(target('a'), []);
     expect(d.lastResult?.ok).toBe(true);
-    expect(d.lastResult).not.toHaveProperty('transcript');
+    expect(d.lastResult?.transcript).toEqual(transcript);
     expect(d.lastFailure?.transcript).toEqual(transcript);
     expect(d.lastFailure?.startedAt).toBe(new Date(T0).toISOString());
   });
