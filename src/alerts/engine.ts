@@ -124,7 +124,7 @@ export class AlertEngine {
    * are now. An alert whose rule or target is gone is resolved, not forgotten: its resolve goes to the receivers
    * the old rule had (the delivery queue keeps a removed receiver until it has delivered what it holds).
    */
-  replace(rules: AlertRule[], silences: Silence[], targets: readonly AlertTarget[], isolated?: IsolatedSettings): void {
+  replace(rules: AlertRule[], silences: Silence[], targets: readonly AlertTarget[], isolated?: IsolatedSettings, why = RELOADED): void {
     const before = this.rules;
     this.rules = rules;
     this.silences = silences;
@@ -141,7 +141,7 @@ export class AlertEngine {
       this.states.delete(k);
       this.summaries.delete(k);
       const was = old ?? rule ?? this.orphan(s.rule);
-      const summary = `no longer monitored (${RELOADED})`;
+      const summary = `no longer monitored (${why})`;
       if (s.status === 'firing' && s.notified && was.sendResolved) {
         this.emit(was, target?.alert ?? { ...PROBE_TARGET, name: s.target }, s, 'resolved', null, summary);
       }

@@ -78,6 +78,9 @@ export class Alerting {
     });
     if (saved.alerts.length > 0 || restored > 0) {
       opts.logger.info({ alerts: saved.alerts.length, pending: restored, file: config.global.stateFile }, 'alert state restored');
+      // The config may have changed while the daemon was stopped: a saved alert whose rule or target is gone is
+      // resolved now (its resolve sent where its firing went), as a reload does, not left firing for ever.
+      this.engine.replace(config.alertRules, config.silences, this.ownTargets(config), config.isolated, 'config changed while stopped');
     }
   }
 

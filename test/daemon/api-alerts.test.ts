@@ -3,7 +3,7 @@
  * answers, another refuses with 500. The events (fired, delivered, delivery_failed, resolved) are in
  * `/api/v1/alerts` and in the info logs, one object per event, and survive a restart; no receiver URL appears.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
@@ -125,4 +125,27 @@ test('fired, delivered, delivery_failed, resolved: in /api/v1/alerts, in the inf
   expect(settled(restored.events)).toEqual(settled(seen));
   expect(said(restored.events)).toContain('delivery_failed:smtp_probe_down:mx1:broken');
   expect(restored.firing).toEqual([]);
+});
+
+test('a saved firing alert whose target left the config while the daemon was stopped is resolved at start, its resolve sent', async () => {
+  const file = writeConfig();
+  const t = await startTestDaemon(file);
+  daemons.push(t.d);
+  mx.setDown(true);
+  await until(async () => (await getJson<AlertsView>(`${t.base}/api/v1/alerts`)).body.firing.length === 1);
+  await until(async () => hook.requests.some((r) => JSON.parse(r.body).status === 'firing'));
+  daemons.splice(0);
+  await t.d.stop(1000);
+
+  // mx1 is renamed while the daemon is down: the saved alert of mx1 has no target any more.
+  writeFileSync(file, readFileSync(file, 'utf8').replace('name: mx1,', 'name: mx1-renamed,'));
+  mx.setDown(false);
+  const again = await startTestDaemon(file);
+  daemons.push(again.d);
+  const alerts = (await getJson<AlertsView>(`${again.base}/api/v1/alerts`)).body;
+  expect(alerts.firing).toEqual([]);
+  expect(alerts.events.at(-1)).toMatchObject({ event: 'resolved', rule: 'smtp_probe_down', target: 'mx1', detail: 'no longer monitored (config changed while stopped)' });
+  await until(async () => hook.requests.some((r) => JSON.parse(r.body).status === 'resolved'));
+  const resolved = hook.requests.map((r) => JSON.parse(r.body)).find((b) => b.status === 'resolved');
+  expect(resolved).toMatchObject({ status: 'resolved', target: 'mx1' });
 });
