@@ -6,7 +6,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { createHttpServer, listen, type HttpHandlers, type HttpLimits, type HttpReply } from '../../src/server/http.js';
+import { gunzipSync } from 'node:zlib';
+import { acceptsGzip, createHttpServer, listen, type HttpHandlers, type HttpLimits, type HttpReply } from '../../src/server/http.js';
 
 const LIMITS: HttpLimits = {
   maxConnections: 1000,
@@ -115,6 +116,55 @@ function connect(port: number, data?: string): Promise<{ socket: net.Socket; clo
     socket.resume();
   });
 }
+
+/** One request, the body as the bytes sent (not decoded). */
+function rawRequest(port: number, path: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('gzip', () => {
+  test('Accept-Encoding: gzip, q=0 refuses, * accepts, absent refuses', () => {
+    expect(acceptsGzip('gzip')).toBe(true);
+    expect(acceptsGzip('deflate, gzip;q=0.5')).toBe(true);
+    expect(acceptsGzip('gzip;q=0, deflate')).toBe(false);
+    expect(acceptsGzip('*')).toBe(true);
+    expect(acceptsGzip('br, deflate')).toBe(false);
+    expect(acceptsGzip('identity')).toBe(false);
+    expect(acceptsGzip(undefined)).toBe(false);
+  });
+
+  test('a large answer goes gzipped to a client that asks for it, plain otherwise; a small one always plain', async () => {
+    const big = Array.from({ length: 5000 }, (_, i) => `smtp_probe_up{target="t${i}"} 1`).join('\n');
+    const s = stub();
+    s.handlers.metrics = async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: big });
+    const { port } = await serve({}, s);
+    const zipped = await rawRequest(port, '/metrics', { 'Accept-Encoding': 'gzip, deflate' });
+    expect(zipped.status).toBe(200);
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers.vary).toBe('Accept-Encoding');
+    expect(zipped.headers['x-content-type-options']).toBe('nosniff');
+    expect(zipped.body.length).toBeLessThan(big.length / 5);
+    expect(gunzipSync(zipped.body).toString('utf8')).toBe(big);
+    const plain = await rawRequest(port, '/metrics', {});
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.toString('utf8')).toBe(big);
+    const refused = await rawRequest(port, '/metrics', { 'Accept-Encoding': 'gzip;q=0' });
+    expect(refused.headers['content-encoding']).toBeUndefined();
+    const head = await rawRequest(port, '/metrics', { 'Accept-Encoding': 'gzip' }, 'HEAD');
+    expect(head.headers['content-encoding']).toBe('gzip');
+    expect(head.body.length).toBe(0);
+    const small = await rawRequest(port, '/healthz', { 'Accept-Encoding': 'gzip' });
+    expect(small.headers['content-encoding']).toBeUndefined();
+  });
+});
 
 describe('routing', () => {
   test('paths match exactly: //metrics and /metrics/ are 404, not the index or the metrics', async () => {
