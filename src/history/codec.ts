@@ -26,6 +26,8 @@ interface TargetLine {
   lastResults: CheckResult[];
   /** A number: the last failure is that record of lastResults (the last run failed), not written twice. */
   lastFailure: CheckResult | number | null;
+  /** The same for the last passing record (absent in files written before it was kept). */
+  lastSuccess?: CheckResult | number | null;
   certValidTo: number | null;
 }
 
@@ -57,17 +59,18 @@ export function encodeTarget(name: string, h: TargetHistory): string {
     runs: { at, us: runs.map((r) => Math.round(r.durationMs * 1000)), ok: runs.map((r) => (r.ok ? '1' : '0')).join(''), fail },
     buckets,
     lastResults: h.lastResults,
-    lastFailure: failureRef(h),
+    lastFailure: refOf(h, h.lastFailure),
+    lastSuccess: refOf(h, h.lastSuccess),
     certValidTo: h.certValidTo,
   };
   return `${JSON.stringify(line)}\n`;
 }
 
-/** The last failure as written: its position in the last records when the last run failed, else the record. */
-function failureRef(h: TargetHistory): CheckResult | number | null {
-  if (h.lastFailure === null) return null;
-  const i = h.lastResults.indexOf(h.lastFailure);
-  return i >= 0 ? i : h.lastFailure;
+/** A kept record as written: its position in the last records when it is one of them, else the record. */
+function refOf(h: TargetHistory, r: CheckResult | null): CheckResult | number | null {
+  if (r === null) return null;
+  const i = h.lastResults.indexOf(r);
+  return i >= 0 ? i : r;
 }
 
 export interface DecodedHistory {
@@ -117,12 +120,15 @@ function decodeTarget(doc: Record<string, unknown>, capacity: number): TargetHis
   if (!Array.isArray(lastResults) || !lastResults.every(isRecord)) return '"lastResults" is not a list of result records';
   const lastFailure = typeof doc.lastFailure === 'number' ? lastResults[doc.lastFailure] : doc.lastFailure;
   if (lastFailure !== null && !isRecord(lastFailure)) return '"lastFailure" is neither a result record nor one of "lastResults"';
+  const lastSuccess = typeof doc.lastSuccess === 'number' ? lastResults[doc.lastSuccess] : (doc.lastSuccess ?? null);
+  if (lastSuccess !== null && !isRecord(lastSuccess)) return '"lastSuccess" is neither a result record nor one of "lastResults"';
   if (certValidTo !== null && !isNumber(certValidTo)) return '"certValidTo" is not a time';
   const h = new TargetHistory(capacity);
   for (const r of runs.slice(-capacity)) h.ring.push(r);
   h.buckets.restore(buckets);
   h.lastResults = lastResults;
   h.lastFailure = lastFailure;
+  h.lastSuccess = lastSuccess;
   h.certValidTo = certValidTo;
   return h;
 }

@@ -122,6 +122,7 @@ export class HistoryStore {
       history: h?.ring.summaries() ?? [],
       lastResult: h?.lastResult ?? null,
       lastFailure: h?.lastFailure ?? null,
+      lastSuccess: h?.lastSuccess ?? null,
       lastResults: mx ? [...(h?.lastResults ?? [])] : [],
     };
   }

@@ -16,6 +16,8 @@ export class TargetHistory {
   readonly buckets = new UptimeBuckets();
   lastResults: CheckResult[] = [];
   lastFailure: CheckResult | null = null;
+  /** The record of the last run that passed (see TargetDetail.lastSuccess). */
+  lastSuccess: CheckResult | null = null;
   /** validTo (epoch ms) of the certificate that ends first, of the last run that reached TLS; null: none did. */
   certValidTo: number | null = null;
   private latencyCache: { p50: number | null; p95: number | null } | null = null;
@@ -31,6 +33,7 @@ export class TargetHistory {
     this.lastResults = [...results];
     const failed = results.find((r) => !r.ok);
     if (failed) this.lastFailure = failed;
+    else this.lastSuccess = worstOf(results);
     const tls = results.filter((r) => r.tls !== null);
     if (tls.length > 0) {
       const ends = tls.map((r) => (r.tls?.validTo ? Date.parse(r.tls.validTo) : NaN)).filter((t) => !Number.isNaN(t));

@@ -44,6 +44,11 @@ export interface TargetDetail extends TargetView {
   lastResult: CheckResult | null;
   /** The last failed record, with its transcript; null when no kept run failed. */
   lastFailure: CheckResult | null;
+  /**
+   * The record of the last run that passed (mx://: its slowest host's), transcript included: the good run to read
+   * beside a failure. The same record as lastResult while the target passes; null when no kept run passed.
+   */
+  lastSuccess: CheckResult | null;
   /** mx:// targets: the last run's record of every MX host; [] for other targets. */
   lastResults: CheckResult[];
 }

@@ -31,13 +31,18 @@ function badges(name: string): string {
   return `<p class="badges">${BADGE_KINDS.map((k) => `<img src="${badgeHref(name, k)}" alt="${esc(k)} badge" height="20">`).join('')}</p>`;
 }
 
-/** The last run and, when it is another run, the last failure, side by side; mx://: one per host of the last run. */
+/**
+ * The last run and, side by side, the run to compare it with: the last failure when the last run passed, the last
+ * good run when it failed; mx://: also one per host of the last run.
+ */
 function waterfalls(t: TargetDetail): string {
   const out: string[] = [];
   const last = t.lastResult;
   const fail = t.lastFailure;
+  const good = t.lastSuccess;
   if (last) out.push(waterfall(last, last.ok ? 'Last run' : 'Last run (failed)'));
   if (fail && (!last || !sameRun(last, fail))) out.push(waterfall(fail, 'Last failure'));
+  if (good && last && !last.ok && !sameRun(last, good)) out.push(waterfall(good, 'Last good run'));
   if (out.length === 0) return '<h2>Phases</h2><p class="mut">No run yet.</p>';
   let html = `<h2>Phases</h2><div class="grid">${out.join('')}</div>`;
   if (t.lastResults.length > 0) {
@@ -89,6 +94,10 @@ function transcripts(t: TargetDetail): string {
   const last = t.lastResult;
   if (last && (!fail || !sameRun(last, fail))) {
     html += `<details${fail ? '' : ' open'}><summary>Transcript of the last run (${esc(when(last.startedAt))})</summary>${transcript(last)}</details>`;
+  }
+  const good = t.lastSuccess;
+  if (good && last && !last.ok && !sameRun(last, good)) {
+    html += `<details><summary>Transcript of the last good run (${esc(when(good.startedAt))})</summary>${transcript(good)}</details>`;
   }
   return html;
 }

@@ -80,6 +80,8 @@ describe.each([1, 2])('the API with workers: %i', (workers) => {
     expect(h.body.lastResult!.transcript!.some((l) => l.dir === 'C' && /^EHLO /.test(l.line))).toBe(true);
     expect(h.body.lastResult!.transcript!.some((l) => l.dir === 'S' && /^221/.test(l.line))).toBe(true);
     expect(h.body.lastFailure).toBeNull();
+    expect(h.body.lastSuccess).toEqual(h.body.lastResult);
+    expect(r.body.lastSuccess).toBeNull(); // refused at RCPT from its first run on
     // The history is what the scheduled runs were, in order, and it grows.
     const seen = h.body.history.length;
     const summaries = runsOf(results, 'healthy').slice(0, seen).map((x) => ({ startedAt: x.startedAt, ok: x.ok, durationMs: x.durationMs, failure: null }));

@@ -51,6 +51,26 @@ describe('the history file', () => {
     expect(h.lastFailure?.failure).toEqual(rcptRefused);
   });
 
+  it('the last good run: a position when it is the last run, the record when the last run failed; absent in older files: null', () => {
+    const store = filled();
+    store.record('d', [record('d', T0)]);
+    store.record('d', [record('d', T0 + 60_000, { failure: rcptRefused })]);
+    const text = encode(store);
+    const line = (n: string): Record<string, unknown> => JSON.parse(text.split('\n').find((l) => l.includes(`"name":"${n}"`))!);
+    expect(line('a')).toMatchObject({ lastSuccess: 0 });
+    expect(line('c')).toMatchObject({ lastSuccess: null });
+    expect(line('d')).toMatchObject({ lastFailure: 0, lastSuccess: { ok: true, startedAt: new Date(T0).toISOString() } });
+    const back = decodeHistory(text, 20);
+    if (typeof back === 'string') throw new Error(back);
+    expect(back.targets.get('d')!.lastSuccess).toMatchObject({ ok: true, startedAt: new Date(T0).toISOString() });
+    expect(back.targets.get('a')!.lastSuccess).toBe(back.targets.get('a')!.lastResults[0]);
+    const older = text.replace(/,"lastSuccess":(null|\d+|\{[^\n]*?\}(?=,"certValidTo"))/g, '');
+    expect(older).not.toContain('lastSuccess');
+    const old = decodeHistory(older, 20);
+    if (typeof old === 'string') throw new Error(old);
+    expect(old.targets.get('d')!.lastSuccess).toBeNull();
+  });
+
   it('read with a smaller history size: the newest runs', () => {
     const back = decodeHistory(encode(filled()), 5);
     if (typeof back === 'string') throw new Error(back);

@@ -18,7 +18,7 @@ export function target(name: string, over: Partial<TargetDetail> = {}): TargetDe
     name, url: 'smtp://mail.example.test:587', module: 'submission', labels: { env: 'test' },
     status: !last ? 'pending' : last.ok ? 'ok' : 'failing', lastRun: last?.startedAt ?? null,
     uptime: { '1h': 1, '24h': 0.995 }, latencyMs: { p50: 95.2, p95: 120.7 }, certDaysLeft: 67, firingAlerts: [],
-    history, lastResult: null, lastFailure: null, lastResults: [],
+    history, lastResult: null, lastFailure: null, lastSuccess: null, lastResults: [],
     ...over,
   };
 }
@@ -50,7 +50,7 @@ export function healthy(name: string, over: Partial<TargetDetail> = {}): TargetD
 export function source(targets: TargetDetail[], alerts: AlertsView = { firing: [], events: [] }): StatusSource {
   return {
     version: '0.2.0-test',
-    targets: () => targets.map(({ history: _h, lastResult: _r, lastFailure: _f, lastResults: _m, ...view }) => view),
+    targets: () => targets.map(({ history: _h, lastResult: _r, lastFailure: _f, lastSuccess: _s, lastResults: _m, ...view }) => view),
     target: (name) => targets.find((t) => t.name === name) ?? null,
     alerts: () => alerts,
   };

@@ -77,6 +77,22 @@ describe('the target page', () => {
     expect(html).toMatch(/<details><summary>Transcript of the last run[^<]*<\/summary><pre class="tr">.*220 welcome/);
   });
 
+  it('a failing last run beside the last good run; the good run\'s transcript folded after the failure\'s', () => {
+    const ok: CheckResult = { ...fullSuccess('a'), startedAt: '2026-12-05T05:01:00.000Z', transcript: [{ t: 1, dir: 'S', line: '250 2.1.5 Ok' }] };
+    const fail: CheckResult = { ...rcptFailure('a'), startedAt: '2026-12-05T05:04:00.000Z', transcript: [{ t: 1, dir: 'S', line: '550 5.1.1 gone' }] };
+    const html = page(source([rcptFailing('a', { lastResult: fail, lastFailure: fail, lastSuccess: ok })]), 'a');
+    const figs = figures(html);
+    expect(figs.map((f) => /<figcaption>([^<]*)/.exec(f)![1])).toEqual(['Last run (failed) ', 'Last good run ']);
+    expect(bars(figs[0]!)).toContain('rcpt:fail');
+    expect(bars(figs[1]!).every((b) => b.endsWith(':ok'))).toBe(true);
+    expect(html.indexOf('550 5.1.1 gone')).toBeLessThan(html.indexOf('<details><summary>Transcript of the last good run'));
+    expect(html).toMatch(/<details><summary>Transcript of the last good run[^<]*<\/summary><pre class="tr">.*250 2\.1\.5 Ok/);
+    // While the target passes, its last good run is its last run: drawn once.
+    const passing = page(source([healthy('b', { lastResult: ok, lastSuccess: ok })]), 'b');
+    expect(figures(passing)).toHaveLength(1);
+    expect(passing).not.toContain('last good run');
+  });
+
   it('an mx:// target: one waterfall per host of the last run', () => {
     const hosts = [
       { ...fullSuccess('m'), mx: { host: 'mx1.example.test', preference: 10, address: '192.0.2.1' } },
