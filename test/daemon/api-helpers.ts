@@ -1,4 +1,13 @@
-/** What the API tests share: the three-target config, waiting for a condition, GET as JSON. */
+/** What the API tests share: the three servers and the three-target config, waiting for a condition, GET as JSON. */
+import { startFakeMx, type FakeMx } from '../helpers/fake-mx.js';
+import { freePort } from '../helpers/ports.js';
+
+/** A healthy server, one that refuses RCPT for gone@ with 550 5.1.1, and a closed port (closeAll stops them). */
+export async function startApiServers(): Promise<{ healthy: FakeMx; refusing: FakeMx; closed: number }> {
+  const healthy = await startFakeMx();
+  const refusing = await startFakeMx({ rcptRules: [{ match: /^gone@/, code: 550, message: '5.1.1 <gone@example.test>: Recipient address rejected' }] });
+  return { healthy, refusing, closed: await freePort() };
+}
 
 /** Three targets; the third's name needs percent-encoding in a path. */
 export function apiConfig(ports: { healthy: number; refusing: number; closed: number }, extra = ''): string {

@@ -13,10 +13,9 @@ import type { RunSummary, TargetDetail, TargetView } from '../../src/history/vie
 import { createLogger } from '../../src/log.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { startTestDaemon } from '../helpers/daemon.js';
-import { startFakeMx, type FakeMx } from '../helpers/fake-mx.js';
+import type { FakeMx } from '../helpers/fake-mx.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { freePort } from '../helpers/ports.js';
-import { apiConfig, getJson, until } from './api-helpers.js';
+import { apiConfig, getJson, startApiServers, until } from './api-helpers.js';
 
 let healthy: FakeMx;
 let refusing: FakeMx;
@@ -25,9 +24,7 @@ let dir: string;
 const daemons: Daemon[] = [];
 
 beforeAll(async () => {
-  healthy = await startFakeMx();
-  refusing = await startFakeMx({ rcptRules: [{ match: /^gone@/, code: 550, message: '5.1.1 <gone@example.test>: Recipient address rejected' }] });
-  closed = await freePort();
+  ({ healthy, refusing, closed } = await startApiServers());
 });
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'smtp-probe-history-'));

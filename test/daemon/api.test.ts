@@ -11,9 +11,8 @@ import type { Daemon } from '../../src/daemon/daemon.js';
 import type { AlertsView, TargetDetail, TargetView } from '../../src/history/view.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { startTestDaemon } from '../helpers/daemon.js';
-import { startFakeMx, type FakeMx } from '../helpers/fake-mx.js';
-import { freePort } from '../helpers/ports.js';
-import { apiConfig, getJson, until } from './api-helpers.js';
+import type { FakeMx } from '../helpers/fake-mx.js';
+import { apiConfig, getJson, startApiServers, until } from './api-helpers.js';
 
 let healthy: FakeMx;
 let refusing: FakeMx;
@@ -22,9 +21,7 @@ let dir: string;
 const daemons: Daemon[] = [];
 
 beforeAll(async () => {
-  healthy = await startFakeMx();
-  refusing = await startFakeMx({ rcptRules: [{ match: /^gone@/, code: 550, message: '5.1.1 <gone@example.test>: Recipient address rejected' }] });
-  closed = await freePort();
+  ({ healthy, refusing, closed } = await startApiServers());
   dir = mkdtempSync(join(tmpdir(), 'smtp-probe-api-'));
 });
 afterEach(async () => {
