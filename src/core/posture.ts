@@ -1,0 +1,54 @@
+/**
+ * The vocabulary of `smtp-probe posture`: the checks, their verdicts and reasons, and one finding (what a check
+ * says of the domain, of one MX host or of one address of an MX host). Plain data; the checks live in
+ * `checks/posture/`, each with a pure judge function over what it gathered.
+ */
+
+/** Every posture check, in the order a report lists them. */
+export const POSTURE_CHECKS = [
+  'mta_sts', 'tls_rpt', 'spf', 'dmarc', 'dane', 'dnsbl',
+  'starttls', 'tls_versions', 'tls_ciphers', 'certificate', 'starttls_injection', 'auth_before_tls',
+  'vrfy', 'expn', 'open_relay', 'banner_hostname', 'fcrdns',
+] as const;
+export type PostureCheckName = (typeof POSTURE_CHECKS)[number];
+
+/** n/a: the check does not apply (no MTA-STS record, an insecure DNS zone for DANE, no STARTTLS to test TLS on). */
+export const POSTURE_VERDICTS = ['pass', 'warn', 'fail', 'n/a'] as const;
+export type PostureVerdict = (typeof POSTURE_VERDICTS)[number];
+
+/**
+ * Reasons: TLS-RPT's failure vocabulary (RFC 8460 section 4.3) where it fits, else a short kebab-case word of
+ * the check's own (e.g. `vrfy-enabled`, `open-relay`, `weak-cipher`, `record-missing`).
+ */
+export const TLSRPT_REASONS = [
+  'starttls-not-supported', 'certificate-host-mismatch', 'certificate-not-trusted', 'certificate-expired',
+  'validation-failure', 'sts-policy-fetch-error', 'sts-policy-invalid', 'sts-webpki-invalid', 'tlsa-invalid',
+  'dnssec-invalid', 'dane-required',
+] as const;
+
+/** What a check is about: the domain as a whole, one MX host, or one address of one MX host. */
+export type PostureScope = 'domain' | 'mx' | 'address';
+
+export interface PostureFinding {
+  check: PostureCheckName;
+  scope: PostureScope;
+  /** The MX host (scope mx and address); null for the domain. */
+  mxHost: string | null;
+  /** The address probed (scope address); null otherwise. */
+  address: string | null;
+  result: PostureVerdict;
+  /** Null on pass and often on n/a. */
+  reason: string | null;
+  /** One line, for people: what was seen (server text quoted and cut, never a secret). */
+  detail: string;
+}
+
+/** Worst first: fail > warn > pass > n/a. */
+export const VERDICT_RANK: Record<PostureVerdict, number> = { fail: 3, warn: 2, pass: 1, 'n/a': 0 };
+
+/** The worst verdict of some findings; n/a when there is none. */
+export function worstVerdict(findings: readonly PostureFinding[]): PostureVerdict {
+  let worst: PostureVerdict = 'n/a';
+  for (const f of findings) if (VERDICT_RANK[f.result] > VERDICT_RANK[worst]) worst = f.result;
+  return worst;
+}
