@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { createSecureContext } from 'node:tls';
 import type tls from 'node:tls';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { bounded } from '../core/deadline.js';
@@ -25,6 +26,14 @@ export interface SessionOptions {
   secrets?: readonly Secret[];
   /** Called once, when the first bytes from the server arrive (a capacity run times the greeting's first byte). */
   onFirstByte?: () => void;
+}
+
+/** What a posture probe offers in its hello instead of the plan's settings (e.g. only TLS 1.0, only RC4). */
+export interface TlsHello {
+  minVersion?: tls.SecureVersion;
+  maxVersion?: tls.SecureVersion;
+  /** OpenSSL cipher string, e.g. `kRSA:@SECLEVEL=0`. */
+  ciphers?: string;
 }
 
 /** Replies tolerated after the STARTTLS 220 before the handshake (then discarded); more is a flood. */
@@ -124,7 +133,11 @@ export class SmtpSession {
    * TLS on the open connection: implicit TLS right after connect, or the upgrade after STARTTLS's 220. Input the
    * server sent before the handshake is discarded (RFC 3207 section 6); the number of bytes is returned.
    */
-  async startTls(params: TlsParams, phase: 'tls' | 'tls_upgrade'): Promise<{ info: TlsInfo; discardedBytes: number }> {
+  async startTls(
+    params: TlsParams,
+    phase: 'tls' | 'tls_upgrade',
+    hello?: TlsHello,
+  ): Promise<{ info: TlsInfo; discardedBytes: number; peer: tls.PeerCertificate | null }> {
     this.checkAlive();
     this.phase = phase;
     const queued = this.queue.reduce((n, r) => n + replyLines(r).reduce((m, l) => m + Buffer.byteLength(l) + 2, 0), 0);
@@ -133,7 +146,8 @@ export class SmtpSession {
     this.queue = [];
     let context: tls.SecureContext;
     try {
-      context = secureContextFor(params);
+      // A posture probe's hello (only TLS 1.0, only weak suites) gets a context of its own, never cached.
+      context = hello ? createSecureContext({ ca: params.ca, ...hello }) : secureContextFor(params);
     } catch (e) {
       throw this.conn.fail(new ProbeError('tls', phase, `unusable TLS settings (CA, certificate or key): ${errText(e as Error)}`));
     }
@@ -150,7 +164,9 @@ export class SmtpSession {
       },
     );
     if (secure.getProtocol() === 'TLSv1.3') await this.awaitTicket(ticket);
-    return { info: describeTls(secure, params, this.opts.clock.wallNow()), discardedBytes };
+    const leaf = secure.getPeerCertificate(false);
+    const peer = leaf && Object.keys(leaf).length > 0 ? leaf : null;
+    return { info: describeTls(secure, params, this.opts.clock.wallNow()), discardedBytes, peer };
   }
 
   /**

@@ -123,11 +123,11 @@ export class ScriptedConnection {
     this.socket.destroy();
   }
 
-  /** Switch to TLS as the server. Resolves when the handshake is done, rejects when it fails. */
-  async upgrade(pair: KeyPair): Promise<void> {
+  /** Switch to TLS as the server (`options`: e.g. minVersion, ciphers of a weak test server). Resolves when the handshake is done, rejects when it fails. */
+  async upgrade(pair: KeyPair, options: tls.TLSSocketOptions = {}): Promise<void> {
     const plain = this.socket;
     plain.removeAllListeners('data');
-    const secure = new tls.TLSSocket(plain, { isServer: true, cert: pair.cert, key: pair.key });
+    const secure = new tls.TLSSocket(plain, { ...options, isServer: true, cert: pair.cert, key: pair.key });
     this.socket = secure;
     secure.on('error', () => undefined);
     secure.on('close', () => this.markClosed());
