@@ -3,15 +3,19 @@
  * outcome as plain data (never an exception), picking the records of one version tag, and a finding builder.
  *
  * The lookup is injected so that tests pass fakes and the posture command passes the DNS client that reads the
- * AD bit (`src/dns/secure.ts`): `(name) => dns.query(name, 'TXT')` gives `{ rcode, records }` with each record's
- * strings already joined (RFC 7208 3.3, RFC 8461 3.1).
+ * AD bit (`src/dns/secure.ts`): its `DnsAnswer<'TXT'>` is a `TxtAnswer` as it is, so `txt: (name) =>
+ * dns.query(name, 'TXT')` wires it (each record's strings already joined, RFC 7208 3.3, RFC 8461 3.1).
  */
 import type { PostureCheckName, PostureFinding, PostureScope, PostureVerdict } from '../../src/core/posture.js';
 
-/** One TXT lookup's answer: the response code (`NOERROR`, `NXDOMAIN`, `SERVFAIL`...) and each record's joined text. */
+/**
+ * One TXT lookup's answer: the response code (`NOERROR`, `NXDOMAIN`, `SERVFAIL`...; null when no usable answer
+ * came, `detail` saying why) and each record's joined text.
+ */
 export interface TxtAnswer {
-  rcode: string;
+  rcode: string | null;
   records: readonly string[];
+  detail?: string;
 }
 
 export type TxtLookup = (name: string) => Promise<TxtAnswer>;
@@ -33,6 +37,7 @@ export async function lookupTxt(txt: TxtLookup, name: string): Promise<TxtState>
   } catch (e) {
     return { kind: 'error', detail: `TXT ${name}: ${e instanceof Error ? e.message : String(e)}` };
   }
+  if (answer.rcode === null) return { kind: 'error', detail: `TXT ${name}: ${answer.detail ?? 'no answer'}` };
   const rcode = answer.rcode.toUpperCase();
   if (rcode === 'NXDOMAIN') return { kind: 'none' };
   if (rcode !== 'NOERROR') return { kind: 'error', detail: `TXT ${name}: ${rcode}` };

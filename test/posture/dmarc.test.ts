@@ -55,3 +55,11 @@ describe('dmarc run', () => {
     expect([a?.reason, b?.reason]).toEqual(['dns-error', 'record-missing']);
   });
 });
+
+describe('the TXT lookup', () => {
+  it('an answer without an rcode (the DNS client timed out) is a dns-error naming why', async () => {
+    const [f] = await runDmarc('example.org', { txt: async () => ({ rcode: null, records: [], detail: 'no answer in 5000 ms' }) });
+    expect(f).toMatchObject({ result: 'fail', reason: 'dns-error' });
+    expect(f?.detail).toBe('TXT _dmarc.example.org: no answer in 5000 ms');
+  });
+});
