@@ -100,7 +100,8 @@ describe('auto on a real terminal', () => {
     const script = onPath('script');
     if (!script) ctx.skip('script(1) (util-linux) is not on PATH: no pty to run under');
     const args = [MAIN, 'check', `smtp://127.0.0.1:${mx.port}`, '--tls', 'none', '--log-level', 'info'];
-    const env = { ...process.env, TERM: 'xterm-256color', NO_COLOR: undefined };
+    // CI set (as .ci/run sets it) makes Node count a terminal colourless: this is the terminal of a person.
+    const env = { ...process.env, TERM: 'xterm-256color', NO_COLOR: undefined, CI: undefined };
     const command = [process.execPath, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
     const onTty = await new Promise<string>((resolve) =>
       execFile(script!, ['-qfec', command, '/dev/null'], { env, timeout: 20_000 }, (_e, stdout) => resolve(stdout)),
