@@ -3,6 +3,7 @@
  * EHLO read), STARTTLS on it, a finding about it, and a failure to reach it as data. Each check opens its own
  * session(s); nothing here judges.
  */
+import { createSecureContext } from 'node:tls';
 import type { Clock } from '../../src/core/clock.js';
 import { ProbeError } from '../../src/core/errors.js';
 import type { PostureCheckName, PostureFinding, PostureVerdict } from '../../src/core/posture.js';
@@ -184,4 +185,44 @@ async function implicitSession(t: SmtpTarget, deps: SmtpDeps, hello?: TlsHello):
 
 function newSession(deps: SmtpDeps): SmtpSession {
   return new SmtpSession({ signal: deps.signal ?? new AbortController().signal, phaseTimeoutMs: deps.timeoutMs, clock: deps.clock });
+}
+
+/** One handshake offering only `hello`: accepted (what was agreed), refused, or not offerable by this OpenSSL. */
+export type HelloOutcome =
+  | { kind: 'accepted'; version: string | null; cipher: string | null }
+  | { kind: 'refused'; detail: string }
+  | { kind: 'unavailable'; detail: string }
+  | { kind: 'no-starttls'; detail: string }
+  | Unreachable;
+
+/** Client-side OpenSSL errors: our hello could not be built (this OpenSSL cannot offer it), nothing was refused. */
+const CANNOT_OFFER = /no protocols available|no ciphers available|no cipher match|unsupported protocol.*client|ERR_SSL_NO_PROTOCOLS_AVAILABLE/i;
+
+/** Why this OpenSSL cannot offer `hello`, or null when it can build it. */
+export function cannotOffer(hello: TlsHello): string | null {
+  try {
+    createSecureContext(hello);
+    return null;
+  } catch (e) {
+    return `this OpenSSL (${process.versions.openssl}) cannot offer it: ${(e as Error).message}`;
+  }
+}
+
+/** A new connection (STARTTLS or implicit TLS) whose handshake offers only `hello`. */
+export async function tryHello(t: SmtpTarget, deps: SmtpDeps, hello: TlsHello): Promise<HelloOutcome> {
+  const why = cannotOffer(hello);
+  if (why) return { kind: 'unavailable', detail: why };
+  const out = await tlsSession(t, deps, hello);
+  switch (out.kind) {
+    case 'tls':
+      await finish(out.session, deps);
+      return { kind: 'accepted', version: out.tls.info.version, cipher: out.tls.info.cipher };
+    case 'handshake-failed':
+      if (CANNOT_OFFER.test(out.detail)) {
+        return { kind: 'unavailable', detail: `this OpenSSL (${process.versions.openssl}) cannot offer it: ${out.detail}` };
+      }
+      return { kind: 'refused', detail: out.detail };
+    default:
+      return out;
+  }
 }
