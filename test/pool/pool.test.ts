@@ -3,6 +3,7 @@
  * the same records as in-thread runs, sticky targets, aborts passed on, a worker that crashes or hangs (its runs
  * end `internal`, a new thread serves the next run), and stop (no thread left).
  */
+import { setMaxListeners } from 'node:events';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,7 @@ describe('routing and aborts', () => {
     const p = pool();
     const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
     const stop = new AbortController();
+    setMaxListeners(names.length + 4, stop.signal); // one signal for twelve runs here; the daemon gives each run its own
     const runs = names.map((n) => p.runTarget(n, held(server.port), stop.signal));
     await until(() => server.connections.length === names.length);
     const expected = [0, 1].map((i) => names.filter((n) => p.slotOf(n) === i).length);
