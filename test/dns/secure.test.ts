@@ -1,0 +1,234 @@
+/**
+ * The secure DNS client (src/dns/secure.ts) against a scripted DNS server on 127.0.0.1: what it asks (DO, RD, the
+ * 1232-byte payload), the AD bit read back, typed records (TXT joined, TLSA, MX, CNAME followed), rcodes, TC → TCP,
+ * and every broken answer (wrong id, another question, garbage, a TCP answer cut short, none at all) ending as an
+ * error value.
+ */
+import { afterEach, describe, expect, test } from 'vitest';
+import * as packet from 'dns-packet';
+import { systemClock } from '../../src/core/clock.js';
+import { createSecureDns, firstNameserver, parseDnsServer, type DnsAnswer, type SecureRrType } from '../../src/dns/secure.js';
+import { closeAll } from '../helpers/cleanup.js';
+import { flushMicrotasks, ManualClock } from '../helpers/manual-clock.js';
+import { reply, startSecureResponder, type Handler } from './secure-responder.js';
+
+afterEach(closeAll);
+
+const A = (name: string, data: string): packet.Answer => ({ type: 'A', name, ttl: 60, class: 'IN', data });
+
+async function ask<T extends SecureRrType>(handler: Handler, name: string, type: T, timeoutMs = 5000): Promise<{ answer: DnsAnswer<T>; seen: Awaited<ReturnType<typeof startSecureResponder>>['seen'] }> {
+  const server = await startSecureResponder(handler);
+  const dns = createSecureDns({ server: server.address, timeoutMs, clock: systemClock });
+  const answer = await dns.query(name, type);
+  return { answer, seen: server.seen };
+}
+
+describe('what it asks', () => {
+  test('one question with RD, EDNS0 DO and a 1232-byte payload, a random id', async () => {
+    const server = await startSecureResponder((q) => [reply(q, { answers: [A('mx1.example.test', '192.0.2.1')] })]);
+    const dns = createSecureDns({ server: server.address, timeoutMs: 5000, clock: systemClock });
+    for (let i = 0; i < 4; i++) await dns.query('MX1.Example.Test.', 'A');
+    expect(server.seen.map((s) => [s.transport, s.name, s.type, s.rd, s.edns])).toEqual(
+      new Array(4).fill(['udp', 'mx1.example.test', 'A', true, { do: true, udpPayloadSize: 1232 }]),
+    );
+    expect(new Set(server.seen.map((s) => s.id)).size).toBeGreaterThan(1);
+  });
+});
+
+describe('the AD bit and the rcode', () => {
+  test('AD set by the resolver is read; records typed', async () => {
+    const { answer } = await ask((q) => [reply(q, { ad: true, answers: [A('mx1.example.test', '192.0.2.1'), A('mx1.example.test', '192.0.2.2')] })], 'mx1.example.test', 'A');
+    expect(answer).toMatchObject({ name: 'mx1.example.test', type: 'A', rcode: 'NOERROR', ad: true, records: ['192.0.2.1', '192.0.2.2'], tcp: false, error: null });
+    expect(answer.detail).toBe('NOERROR AD, 2 A record(s)');
+  });
+
+  test('AD clear: the same records, ad false', async () => {
+    const { answer } = await ask((q) => [reply(q, { answers: [A('mx1.example.test', '192.0.2.1')] })], 'mx1.example.test', 'A');
+    expect(answer).toMatchObject({ rcode: 'NOERROR', ad: false, records: ['192.0.2.1'], error: null });
+  });
+
+  test.each([
+    [3, 'NXDOMAIN', true],
+    [2, 'SERVFAIL', false],
+    [5, 'REFUSED', false],
+    [0, 'NOERROR', true], // NODATA: no records of the type
+  ] as const)('rcode %i is %s, no records, not an error', async (rcode, name, ad) => {
+    const { answer } = await ask((q) => [reply(q, { rcode, ad })], 'nothing.example.test', 'TLSA');
+    expect(answer).toMatchObject({ rcode: name, ad, records: [], error: null });
+  });
+});
+
+describe('typed records', () => {
+  test('TXT: the strings of one record joined with nothing between; one string per record', async () => {
+    const txt = (data: string[]): packet.Answer => ({ type: 'TXT', name: 'example.test', ttl: 60, data });
+    const { answer } = await ask((q) => [reply(q, { answers: [txt(['v=spf1 ip4:192.0.2.0/24 ', '-all']), txt(['google-site-verification=x'])] })], 'example.test', 'TXT');
+    expect(answer.records).toEqual(['v=spf1 ip4:192.0.2.0/24 -all', 'google-site-verification=x']);
+  });
+
+  test('TLSA: usage, selector, matching type and the data as bytes', async () => {
+    const hash = Buffer.from('99f85348dadeea1a23f0ea829828d38199b4f3b7fc51b4f7e532785229435f68', 'hex');
+    const tlsa: packet.Answer = { type: 'TLSA', name: '_25._tcp.mx1.example.test', ttl: 60, data: { usage: 3, selector: 1, matchingType: 1, certificate: hash } };
+    const { answer } = await ask((q) => [reply(q, { ad: true, answers: [tlsa] })], '_25._tcp.mx1.example.test', 'TLSA');
+    expect(answer.records).toEqual([{ usage: 3, selector: 1, matchingType: 1, data: hash }]);
+    expect(answer.ad).toBe(true);
+  });
+
+  test('MX: preference and exchange (lower case, no root dot); a null MX has exchange ""', async () => {
+    const mx = (preference: number, exchange: string): packet.Answer => ({ type: 'MX', name: 'example.test', ttl: 60, data: { preference, exchange } });
+    const { answer } = await ask((q) => [reply(q, { answers: [mx(10, 'MX1.Example.Test'), mx(0, '.')] })], 'example.test', 'MX');
+    expect(answer.records).toEqual([{ preference: 10, exchange: 'mx1.example.test' }, { preference: 0, exchange: '' }]);
+  });
+
+  test('PTR and CNAME as names', async () => {
+    const ptr: packet.Answer = { type: 'PTR', name: '1.2.0.192.in-addr.arpa', ttl: 60, data: 'MX1.example.test.' };
+    expect((await ask((q) => [reply(q, { answers: [ptr] })], '1.2.0.192.in-addr.arpa', 'PTR')).answer.records).toEqual(['mx1.example.test']);
+    const cname: packet.Answer = { type: 'CNAME', name: 'www.example.test', ttl: 60, data: 'mx1.example.test' };
+    const { answer } = await ask((q) => [reply(q, { answers: [cname] })], 'www.example.test', 'CNAME');
+    expect(answer).toMatchObject({ records: ['mx1.example.test'], cnames: [] });
+  });
+
+  test('a CNAME chain in the answer is followed: only the records at its end count', async () => {
+    const answers: packet.Answer[] = [
+      { type: 'CNAME', name: 'www.example.test', ttl: 60, data: 'alias.example.test' },
+      { type: 'CNAME', name: 'alias.example.test', ttl: 60, data: 'mx1.example.test' },
+      A('mx1.example.test', '192.0.2.1'),
+      A('unrelated.example.test', '192.0.2.99'), // not on the chain: ignored
+    ];
+    const { answer } = await ask((q) => [reply(q, { ad: true, answers })], 'www.example.test', 'A');
+    expect(answer).toMatchObject({ records: ['192.0.2.1'], cnames: ['alias.example.test', 'mx1.example.test'], ad: true });
+    expect(answer.detail).toContain('via CNAME alias.example.test -> mx1.example.test');
+  });
+});
+
+describe('truncation: the same question again over TCP', () => {
+  test('TC over UDP → asked over TCP; the TCP answer is the one returned', async () => {
+    const big = Array.from({ length: 40 }, (_, i) => ({ type: 'TXT' as const, name: 'example.test', ttl: 60, data: [`record ${i} `.padEnd(60, 'x')] }));
+    const { answer, seen } = await ask((q, t) => [t === 'udp' ? reply(q, { tc: true, ad: true }) : reply(q, { ad: true, answers: big })], 'example.test', 'TXT');
+    expect(seen.map((s) => s.transport)).toEqual(['udp', 'tcp']);
+    expect(seen[0]!.id).toBe(seen[1]!.id);
+    expect(answer).toMatchObject({ rcode: 'NOERROR', ad: true, tcp: true, error: null });
+    expect(answer.records).toHaveLength(40);
+    expect(answer.records[39]).toBe('record 39 '.padEnd(60, 'x'));
+  });
+
+  test('without TC the answer is taken from UDP and TCP is never asked', async () => {
+    const { answer, seen } = await ask((q) => [reply(q, { answers: [A('a.example.test', '192.0.2.1')] })], 'a.example.test', 'A');
+    expect(seen.map((s) => s.transport)).toEqual(['udp']);
+    expect(answer.tcp).toBe(false);
+  });
+
+  test('a TCP answer cut short (the connection closes mid-message) is a malformed error', async () => {
+    const { answer } = await ask((q, t) => (t === 'udp' ? [reply(q, { tc: true })] : [Buffer.from([0, 200, 1, 2, 3, 4]), 'close']), 'a.example.test', 'A');
+    expect(answer).toMatchObject({ rcode: null, tcp: true, records: [], error: 'malformed' });
+    expect(answer.detail).toMatch(/^truncated over UDP, then over TCP: TCP to 127\.0\.0\.1:\d+: connection closed after 6 bytes/);
+  });
+
+  test('a TCP answer with another id is a malformed error (no second chance over TCP)', async () => {
+    const { answer } = await ask((q, t) => [t === 'udp' ? reply(q, { tc: true }) : reply(q, { id: ((q.id ?? 0) + 1) & 0xffff })], 'a.example.test', 'A');
+    expect(answer).toMatchObject({ rcode: null, tcp: true, error: 'malformed' });
+    expect(answer.detail).toContain('wrong query id');
+  });
+});
+
+describe('answers that are not ours, or broken', () => {
+  const other = (q: packet.DecodedPacket): number => ((q.id ?? 0) + 1) & 0xffff;
+
+  test('an answer with a wrong id, then one for another question, are ignored; the right one after them counts', async () => {
+    const { answer } = await ask(
+      (q) => [
+        reply(q, { id: other(q), answers: [A('a.example.test', '203.0.113.66')] }),
+        { ...reply(q, { answers: [A('evil.example.test', '203.0.113.66')] }), questions: [{ type: 'A', name: 'evil.example.test', class: 'IN' }] },
+        reply(q, { ad: true, answers: [A('a.example.test', '192.0.2.1')] }),
+      ],
+      'a.example.test',
+      'A',
+    );
+    expect(answer).toMatchObject({ rcode: 'NOERROR', ad: true, records: ['192.0.2.1'], error: null });
+  });
+
+  test('only wrong-id answers: a timeout, and the detail says what was ignored', async () => {
+    const { answer } = await ask((q) => [reply(q, { id: other(q), ad: true, answers: [A('a.example.test', '203.0.113.66')] })], 'a.example.test', 'A', 1000);
+    expect(answer).toMatchObject({ rcode: null, ad: false, records: [], error: 'timeout' });
+    expect(answer.detail).toBe('no answer within 1000 ms; ignored 1 answer(s) that did not match (wrong query id)');
+  });
+
+  test.each([
+    ['a header that promises records that are not there', (id: number) => Buffer.from([id >> 8, id & 0xff, 0x81, 0x80, 0, 1, 0, 5, 0, 0, 0, 0, 1, 97, 0])],
+    ['a compression pointer that points forward', (id: number) => Buffer.from([id >> 8, id & 0xff, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x20, 0, 1, 0, 1])],
+    ['random bytes after the id', (id: number) => Buffer.concat([Buffer.from([id >> 8, id & 0xff]), Buffer.from('garbage garbage garbage garbage')])],
+    ['five bytes', (id: number) => Buffer.from([id >> 8, id & 0xff, 1, 2, 3])],
+  ])('garbage (%s) is a malformed error, at once, not a crash', async (_what, bytes) => {
+    const { answer } = await ask((q) => [bytes(q.id ?? 0)], 'a.example.test', 'A', 60_000);
+    expect(answer).toMatchObject({ rcode: null, records: [], error: 'malformed' });
+    expect(answer.detail).toMatch(/^UDP from 127\.0\.0\.1:\d+: /);
+  });
+
+  test('a query echoed back (QR clear) is malformed', async () => {
+    const { answer } = await ask((q) => [{ ...reply(q), type: 'query' }], 'a.example.test', 'A', 60_000);
+    expect(answer).toMatchObject({ error: 'malformed' });
+    expect(answer.detail).toContain('a query came back');
+  });
+});
+
+describe('bounded in time', () => {
+  test('no answer: a timeout error exactly at the deadline on the injected clock, not before', async () => {
+    const server = await startSecureResponder(() => []);
+    const clock = new ManualClock();
+    const dns = createSecureDns({ server: server.address, timeoutMs: 3000, clock });
+    let settled: DnsAnswer<'A'> | null = null;
+    void dns.query('a.example.test', 'A').then((a) => (settled = a));
+    await server.waitForQueries(1);
+    await clock.advance(2999);
+    await flushMicrotasks();
+    expect(settled).toBeNull();
+    await clock.advance(1);
+    await expect.poll(() => settled).not.toBeNull();
+    expect(settled).toMatchObject({ rcode: null, error: 'timeout', detail: 'no answer within 3000 ms' });
+  });
+
+  test('the caller\'s AbortSignal ends a query at once', async () => {
+    const server = await startSecureResponder(() => []);
+    const ac = new AbortController();
+    const dns = createSecureDns({ server: server.address, timeoutMs: 60_000, clock: systemClock, signal: ac.signal });
+    const pending = dns.query('a.example.test', 'A');
+    await server.waitForQueries(1);
+    ac.abort();
+    expect(await pending).toMatchObject({ error: 'aborted', detail: 'query aborted' });
+  });
+
+  test('a port nobody listens on: an error value (ICMP refused or the timeout), never a rejection', async () => {
+    const server = await startSecureResponder(() => []);
+    const address = server.address;
+    await server.close();
+    const dns = createSecureDns({ server: address, timeoutMs: 1000, clock: systemClock });
+    const answer = await dns.query('a.example.test', 'A');
+    expect(answer.rcode).toBeNull();
+    expect(['network', 'timeout']).toContain(answer.error);
+  });
+});
+
+describe('which server', () => {
+  test.each([
+    ['127.0.0.1', { host: '127.0.0.1', port: 53 }],
+    ['127.0.0.1:2053', { host: '127.0.0.1', port: 2053 }],
+    ['::1', { host: '::1', port: 53 }],
+    ['[::1]:5353', { host: '::1', port: 5353 }],
+    ['[2001:db8::1]', { host: '2001:db8::1', port: 53 }],
+    ['localhost', null],
+    ['127.0.0.1:0', null],
+    ['127.0.0.1:65536', null],
+    ['[127.0.0.1]:53', null],
+    ['1.2.3:53', null],
+    ['', null],
+  ])('parseDnsServer(%j)', (text, expected) => {
+    expect(parseDnsServer(text)).toEqual(expected);
+  });
+
+  test('resolv.conf: the first nameserver that is an address; none is a clear error', () => {
+    expect(firstNameserver('# comment\nsearch example.test\nnameserver bogus\nnameserver 192.0.2.53 # x\nnameserver 192.0.2.54\n')).toEqual({ host: '192.0.2.53', port: 53 });
+    expect(firstNameserver('nameserver fe80::1%eth0\n')).toEqual({ host: 'fe80::1', port: 53 });
+    expect(firstNameserver('search example.test\n')).toBeNull();
+    expect(() => createSecureDns({ timeoutMs: 1000, clock: systemClock, resolvConf: 'search x\n' })).toThrow('/etc/resolv.conf: no nameserver line with an IP address; give a DNS server');
+    expect(() => createSecureDns({ server: 'dns.example.test', timeoutMs: 1000, clock: systemClock })).toThrow('DNS server "dns.example.test": expected IP, IP:PORT or [IPv6]:PORT');
+  });
+});
