@@ -1,0 +1,91 @@
+/**
+ * The secure DNS client against a real validating resolver: Debian's unbound in front of nsd serving zones signed
+ * with ldns-signzone, on 127.0.0.1, started by test/real/dnsstack.sh (.ci/run does it). The signed zone's answers
+ * come with AD, the unsigned zone's without, the tampered TLSA of the bogus zone is SERVFAIL, and a TLSA made stale
+ * and fixed again (dnsstack.sh set-tlsa) is seen through the resolver each time.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
+import { createSecureDns } from '../../src/dns/secure.js';
+
+const env = process.env;
+const server = env.DNSSTACK_SERVER;
+if (!server && env.CI) {
+  throw new Error('DNSSTACK_* not set under CI: start the stack with `bash test/real/dnsstack.sh start` and eval its `env` output');
+}
+if (!server) console.warn('[dns.test] DNSSTACK_SERVER not set: skipped (bash test/real/dnsstack.sh start; eval "$(bash test/real/dnsstack.sh env)")');
+
+const zone = env.DNSSTACK_ZONE ?? 'probe-posture.test';
+const bogus = env.DNSSTACK_BOGUS_ZONE ?? 'bogus-posture.test';
+const insecure = env.DNSSTACK_INSECURE_ZONE ?? 'insecure-posture.test';
+const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
+const spkiHash = (pemFile: string): Buffer => sha256(new X509Certificate(readFileSync(pemFile)).publicKey.export({ type: 'spki', format: 'der' }));
+const certHash = (pemFile: string): Buffer => sha256(new X509Certificate(readFileSync(pemFile)).raw);
+
+describe.skipIf(!server)('secure DNS against unbound + nsd (DNSSEC-signed test zones)', () => {
+  const dns = createSecureDns({ server: server ?? null, timeoutMs: 5000, clock: systemClock });
+
+  test('the signed zone: MX, A, CNAME and TXT answers come with AD', async () => {
+    const mx = await dns.query(zone, 'MX');
+    expect(mx).toMatchObject({ rcode: 'NOERROR', ad: true, error: null });
+    expect([...mx.records].sort((a, b) => a.preference - b.preference)).toEqual([
+      { preference: 10, exchange: `mx1.${zone}` },
+      { preference: 20, exchange: `mx2.${zone}` },
+      { preference: 30, exchange: `mx3.${zone}` },
+    ]);
+    expect(await dns.query(`mx2.${zone}`, 'A')).toMatchObject({ rcode: 'NOERROR', ad: true, records: ['127.0.0.2'] });
+    expect(await dns.query(`www.${zone}`, 'A')).toMatchObject({ rcode: 'NOERROR', ad: true, records: ['127.0.0.1'], cnames: [`mx1.${zone}`] });
+    expect(await dns.query(zone, 'TXT')).toMatchObject({ ad: true, records: ['v=spf1 ip4:127.0.0.0/8 -all'] });
+    expect(await dns.query(`_mta-sts.${zone}`, 'TXT')).toMatchObject({ ad: true, records: ['v=STSv1; id=20261205T000000;'] });
+    expect(await dns.query(`_smtp._tls.${zone}`, 'TXT')).toMatchObject({ ad: true, records: [`v=TLSRPTv1; rua=mailto:tlsrpt@${zone}`] });
+    expect(await dns.query(`_dmarc.${zone}`, 'TXT')).toMatchObject({ ad: true, records: [`v=DMARC1; p=reject; rua=mailto:dmarc@${zone}`] });
+  });
+
+  test('the signed zone: TLSA 3 1 1 of the server key at mx1, a stale one at mx2, 2 0 1 of the CA at mx3, all with AD', async () => {
+    const good = spkiHash(env.DNSSTACK_CERT!);
+    const mx1 = await dns.query(`_25._tcp.mx1.${zone}`, 'TLSA');
+    expect(mx1).toMatchObject({ rcode: 'NOERROR', ad: true, records: [{ usage: 3, selector: 1, matchingType: 1, data: good }] });
+    const mx2 = await dns.query(`_25._tcp.mx2.${zone}`, 'TLSA');
+    expect(mx2).toMatchObject({ rcode: 'NOERROR', ad: true, records: [{ usage: 3, selector: 1, matchingType: 1, data: spkiHash(env.DNSSTACK_STALE_CERT!) }] });
+    expect(mx2.records[0]!.data.equals(good)).toBe(false);
+    expect(await dns.query(`_25._tcp.mx3.${zone}`, 'TLSA')).toMatchObject({ ad: true, records: [{ usage: 2, selector: 0, matchingType: 1, data: certHash(env.DNSSTACK_CA!) }] });
+  });
+
+  test('a name the signed zone does not have: NXDOMAIN with AD (a validated denial)', async () => {
+    expect(await dns.query(`nope.${zone}`, 'A')).toMatchObject({ rcode: 'NXDOMAIN', ad: true, records: [], error: null });
+    expect(await dns.query(`_25._tcp.nope.${zone}`, 'TLSA')).toMatchObject({ rcode: 'NXDOMAIN', ad: true });
+  });
+
+  test('the unsigned zone: NOERROR with the records, AD clear', async () => {
+    expect(await dns.query(insecure, 'MX')).toMatchObject({ rcode: 'NOERROR', ad: false, records: [{ preference: 10, exchange: `mx1.${insecure}` }] });
+    const tlsa = await dns.query(`_25._tcp.mx1.${insecure}`, 'TLSA');
+    expect(tlsa).toMatchObject({ rcode: 'NOERROR', ad: false });
+    expect(tlsa.records).toHaveLength(1);
+  });
+
+  test('the bogus zone: the TLSA changed after signing is SERVFAIL; its untouched MX still validates', async () => {
+    expect(await dns.query(`_25._tcp.mx1.${bogus}`, 'TLSA')).toMatchObject({ rcode: 'SERVFAIL', ad: false, records: [], error: null });
+    expect(await dns.query(bogus, 'MX')).toMatchObject({ rcode: 'NOERROR', ad: true });
+  });
+
+  test('names outside the test zones are refused: nothing is resolved outward', async () => {
+    expect(await dns.query('example.com', 'A')).toMatchObject({ rcode: 'REFUSED', records: [] });
+  });
+
+  test('set-tlsa mx1 stale, then good: the resolver answers the new TLSA each time, still with AD', async () => {
+    const good = spkiHash(env.DNSSTACK_CERT!);
+    const stale = spkiHash(env.DNSSTACK_STALE_CERT!);
+    const setTlsa = (to: 'good' | 'stale'): void => void execFileSync('bash', ['test/real/dnsstack.sh', 'set-tlsa', 'mx1', to], { stdio: 'ignore' });
+    try {
+      setTlsa('stale');
+      const s = await dns.query(`_25._tcp.mx1.${zone}`, 'TLSA');
+      expect(s).toMatchObject({ rcode: 'NOERROR', ad: true, records: [{ usage: 3, selector: 1, matchingType: 1, data: stale }] });
+    } finally {
+      setTlsa('good');
+    }
+    expect(await dns.query(`_25._tcp.mx1.${zone}`, 'TLSA')).toMatchObject({ ad: true, records: [{ data: good }] });
+  });
+});
