@@ -109,16 +109,23 @@ pid_of() { # pidfile comm (nsd's main process renames itself "nsd: xfrd": a pref
   echo "$pid"
 }
 
-stop_pid() { # pidfile comm
-  local pid n=50
-  pid=$(pid_of "$1" "$2") || return 0
-  kill "$pid" 2>/dev/null || true
+stop_pids() { # pidfile comm [pidfile comm]...: SIGTERM to each, then wait for all (each takes ~2 s to exit)
+  local pid pids=() n=100
+  while (($# >= 2)); do
+    pid=$(pid_of "$1" "$2") && kill "$pid" 2>/dev/null && pids+=("$pid")
+    shift 2
+  done
+  local alive
   while ((n-- > 0)); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || return 0
     sleep 0.1
   done
-  log "$2 ($pid) did not stop on SIGTERM; SIGKILL"
-  kill -9 "$pid" 2>/dev/null || true
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null && log "pid $pid did not stop on SIGTERM in 10 s; SIGKILL" && kill -9 "$pid" 2>/dev/null
+  done
+  return 0
 }
 
 # sha256 of a certificate's SubjectPublicKeyInfo (selector 1) or of the whole certificate (selector 0), hex.
@@ -327,8 +334,7 @@ cmd_start() {
 cmd_stop() {
   local d
   d=$(resolve_dir "${1:-}")
-  stop_pid "$d/unbound.pid" unbound
-  stop_pid "$d/nsd.pid" nsd
+  stop_pids "$d/unbound.pid" unbound "$d/nsd.pid" nsd
 }
 
 cmd_status() {
@@ -364,7 +370,7 @@ cmd_set_tlsa() { # host good|stale [dir]
   pid_of "$d/nsd.pid" nsd >/dev/null || die "nsd is not running in $d: start first"
   sign_zone "$d" "$ZONE" "$2"
   echo "$2" >"$d/tlsa-mx1"
-  stop_pid "$d/nsd.pid" nsd
+  stop_pids "$d/nsd.pid" nsd
   start_nsd "$d"
   unbound-control -c "$d/unbound.conf" flush_zone "$ZONE" >/dev/null
   unbound-control -c "$d/unbound.conf" flush_bogus >/dev/null
