@@ -3,7 +3,7 @@
  * EHLO read), STARTTLS on it, a finding about it, and a failure to reach it as data. Each check opens its own
  * session(s); nothing here judges.
  */
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import type { Clock } from '../../src/core/clock.js';
 import { ProbeError } from '../../src/core/errors.js';
 import type { PostureCheckName, PostureFinding, PostureVerdict } from '../../src/core/posture.js';
@@ -22,7 +22,7 @@ export interface SmtpTarget {
   port: number;
   /** Name the certificate must match and SNI (default: the MX host). */
   servername?: string;
-  /** Extra trust anchors (PEM), beside the system store's (`--ca`). */
+  /** Extra trust anchors (PEM), added to Node's root store (`--ca`). */
   ca?: string | Buffer;
   /** TLS from the first byte; default: port 465. */
   implicitTls?: boolean;
@@ -63,7 +63,15 @@ export function unreachable(e: unknown): Unreachable {
 
 /** The TLS settings of a probe of this target: verification is judged by the certificate check, never enforced. */
 export function tlsParamsFor(t: SmtpTarget): TlsParams {
-  return { servername: t.servername ?? t.mxHost, ca: t.ca, insecure: true };
+  return { servername: t.servername ?? t.mxHost, ca: t.ca === undefined ? undefined : withSystemRoots(t.ca), insecure: true };
+}
+
+/** The last `--ca` seen and the bundle made of it: Node's root store, then the extra anchors (WebPKI stays trusted). */
+let bundled: { ca: string | Buffer; pem: string } | null = null;
+
+function withSystemRoots(ca: string | Buffer): string {
+  if (bundled?.ca !== ca) bundled = { ca, pem: `${rootCertificates.join('\n')}\n${ca.toString()}` };
+  return bundled.pem;
 }
 
 /** Connect, read the greeting (must be 220) and say EHLO. Rejects with a ProbeError. */
