@@ -9,6 +9,7 @@
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { VERDICT_RANK, type PostureFinding, type PostureVerdict } from '../../src/core/posture.js';
 import { addressFinding, finish, tlsParamsFor, tlsSession, unreachableFinding, type SmtpDeps, type SmtpTarget, type Unreachable } from './smtp.js';
+import type { SchemaKit } from '../step.js';
 
 export const name = 'certificate' as const;
 
@@ -24,6 +25,19 @@ export interface CertificateOptions {
 }
 
 export const DEFAULT_CERTIFICATE_OPTIONS: CertificateOptions = { warnDays: 14, failDays: 7, at: null };
+
+/** Config keys of `certificate` (the date `--at` is the command's, not a config key). */
+export function options({ z }: SchemaKit) {
+  const days = z.number().int().min(0).max(3650);
+  return {
+    warn_days: days.optional().meta({ description: 'Fewer days left than this: warn. Example: 14' }),
+    fail_days: days.optional().meta({ description: 'Fewer days left than this: fail (certificate-expired). Example: 7' }),
+  };
+}
+
+export function certificateOptions(c: { warn_days?: number; fail_days?: number } = {}, at: number | null = null): CertificateOptions {
+  return { warnDays: c.warn_days ?? DEFAULT_CERTIFICATE_OPTIONS.warnDays, failDays: c.fail_days ?? DEFAULT_CERTIFICATE_OPTIONS.failDays, at };
+}
 
 /** What the handshake showed of the leaf certificate. */
 export interface CertFacts {

@@ -9,6 +9,7 @@
 import type { PostureFinding } from '../../src/core/posture.js';
 import { oneLine } from '../../src/smtp/message.js';
 import { addressFinding, exchange, finish, openSession, unreachable, unreachableFinding, type SmtpDeps, type SmtpTarget, type Unreachable } from './smtp.js';
+import type { SchemaKit } from '../step.js';
 
 export const name = 'open_relay' as const;
 
@@ -22,6 +23,24 @@ export interface OpenRelayOptions {
 }
 
 export const DEFAULT_OPEN_RELAY_OPTIONS: OpenRelayOptions = { relayTestDomain: 'example.net', localPart: 'relaytest', triesPerSession: 8 };
+
+/** Config keys of `open_relay` (snake_case), each optional over DEFAULT_OPEN_RELAY_OPTIONS. */
+export function options({ z }: SchemaKit) {
+  return {
+    relay_test_domain: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/, 'must be a domain name')
+      .optional().meta({ description: 'A domain the server must never relay to (--relay-test-domain). Example: example.net' }),
+    local_part: z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/, 'must be a plain local part').optional()
+      .meta({ description: 'Local part of the test sender and recipients. Example: relaytest' }),
+    tries_per_session: z.number().int().min(1).max(20).optional()
+      .meta({ description: 'Tries (MAIL, RCPT, RSET) per connection, under the server\'s error limit. Example: 8' }),
+  };
+}
+
+/** The parsed keys over the defaults. */
+export function openRelayOptions(c: { relay_test_domain?: string; local_part?: string; tries_per_session?: number } = {}): OpenRelayOptions {
+  const d = DEFAULT_OPEN_RELAY_OPTIONS;
+  return { relayTestDomain: c.relay_test_domain ?? d.relayTestDomain, localPart: c.local_part ?? d.localPart, triesPerSession: c.tries_per_session ?? d.triesPerSession };
+}
 
 export interface RelayTry {
   from: string;

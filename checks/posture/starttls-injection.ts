@@ -9,6 +9,7 @@ import type { PostureFinding } from '../../src/core/posture.js';
 import { quoteBytes } from '../../src/core/bytes.js';
 import { replyText } from '../../src/core/reply.js';
 import { addressFinding, openSession, tlsParamsFor, unreachable, unreachableFinding, type SmtpDeps, type SmtpTarget, type Unreachable } from './smtp.js';
+import type { SchemaKit } from '../step.js';
 
 export const name = 'starttls_injection' as const;
 
@@ -18,6 +19,18 @@ export interface StarttlsInjectionOptions {
 }
 
 export const DEFAULT_STARTTLS_INJECTION_OPTIONS: StarttlsInjectionOptions = { waitMs: 2_000 };
+
+/** Config keys of `starttls_injection`. */
+export function options({ z }: SchemaKit) {
+  return {
+    wait_ms: z.number().int().min(100).max(60_000).optional()
+      .meta({ description: 'How long to listen inside TLS for an answer to the injected NOOP, in ms. Example: 2000' }),
+  };
+}
+
+export function starttlsInjectionOptions(c: { wait_ms?: number } = {}): StarttlsInjectionOptions {
+  return { waitMs: c.wait_ms ?? DEFAULT_STARTTLS_INJECTION_OPTIONS.waitMs };
+}
 
 export type StarttlsInjectionSeen =
   /** A reply came inside TLS before we sent anything. */

@@ -6,6 +6,7 @@
 import type { PostureFinding } from '../../src/core/posture.js';
 import { oneLine } from '../../src/smtp/message.js';
 import { addressFinding, exchange, finish, openSession, unreachable, unreachableFinding, type Exchange, type SmtpDeps, type SmtpTarget, type Unreachable } from './smtp.js';
+import type { SchemaKit } from '../step.js';
 
 export interface VerifyOptions {
   /** Names to ask about: postmaster (RFC 5321 requires it to exist) and the probe's own. */
@@ -13,6 +14,14 @@ export interface VerifyOptions {
 }
 
 export const DEFAULT_VERIFY_NAMES = ['postmaster', 'smtp-probe'];
+
+/** Config keys of `vrfy` and `expn`. */
+export function verifyOptionsShape({ z, oneLine }: SchemaKit) {
+  return {
+    names: z.array(oneLine('names').min(1).max(64)).min(1).max(10).optional()
+      .meta({ description: 'Names to ask about, in order (stops at the first confirmed). Example: [postmaster, smtp-probe]' }),
+  };
+}
 
 export type VerifySeen = { kind: 'answers'; answers: Exchange[] } | Unreachable;
 

@@ -1,11 +1,17 @@
 /** `vrfy`: `VRFY postmaster` and `VRFY smtp-probe`; 250/251 for any: fail `vrfy-enabled`; 252 and 5xx: pass (verify.ts). */
 import type { PostureFinding } from '../../src/core/posture.js';
 import type { SmtpDeps, SmtpTarget } from './smtp.js';
-import { DEFAULT_VERIFY_NAMES, gatherVerify, judgeVerify, type VerifyOptions, type VerifySeen } from './verify.js';
+import type { SchemaKit } from '../step.js';
+import { DEFAULT_VERIFY_NAMES, gatherVerify, judgeVerify, verifyOptionsShape, type VerifyOptions, type VerifySeen } from './verify.js';
 
 export const name = 'vrfy' as const;
 
 export type VrfyOptions = VerifyOptions;
+/** Config keys of `vrfy`: `names`. */
+export function options(kit: SchemaKit) {
+  return verifyOptionsShape(kit);
+}
+
 export const DEFAULT_VRFY_OPTIONS: VrfyOptions = { names: DEFAULT_VERIFY_NAMES };
 
 export function judgeVrfy(where: Pick<SmtpTarget, 'mxHost' | 'address'>, seen: VerifySeen): PostureFinding[] {
