@@ -11,8 +11,8 @@
  *   while SNI, the certificate check and the Host header stay `mta-sts.DOMAIN`.
  * Every outcome is data; nothing throws.
  */
-import { rootCertificates } from 'node:tls';
-import { Agent, buildConnector, request } from 'undici';
+import { connect, rootCertificates, type TLSSocket } from 'node:tls';
+import { Agent, request, type buildConnector } from 'undici';
 import type { Clock } from '../../src/core/clock.js';
 import { deadline } from '../../src/core/deadline.js';
 
@@ -69,32 +69,64 @@ function isCertError(code: string): boolean {
   return CERT_CODES.has(code) || code.startsWith('CERT_');
 }
 
-/** The Agent's connector: the TLS options of the fetch, and `connectTo` applied before connecting. */
-function stsConnector(opts: StsFetchOptions): buildConnector.connector {
-  const base = buildConnector({ ca: [...rootCertificates, ...opts.ca], rejectUnauthorized: true, timeout: opts.timeoutMs });
+/**
+ * The Agent's connector: a TLS connection of our own (so the fetch can destroy one still connecting at its
+ * deadline: undici does not hand it over before the handshake), with `connectTo` applied. SNI and the name the
+ * certificate is checked against stay the URL's host.
+ */
+function stsConnector(opts: StsFetchOptions, sockets: Set<TLSSocket>): buildConnector.connector {
+  const ca = [...rootCertificates, ...opts.ca];
   return (o, cb) => {
     const port = Number(o.port || 443);
     const rule = opts.connectTo.find(
       (r) => (r.host === '' || r.host.toLowerCase() === o.hostname.toLowerCase()) && (r.port === null || r.port === port),
     );
-    if (!rule) return base(o, cb);
-    base({ ...o, hostname: rule.toHost || o.hostname, port: String(rule.toPort ?? port), servername: o.servername || o.hostname }, cb);
+    const socket = connect({
+      host: rule?.toHost || o.hostname,
+      port: rule?.toPort ?? port,
+      servername: o.servername || o.hostname,
+      ca,
+      rejectUnauthorized: true,
+      ALPNProtocols: ['http/1.1'],
+    });
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    let answered = false;
+    socket.once('secureConnect', () => {
+      if (answered) return;
+      answered = true;
+      socket.setNoDelay(true);
+      cb(null, socket);
+    });
+    socket.on('error', (e) => {
+      if (answered) return;
+      answered = true;
+      cb(e, null);
+    });
   };
 }
 
 /** Fetches the policy of `domain`; see the file comment. */
 export async function fetchStsPolicy(domain: string, opts: StsFetchOptions, clock: Clock, signal?: AbortSignal): Promise<StsFetch> {
   const url = `https://mta-sts.${domain}/.well-known/mta-sts.txt`;
+  const sockets = new Set<TLSSocket>();
   const agent = new Agent({
-    connect: stsConnector(opts),
+    connect: stsConnector(opts, sockets),
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
     connections: 1,
     pipelining: 0,
   });
   const limit = deadline(opts.timeoutMs, [signal], clock);
+  // undici notices an abort during connect only when the connection is made: the wait ends here at the deadline,
+  // and the sockets still open are destroyed below.
+  const aborted = new Promise<never>((_resolve, reject) => {
+    const stop = (): void => reject(new Error('aborted'));
+    if (limit.signal.aborted) stop();
+    else limit.signal.addEventListener('abort', stop, { once: true });
+  });
   try {
-    return await exchange(url, agent, limit.signal, opts.maxBytes);
+    return await Promise.race([exchange(url, agent, limit.signal, opts.maxBytes), aborted]);
   } catch (e) {
     if (limit.signal.aborted && !signal?.aborted) {
       return { kind: 'error', url, detail: `no policy within ${opts.timeoutMs} ms` };
@@ -103,6 +135,7 @@ export async function fetchStsPolicy(domain: string, opts: StsFetchOptions, cloc
   } finally {
     limit.dispose();
     agent.destroy().catch(() => undefined);
+    for (const socket of sockets) socket.destroy();
   }
 }
 
@@ -116,9 +149,11 @@ async function exchange(url: string, agent: Agent, signal: AbortSignal, maxBytes
     const v = res.headers[n];
     return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
   };
+  // Destroying the body makes it emit an AbortError: nobody waits for it, so it is swallowed here.
+  const drop = (): void => void res.body.on('error', () => undefined).destroy();
   const base = { url, status: res.statusCode, location: header('location'), contentType: header('content-type') };
   if (res.statusCode !== 200) {
-    res.body.destroy();
+    drop();
     return { kind: 'response', ...base, body: null };
   }
   const chunks: Buffer[] = [];
@@ -126,7 +161,7 @@ async function exchange(url: string, agent: Agent, signal: AbortSignal, maxBytes
   for await (const chunk of res.body as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > maxBytes) {
-      res.body.destroy();
+      drop();
       return { kind: 'too-large', url, maxBytes };
     }
     chunks.push(chunk);
