@@ -3,8 +3,8 @@
  * UDP payload) and RD, so that a validating resolver says in the AD bit whether the answer is DNSSEC-secure.
  * node:dns (c-ares) neither sets DO nor shows AD, and DANE (RFC 7672) trusts a TLSA only when AD is set.
  *
- * UDP first, the same question again over TCP when the answer is truncated (TC); one deadline over both, on the
- * injected Clock (and an optional AbortSignal). A random query id from a fresh socket (a random source port);
+ * UDP first (sent again, same id, at each third of the timeout while no answer came), the same question over TCP
+ * when the answer is truncated (TC); one deadline over both, on the injected Clock (and an optional AbortSignal). A random query id from a fresh socket (a random source port);
  * UDP answers from another address, with another id or for another question are ignored (RFC 5452), so a stray or
  * spoofed packet cannot end the query. Wire format through `dns-packet`. Every expected failure (no answer in
  * time, a garbled or truncated answer, a refused connection) is a `DnsAnswer` with `error` set, never a rejection.
@@ -53,8 +53,9 @@ export interface RecordData {
 export type DnsRcode = 'NOERROR' | 'FORMERR' | 'SERVFAIL' | 'NXDOMAIN' | 'NOTIMP' | 'REFUSED' | `RCODE${number}`;
 
 /** Why no usable answer came: `timeout` (nothing valid in time), `malformed` (an answer that does not parse or
- * is cut short), `network` (the socket or connection failed), `aborted` (the caller's signal). */
-export type DnsErrorKind = 'timeout' | 'malformed' | 'network' | 'aborted';
+ * is cut short), `network` (the socket or connection failed), `aborted` (the caller's signal), `bad-name` (the
+ * name cannot be asked: an empty or over-long label, over 253 characters, or not ASCII; nothing was sent). */
+export type DnsErrorKind = 'timeout' | 'malformed' | 'network' | 'aborted' | 'bad-name';
 
 export interface DnsAnswer<T extends SecureRrType = SecureRrType> {
   /** The name asked, lower case, no root dot. */
@@ -101,6 +102,8 @@ export const EDNS_UDP_PAYLOAD = 1232;
 /** CNAME links followed in one answer. */
 const MAX_CNAME_CHAIN = 8;
 const MAX_TCP_ANSWER = 65535;
+/** UDP sends of one query (the same id), evenly over the timeout: a lost datagram costs a third of it, not all. */
+export const UDP_SENDS = 3;
 
 /** `IP`, `IP:PORT` or `[IPv6]:PORT` (port 53 when absent) → the address; null when it is not one of those. */
 export function parseDnsServer(text: string): DnsServerAddress | null {
@@ -164,6 +167,22 @@ function resolveServer(options: SecureDnsOptions): DnsServerAddress {
 
 export const normalizeDnsName = (name: string): string => (name === '.' ? '' : name.toLowerCase().replace(/\.$/, ''));
 
+/**
+ * Why a name (normalized) cannot go into a question, or null when it can: labels of 1 to 63 characters, 253 in
+ * all, printable ASCII (an internationalized name is asked in its A-label form, xn--...). Checked here because
+ * dns-packet encodes "a..b" as "a" and a 64-character label as garbage without a word.
+ */
+export function badDnsName(name: string): string | null {
+  if (name === '') return null; // the root
+  if (name.length > 253) return `${name.length} characters (at most 253)`;
+  if (!/^[\x21-\x7e]+$/.test(name)) return 'not printable ASCII (give an internationalized name as its xn-- form)';
+  for (const label of name.split('.')) {
+    if (label.length === 0) return 'an empty label';
+    if (label.length > 63) return `a label of ${label.length} characters (at most 63)`;
+  }
+  return null;
+}
+
 /** The query's bytes: a random id, RD, one question, an OPT record with DO and a 1232-byte payload. */
 export function buildQuery(id: number, name: string, type: SecureRrType): Buffer {
   return packet.encode({
@@ -201,6 +220,8 @@ export function matchAnswer(buf: Buffer, id: number, name: string, type: SecureR
 async function secureQuery<T extends SecureRrType>(server: DnsServerAddress, rawName: string, type: T, options: SecureDnsOptions): Promise<DnsAnswer<T>> {
   const name = normalizeDnsName(rawName);
   const base = { name, type, rcode: null, ad: false, records: [], cnames: [], tcp: false };
+  const bad = badDnsName(name);
+  if (bad !== null) return { ...base, error: 'bad-name', detail: `cannot ask for ${JSON.stringify(rawName.slice(0, 80))}: ${bad}` };
   const id = randomInt(0, 0x10000);
   const query = buildQuery(id, name, type);
   const deadline = startDeadline(options);
@@ -223,6 +244,7 @@ interface Deadline {
   /** Resolves with the reason when the query must end. */
   ended: Promise<DnsErrorKind>;
   timeoutMs: number;
+  clock: Clock;
   dispose(): void;
 }
 
@@ -241,6 +263,7 @@ function startDeadline(options: SecureDnsOptions): Deadline {
   return {
     ended,
     timeoutMs: options.timeoutMs,
+    clock: options.clock,
     dispose() {
       (timer as TimerHandle | null)?.cancel();
       if (onAbort) options.signal?.removeEventListener('abort', onAbort);
@@ -259,9 +282,11 @@ function udpExchange(server: DnsServerAddress, query: Buffer, id: number, name: 
     const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
     const ignored: string[] = [];
     let done = false;
+    let resend: TimerHandle | null = null;
     const finish = (r: Exchange): void => {
       if (done) return;
       done = true;
+      resend?.cancel();
       socket.close();
       resolve(r);
     };
@@ -274,9 +299,13 @@ function udpExchange(server: DnsServerAddress, query: Buffer, id: number, name: 
       else if (r.kind === 'malformed') finish({ kind: 'error', error: 'malformed', detail: `UDP from ${hostPort(server)}: ${r.why}` });
       else finish(r);
     });
-    socket.send(query, server.port, server.host, (e) => {
-      if (e) finish({ kind: 'error', error: 'network', detail: `UDP to ${hostPort(server)}: ${e.message}` });
-    });
+    const send = (left: number): void => {
+      socket.send(query, server.port, server.host, (e) => {
+        if (e) finish({ kind: 'error', error: 'network', detail: `UDP to ${hostPort(server)}: ${e.message}` });
+      });
+      if (left > 1) resend = deadline.clock.setTimer(deadline.timeoutMs / UDP_SENDS, () => done || send(left - 1));
+    };
+    send(UDP_SENDS);
   });
 }
 

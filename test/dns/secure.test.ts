@@ -149,7 +149,8 @@ describe('answers that are not ours, or broken', () => {
   test('only wrong-id answers: a timeout, and the detail says what was ignored', async () => {
     const { answer } = await ask((q) => [reply(q, { id: other(q), ad: true, answers: [A('a.example.test', '203.0.113.66')] })], 'a.example.test', 'A', 1000);
     expect(answer).toMatchObject({ rcode: null, ad: false, records: [], error: 'timeout' });
-    expect(answer.detail).toBe('no answer within 1000 ms; ignored 1 answer(s) that did not match (wrong query id)');
+    // Three UDP sends (at 0, 1/3 and 2/3 of the timeout), each answered with the wrong id.
+    expect(answer.detail).toBe('no answer within 1000 ms; ignored 3 answer(s) that did not match (wrong query id)');
   });
 
   test.each([
@@ -179,11 +180,28 @@ describe('bounded in time', () => {
     void dns.query('a.example.test', 'A').then((a) => (settled = a));
     await server.waitForQueries(1);
     await clock.advance(2999);
+    await server.waitForQueries(3); // sent again at 1000 and 2000 ms, the same question and id
     await flushMicrotasks();
     expect(settled).toBeNull();
     await clock.advance(1);
     await expect.poll(() => settled).not.toBeNull();
     expect(settled).toMatchObject({ rcode: null, error: 'timeout', detail: 'no answer within 3000 ms' });
+    expect(server.seen.map((s) => [s.transport, s.id, s.name])).toEqual(new Array(3).fill(['udp', server.seen[0]!.id, 'a.example.test']));
+  });
+
+  test('a lost UDP datagram: the query is sent again at a third of the timeout and the answer to it counts', async () => {
+    const server = await startSecureResponder(() => []);
+    const clock = new ManualClock();
+    const dns = createSecureDns({ server: server.address, timeoutMs: 3000, clock });
+    const pending = dns.query('a.example.test', 'A');
+    await server.waitForQueries(1);
+    server.setHandler((q) => [reply(q, { ad: true, answers: [A('a.example.test', '192.0.2.1')] })]);
+    await clock.advance(999);
+    expect(server.seen).toHaveLength(1);
+    await clock.advance(1);
+    await server.waitForQueries(2);
+    expect(await pending).toMatchObject({ rcode: 'NOERROR', ad: true, records: ['192.0.2.1'], error: null });
+    expect(server.seen[1]!.id).toBe(server.seen[0]!.id);
   });
 
   test('the caller\'s AbortSignal ends a query at once', async () => {
@@ -204,6 +222,30 @@ describe('bounded in time', () => {
     const answer = await dns.query('a.example.test', 'A');
     expect(answer.rcode).toBeNull();
     expect(['network', 'timeout']).toContain(answer.error);
+  });
+});
+
+describe('names that cannot be asked', () => {
+  test.each([
+    ['a..example.test', 'an empty label'],
+    [`${'x'.repeat(64)}.example.test`, 'a label of 64 characters (at most 63)'],
+    [`${'abc.'.repeat(64)}test`, '260 characters (at most 253)'],
+    ['ünï.example.test', 'not printable ASCII (give an internationalized name as its xn-- form)'],
+    ['a b.example.test', 'not printable ASCII (give an internationalized name as its xn-- form)'],
+  ])('%j: a bad-name error, nothing sent', async (name, why) => {
+    const server = await startSecureResponder((q) => [reply(q)]);
+    const dns = createSecureDns({ server: server.address, timeoutMs: 1000, clock: systemClock });
+    const answer = await dns.query(name, 'A');
+    expect(answer).toMatchObject({ rcode: null, error: 'bad-name' });
+    expect(answer.detail).toBe(`cannot ask for ${JSON.stringify(name.slice(0, 80))}: ${why}`); // a long name cut in the detail
+    expect(server.seen).toHaveLength(0);
+  });
+
+  test('the longest names and labels that are allowed are asked as they are', async () => {
+    const name = `${'x'.repeat(63)}.${'y'.repeat(63)}.${'z'.repeat(63)}.${'w'.repeat(61)}`; // 253 characters
+    const { answer, seen } = await ask((q) => [reply(q)], name, 'A');
+    expect(answer).toMatchObject({ rcode: 'NOERROR', error: null });
+    expect(seen[0]!.name).toBe(name);
   });
 });
 
