@@ -19,6 +19,7 @@
  */
 import type { Clock } from '../../src/core/clock.js';
 import type { PostureFinding } from '../../src/core/posture.js';
+import type { SchemaKit } from '../step.js';
 import { fetchStsPolicy, type ConnectTo, type StsFetch, type StsFetchOptions } from './mta-sts-fetch.js';
 import { DOMAIN, finding, lookupTxt, parseTags, quote, recordsOf, word, type TxtLookup, type TxtState } from './txt.js';
 
@@ -41,6 +42,26 @@ export interface MtaStsOptions {
 }
 
 export const DEFAULT_MTA_STS_OPTIONS: MtaStsOptions = { timeoutMs: 60_000, ca: [], connectTo: [] };
+
+/** Config keys of `mta_sts` (the trust anchors and `--connect-to` are the posture run's, not the check's). */
+export function options({ z }: SchemaKit) {
+  return {
+    timeout_ms: z.number().int().min(100).max(60_000).optional()
+      .meta({ description: 'Longest the MTA-STS policy fetch may take (connect, TLS, answer and body), in ms; RFC 8461 3.3 suggests at most 60000. Example: 60000' }),
+  };
+}
+
+/** The check's options from its parsed config keys and the run's trust anchors and `--connect-to` rules. */
+export function mtaStsOptions(
+  c: { timeout_ms?: number } = {},
+  run: { ca?: readonly string[]; connectTo?: readonly ConnectTo[] } = {},
+): MtaStsOptions {
+  return {
+    timeoutMs: c.timeout_ms ?? DEFAULT_MTA_STS_OPTIONS.timeoutMs,
+    ca: run.ca ?? DEFAULT_MTA_STS_OPTIONS.ca,
+    connectTo: run.connectTo ?? DEFAULT_MTA_STS_OPTIONS.connectTo,
+  };
+}
 
 export type StsMode = 'enforce' | 'testing' | 'none';
 export interface StsPolicy {

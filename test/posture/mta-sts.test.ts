@@ -152,3 +152,18 @@ describe('mta_sts run', () => {
     expect([none, two, good].map((fs) => fs.map((f) => f.result))).toEqual([['n/a'], ['fail'], ['pass', 'pass']]);
   });
 });
+
+describe('mta_sts options', () => {
+  it('timeout_ms is checked by its schema and applied over the defaults', async () => {
+    const { z } = await import('zod');
+    const { mtaStsOptions, options } = await import('../../checks/posture/mta-sts.js');
+    const schema = z.strictObject(options({ z, oneLine: () => z.string(), mailAddress: z.string(), file: z.string() }));
+    expect(schema.safeParse({ timeout_ms: 90_000 }).success).toBe(false);
+    expect(schema.safeParse({ timeout_ms: 50 }).success).toBe(false);
+    const parsed = schema.parse({ timeout_ms: 5_000 });
+    const rule = { host: 'mta-sts.example.org', port: 443, toHost: '127.0.0.1', toPort: 8443 };
+    expect(mtaStsOptions(parsed, { ca: ['PEM'], connectTo: [rule] })).toEqual({ timeoutMs: 5_000, ca: ['PEM'], connectTo: [rule] });
+    expect(mtaStsOptions()).toEqual(DEFAULT_MTA_STS_OPTIONS);
+    expect(DEFAULT_MTA_STS_OPTIONS.timeoutMs).toBe(60_000);
+  });
+});
