@@ -184,6 +184,8 @@ async function implicitSession(t: SmtpTarget, deps: SmtpDeps, hello?: TlsHello):
   }
   try {
     const tls = await session.startTls(tlsParamsFor(t), 'tls', hello);
+    // The greeting comes inside TLS; the TLS facts stand even when it does not (finish then only closes).
+    await session.read('banner').catch(() => undefined);
     return { kind: 'tls', session, tls };
   } catch (e) {
     session.close();

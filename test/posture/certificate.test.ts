@@ -119,3 +119,13 @@ describe('runCertificate over real sockets', () => {
     expect(later).toMatchObject({ result: 'fail', reason: 'certificate-expired' });
   });
 });
+
+describe('runCertificate over implicit TLS', () => {
+  it('reads the certificate without STARTTLS when the target is implicit TLS', async () => {
+    const s = await startPostureServer({ tls: { pair: serverCert() }, implicit: true });
+    const [f] = await runCertificate(target(s, { mxHost: 'mail.example.test', ca: testCa().cert, implicitTls: true }), testDeps);
+    expect(f).toMatchObject({ result: 'pass', reason: null });
+    expect(s.commands()).toEqual(['QUIT']);
+    expect(s.conn.lines[0]!.tls).toBe(true);
+  });
+});

@@ -25,10 +25,13 @@ export interface Behaviour {
   expn?: (arg: string) => string;
   mail?: (arg: string) => string;
   rcpt?: (arg: string) => string;
+  /** TLS from the first byte with `tls.pair` (as port 465), no STARTTLS. */
+  implicit?: boolean;
 }
 
 export async function startPostureServer(b: Behaviour): Promise<ScriptedServer> {
-  return startScriptedServer([{ send: '220 mx.example.test ESMTP posture test\r\n' }, { run: (c) => serve(c, b) }]);
+  const implicit = b.implicit && b.tls ? { implicitTls: b.tls.pair } : {};
+  return startScriptedServer([{ send: '220 mx.example.test ESMTP posture test\r\n' }, { run: (c) => serve(c, b) }], implicit);
 }
 
 async function serve(c: ScriptedConnection, b: Behaviour): Promise<void> {
@@ -41,7 +44,7 @@ async function serve(c: ScriptedConnection, b: Behaviour): Promise<void> {
     switch (verb.toUpperCase()) {
       case 'EHLO': {
         const base = isTls(c) ? (b.capsTls ?? b.caps ?? []) : (b.caps ?? []);
-        const st = b.tls && b.advertiseStarttls !== false && !isTls(c) ? ['STARTTLS'] : [];
+        const st = b.tls && !b.implicit && b.advertiseStarttls !== false && !isTls(c) ? ['STARTTLS'] : [];
         c.write(multiline(250, ['mx.example.test', ...base, ...st]));
         break;
       }
