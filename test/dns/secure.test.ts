@@ -10,6 +10,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { createSecureDns, firstNameserver, parseDnsServer, type DnsAnswer, type SecureRrType } from '../../src/dns/secure.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { flushMicrotasks, ManualClock } from '../helpers/manual-clock.js';
+import { fakeSecureDns } from './secure-fake.js';
 import { reply, startSecureResponder, type Handler } from './secure-responder.js';
 
 afterEach(closeAll);
@@ -272,5 +273,21 @@ describe('which server', () => {
     expect(firstNameserver('search example.test\n')).toBeNull();
     expect(() => createSecureDns({ timeoutMs: 1000, clock: systemClock, resolvConf: 'search x\n' })).toThrow('/etc/resolv.conf: no nameserver line with an IP address; give a DNS server');
     expect(() => createSecureDns({ server: 'dns.example.test', timeoutMs: 1000, clock: systemClock })).toThrow('DNS server "dns.example.test": expected IP, IP:PORT or [IPv6]:PORT');
+  });
+});
+
+describe('the fake for checks (test/dns/secure-fake.ts)', () => {
+  test('answers from its table by name and type; a missing name is NXDOMAIN, a missing type NODATA; errors carry no rcode', async () => {
+    const dns = fakeSecureDns({
+      'Example.Test. MX': { ad: true, records: [{ preference: 10, exchange: 'mx1.example.test' }] },
+      '_25._tcp.mx1.example.test TLSA': { rcode: 'SERVFAIL' },
+      'mx1.example.test A': { error: 'timeout' },
+    }, { ad: true });
+    expect(await dns.query('example.test', 'MX')).toMatchObject({ rcode: 'NOERROR', ad: true, records: [{ preference: 10, exchange: 'mx1.example.test' }], error: null });
+    expect(await dns.query('_25._tcp.MX1.example.test.', 'TLSA')).toMatchObject({ rcode: 'SERVFAIL', ad: false, records: [] });
+    expect(await dns.query('mx1.example.test', 'A')).toMatchObject({ rcode: null, ad: false, error: 'timeout' });
+    expect(await dns.query('nope.example.test', 'A')).toMatchObject({ rcode: 'NXDOMAIN', ad: true, records: [] });
+    expect(await dns.query('example.test', 'TXT')).toMatchObject({ rcode: 'NOERROR', ad: true, records: [] }); // NODATA
+    expect(dns.asked).toEqual(['example.test MX', '_25._tcp.mx1.example.test TLSA', 'mx1.example.test A', 'nope.example.test A', 'example.test TXT']);
   });
 });
