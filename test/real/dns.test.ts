@@ -71,6 +71,14 @@ describe.skipIf(!server)('secure DNS against unbound + nsd (DNSSEC-signed test z
     expect(await dns.query(bogus, 'MX')).toMatchObject({ rcode: 'NOERROR', ad: true });
   });
 
+  test('the reverse zone (unsigned): PTR of 127.0.0.1-3, no AD; the name of 127.0.0.3 resolves to another address', async () => {
+    expect(await dns.query('1.0.0.127.in-addr.arpa', 'PTR')).toMatchObject({ rcode: 'NOERROR', ad: false, records: [`mx1.${zone}`] });
+    expect(await dns.query('2.0.0.127.in-addr.arpa', 'PTR')).toMatchObject({ rcode: 'NOERROR', ad: false, records: [`mx2.${zone}`] });
+    expect(await dns.query('3.0.0.127.in-addr.arpa', 'PTR')).toMatchObject({ records: [`other.${zone}`] });
+    expect(await dns.query(`other.${zone}`, 'A')).toMatchObject({ ad: true, records: ['127.0.0.9'] });
+    expect(await dns.query('4.0.0.127.in-addr.arpa', 'PTR')).toMatchObject({ rcode: 'NXDOMAIN', records: [] });
+  });
+
   test('names outside the test zones are refused: nothing is resolved outward', async () => {
     expect(await dns.query('example.com', 'A')).toMatchObject({ rcode: 'REFUSED', records: [] });
   });

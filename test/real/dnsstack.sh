@@ -20,6 +20,7 @@
 #   bogus-posture.test.     signed, then mx1's TLSA changed after signing: that RRset is bogus
 #                           (SERVFAIL), the rest of the zone secure
 #   insecure-posture.test.  unsigned (domain-insecure): answers without AD
+#   0.0.127.in-addr.arpa.   unsigned: PTR of 127.0.0.1-3 (mx1, mx2, and a name that resolves elsewhere)
 # Every other name is refused by unbound (local-zone "." refuse): nothing leaves the machine.
 set -euo pipefail
 
@@ -27,6 +28,7 @@ DEFAULT_DIR=/tmp/smtp-probe-dnsstack
 ZONE=probe-posture.test
 BOGUS=bogus-posture.test
 INSECURE=insecure-posture.test
+REVERSE=0.0.127.in-addr.arpa
 START_TIMEOUT=${DNSSTACK_START_TIMEOUT:-20}
 PACKAGES=(unbound nsd ldnsutils openssl)
 REQUIRED_FILES=(/usr/sbin/unbound /usr/sbin/unbound-control /usr/sbin/nsd /usr/bin/ldns-keygen
@@ -187,6 +189,7 @@ mx1      A     127.0.0.1
 mx2      A     127.0.0.2
 mx3      A     127.0.0.3
 mta-sts  A     127.0.0.1
+other    A     127.0.0.9
 www      CNAME mx1
 _25._tcp.mx1 TLSA 3 1 1 $mx1_hash
 _25._tcp.mx2 TLSA 3 1 1 $(spki_sha256 "$t/stale-cert.pem")
@@ -231,6 +234,18 @@ _mta-sts TXT   "v=STSv1; id=1;"
 EOF
 }
 
+write_reverse_zone() { # 127.0.0.3's PTR names a host whose address is 127.0.0.9: forward-confirmed rDNS fails
+  cat >"$1/zones/$REVERSE.zone" <<EOF
+\$ORIGIN $REVERSE.
+\$TTL 60
+@        SOA   ns1.$ZONE. hostmaster.$ZONE. $(date -u +%s) 3600 600 86400 60
+@        NS    ns1.$ZONE.
+1        PTR   mx1.$ZONE.
+2        PTR   mx2.$ZONE.
+3        PTR   other.$ZONE.
+EOF
+}
+
 write_configs() { # dir
   local d=$1 z
   cat >"$d/nsd.conf" <<EOF
@@ -253,7 +268,7 @@ remote-control:
   control-enable: no
 EOF
   for z in "$ZONE" "$BOGUS"; do printf 'zone:\n  name: "%s"\n  zonefile: "%s.signed"\n' "$z" "$z" >>"$d/nsd.conf"; done
-  printf 'zone:\n  name: "%s"\n  zonefile: "%s.zone"\n' "$INSECURE" "$INSECURE" >>"$d/nsd.conf"
+  for z in "$INSECURE" "$REVERSE"; do printf 'zone:\n  name: "%s"\n  zonefile: "%s.zone"\n' "$z" "$z" >>"$d/nsd.conf"; done
 
   cat >"$d/unbound.conf" <<EOF
 server:
@@ -277,16 +292,19 @@ server:
   trust-anchor-file: "$d/keys/$ZONE.ds"
   trust-anchor-file: "$d/keys/$BOGUS.ds"
   domain-insecure: "$INSECURE"
+  domain-insecure: "$REVERSE"
+  local-zone: "127.in-addr.arpa." nodefault
   local-zone: "." refuse
   local-zone: "$ZONE." transparent
   local-zone: "$BOGUS." transparent
   local-zone: "$INSECURE." transparent
+  local-zone: "$REVERSE." transparent
 remote-control:
   control-enable: yes
   control-interface: "$d/unbound.ctl"
   control-use-cert: no
 EOF
-  for z in "$ZONE" "$BOGUS" "$INSECURE"; do printf 'stub-zone:\n  name: "%s"\n  stub-addr: 127.0.0.1@%s\n' "$z" "$NSD_PORT" >>"$d/unbound.conf"; done
+  for z in "$ZONE" "$BOGUS" "$INSECURE" "$REVERSE"; do printf 'stub-zone:\n  name: "%s"\n  stub-addr: 127.0.0.1@%s\n' "$z" "$NSD_PORT" >>"$d/unbound.conf"; done
 }
 
 wait_answer() { # port name: until the server answers a query over UDP (unbound-host is not needed: dig may be absent)
@@ -323,6 +341,7 @@ cmd_start() {
   sign_zone "$d" "$ZONE" good
   sign_zone "$d" "$BOGUS" good
   write_insecure_zone "$d"
+  write_reverse_zone "$d"
   write_configs "$d"
   start_nsd "$d"
   unbound-checkconf "$d/unbound.conf" >/dev/null || die "unbound.conf invalid"
@@ -353,6 +372,7 @@ export DNSSTACK_SERVER=127.0.0.1:$PORT
 export DNSSTACK_ZONE=$ZONE
 export DNSSTACK_BOGUS_ZONE=$BOGUS
 export DNSSTACK_INSECURE_ZONE=$INSECURE
+export DNSSTACK_REVERSE_ZONE=$REVERSE
 export DNSSTACK_CA=$d/tls/ca.pem
 export DNSSTACK_CERT=$d/tls/cert.pem
 export DNSSTACK_KEY=$d/tls/key.pem
