@@ -49,10 +49,12 @@ describe('dmarc run', () => {
     expect(f?.detail).toMatch(/timed out after 5 s/);
   });
 
-  it('SERVFAIL is a dns-error, NXDOMAIN is missing', async () => {
+  it('SERVFAIL and REFUSED are dns-errors, NXDOMAIN and NOERROR without records are missing', async () => {
     const [a] = await runDmarc('example.org', fakeTxt({ '_dmarc.example.org': { rcode: 'SERVFAIL' } }));
     const [b] = await runDmarc('example.org', fakeTxt({}));
-    expect([a?.reason, b?.reason]).toEqual(['dns-error', 'record-missing']);
+    const [c] = await runDmarc('example.org', fakeTxt({ '_dmarc.example.org': [] }));
+    const [d] = await runDmarc('example.org', fakeTxt({ '_dmarc.example.org': { rcode: 'REFUSED' } }));
+    expect([a?.reason, b?.reason, c?.reason, d?.reason]).toEqual(['dns-error', 'record-missing', 'record-missing', 'dns-error']);
   });
 });
 

@@ -135,6 +135,12 @@ describe('mta_sts over HTTPS', () => {
     expect(domain?.detail).toMatch(/line 5 is not key: value/);
   });
 
+  it('one byte over 64 KiB is too large', async () => {
+    const s = await serve(plain('x'.repeat(64 * 1024 + 1)));
+    const [domain] = await run(s.port);
+    expect(domain).toMatchObject({ result: 'fail', reason: 'sts-policy-fetch-error', detail: expect.stringMatching(/body larger than 65536 bytes$/) });
+  });
+
   it('a certificate for another name: sts-webpki-invalid, and no request is sent', async () => {
     const s = await serve(plain(policy('enforce', 'mx1.example.test')), wrongNameCert('www.example.test'));
     const [domain] = await run(s.port);

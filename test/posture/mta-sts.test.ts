@@ -116,6 +116,8 @@ describe('parsers', () => {
   it('parseStsRecord wants v=STSv1 first and an id', () => {
     expect(parseStsRecord('v=STSv1; id=abc123;')).toEqual({ ok: true, id: 'abc123' });
     expect(parseStsRecord('id=abc; v=STSv1')).toEqual({ ok: false, why: 'malformed record' });
+    expect(parseStsRecord('v=STSv1; id=abc; ext_1=whatever')).toEqual({ ok: true, id: 'abc' });
+    expect(parseStsRecord('v=STSv1; id=a; id=b')).toEqual({ ok: false, why: 'malformed record' });
   });
 
   it('parseStsPolicy returns the policy', () => {
