@@ -44,6 +44,12 @@ describe.skipIf(!server)('secure DNS against unbound + nsd (DNSSEC-signed test z
     expect(await dns.query(`_dmarc.${zone}`, 'TXT')).toMatchObject({ ad: true, records: [`v=DMARC1; p=reject; rua=mailto:dmarc@${zone}`] });
   });
 
+  test('an answer over the 1232-byte payload: truncated over UDP, asked again over TCP, still with AD', async () => {
+    const big = await dns.query(`big.${zone}`, 'TXT');
+    expect(big).toMatchObject({ rcode: 'NOERROR', ad: true, tcp: true, error: null });
+    expect(big.records).toEqual([[1, 2, 3, 4, 5, 6, 7, 8].map((i) => String(i).padStart(200, '0')).join('')]);
+  });
+
   test('the signed zone: TLSA 3 1 1 of the server key at mx1, a stale one at mx2, 2 0 1 of the CA at mx3, all with AD', async () => {
     const good = spkiHash(env.DNSSTACK_CERT!);
     const mx1 = await dns.query(`_25._tcp.mx1.${zone}`, 'TLSA');
