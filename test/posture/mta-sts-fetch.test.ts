@@ -8,6 +8,7 @@ import { DEFAULT_MTA_STS_OPTIONS, runMtaSts, type MtaStsOptions } from '../../ch
 import { fetchStsPolicy } from '../../checks/posture/mta-sts-fetch.js';
 import { systemClock } from '../../src/core/clock.js';
 import { serverCert, testCa, wrongNameCert } from '../helpers/certs.js';
+import { flushMicrotasks, ManualClock } from '../helpers/manual-clock.js';
 import { fakeTxt } from './helpers/fake-txt.js';
 import { startHttps, startSilent, type TestHttps } from './helpers/https-server.js';
 
@@ -15,6 +16,12 @@ const DOMAIN = 'example.test';
 const HOST = `mta-sts.${DOMAIN}`;
 const txt = fakeTxt({ [`_mta-sts.${DOMAIN}`]: ['v=STSv1; id=20261205'] }).txt;
 const stops: (() => Promise<void>)[] = [];
+/** Polls a condition every 5 ms (a wait for it, not a sleep standing in for it). */
+const waitFor = (cond: () => boolean): Promise<void> =>
+  new Promise((resolve) => {
+    const tick = (): void => (cond() ? resolve() : void setTimeout(tick, 5));
+    tick();
+  });
 afterEach(async () => {
   while (stops.length > 0) await stops.pop()?.();
 });
@@ -204,14 +211,28 @@ describe('fetchStsPolicy', () => {
     expect(s.requests.map((r) => r.host)).toEqual([HOST]);
   });
 
+  it('the default 60 s bound runs on the injected Clock: a stalled answer ends when the clock passes 60 s', async () => {
+    const s = await serve(() => undefined);
+    const clock = new ManualClock();
+    const p = fetchStsPolicy(DOMAIN, { ...options(s.port), maxBytes: 65536, timeoutMs: 60_000 }, clock);
+    await waitFor(() => s.requests.length > 0);
+    await clock.advance(59_999);
+    let settled = false;
+    void p.then(() => (settled = true));
+    await flushMicrotasks();
+    expect(settled).toBe(false);
+    const realStart = Date.now();
+    await clock.advance(1);
+    expect(await p).toMatchObject({ kind: 'error', detail: 'no policy within 60000 ms' });
+    expect(Date.now() - realStart).toBeLessThan(1_000);
+    await s.waitClosed(1);
+  });
+
   it('an aborted caller ends the fetch at once', async () => {
     const s = await serve(() => undefined);
     const ac = new AbortController();
     const p = fetchStsPolicy(DOMAIN, { ...options(s.port), maxBytes: 65536, timeoutMs: 30_000 }, systemClock, ac.signal);
-    await new Promise<void>((resolve) => {
-      const tick = (): void => (s.requests.length > 0 ? resolve() : void setTimeout(tick, 10));
-      tick();
-    });
+    await waitFor(() => s.requests.length > 0);
     const abortedAt = Date.now();
     ac.abort();
     const got = await p;
