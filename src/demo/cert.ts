@@ -24,12 +24,15 @@ export function demoCertificate(): DemoKeyPair {
   return made;
 }
 
-function makeSelfSigned(now: number): DemoKeyPair {
+/** Exported for the tests; `random` gives the serial number's bytes. */
+export function makeSelfSigned(now: number, random: (n: number) => Buffer = randomBytes): DemoKeyPair {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const ecdsaWithSha256 = seq(oid('1.2.840.10045.4.3.2'));
   const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(NAME)))));
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // a positive INTEGER
+  const serial = random(16);
+  // A positive INTEGER in minimal DER: first byte 0x01-0x7f (0x00 followed by a byte under 0x80 is "illegal
+  // padding", which OpenSSL refuses: one start in 256 failed so before).
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
   const extensions = seq(
     extension('2.5.29.19', true, seq(tlv(0x01, Buffer.from([0xff])))), // basicConstraints: CA (its own trust anchor)
     extension('2.5.29.17', false, seq(tlv(0x82, Buffer.from(NAME)), tlv(0x87, Buffer.from([127, 0, 0, 1])))), // subjectAltName

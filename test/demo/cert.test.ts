@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { describe, expect, test } from 'vitest';
-import { demoCertificate } from '../../src/demo/cert.js';
+import { demoCertificate, makeSelfSigned } from '../../src/demo/cert.js';
 import { DEMO_DOMAIN, startDemoServer } from '../../src/demo/server.js';
 import { runCheck, systemDeps } from '../../src/runner/run.js';
 import { makePlan } from '../../src/plan/build.js';
@@ -20,6 +20,17 @@ describe('the demo certificate', () => {
   test('no file under src/ holds a private key', () => {
     const marker = ['PRIVATE', 'KEY-----'].join(' ');
     expect(filesUnder('src').filter((f) => readFileSync(f, 'utf8').includes(marker))).toEqual([]);
+  });
+
+  test('every serial number encodes as minimal DER: random bytes that start 0x00 or 0x80 still make a certificate OpenSSL loads', () => {
+    for (const first of [0x00, 0x80, 0x7f, 0xff]) {
+      for (const second of [0x00, 0x7f, 0x80, 0xff]) {
+        const bytes = (n: number): Buffer => Buffer.from([first, second, ...new Array<number>(n - 2).fill(0x5a)]);
+        const { cert, key } = makeSelfSigned(Date.now(), bytes);
+        expect(() => tls.createSecureContext({ cert, key }), `serial ${first}, ${second}`).not.toThrow();
+        expect(new X509Certificate(cert).serialNumber).toMatch(/^(0[1-9A-F]|[1-7][0-9A-F])[0-9A-F]{30}$/);
+      }
+    }
   });
 
   test('made once per process: a self-signed EC certificate for localhost and 127.0.0.1, valid now, matching its key', () => {
