@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MTA_STS_OPTIONS, runMtaSts, type MtaStsOptions } from '../../checks/posture/mta-sts.js';
 import { fetchStsPolicy } from '../../checks/posture/mta-sts-fetch.js';
 import { systemClock } from '../../src/core/clock.js';
-import { serverCert, testCa, wrongNameCert } from '../helpers/certs.js';
+import { expiredCert, selfSignedCert, serverCert, testCa, wrongNameCert } from '../helpers/certs.js';
 import { flushMicrotasks, ManualClock } from '../helpers/manual-clock.js';
 import { fakeTxt } from './helpers/fake-txt.js';
 import { startHttps, startSilent, type TestHttps } from './helpers/https-server.js';
@@ -155,6 +155,16 @@ describe('mta_sts over HTTPS', () => {
     const [domain] = await run(s.port);
     expect(domain).toMatchObject({ result: 'fail', reason: 'sts-webpki-invalid' });
     expect(domain?.detail).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID/);
+    expect(s.requests).toEqual([]);
+  });
+
+  it.each([
+    ['expired', () => expiredCert(HOST), /CERT_HAS_EXPIRED/],
+    ['self-signed', () => selfSignedCert(HOST), /DEPTH_ZERO_SELF_SIGNED_CERT/],
+  ])('an %s certificate: sts-webpki-invalid', async (_what, pair, code) => {
+    const s = await serve(plain(policy('enforce', 'mx1.example.test')), pair());
+    const [domain] = await run(s.port);
+    expect(domain).toMatchObject({ result: 'fail', reason: 'sts-webpki-invalid', detail: expect.stringMatching(code) });
     expect(s.requests).toEqual([]);
   });
 
