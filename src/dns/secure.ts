@@ -17,6 +17,7 @@ import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as packet from 'dns-packet';
+import { quoteBytes } from '../core/bytes.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 
 /** The record types the posture checks ask for. */
@@ -57,6 +58,15 @@ export type DnsRcode = 'NOERROR' | 'FORMERR' | 'SERVFAIL' | 'NXDOMAIN' | 'NOTIMP
  * name cannot be asked: an empty or over-long label, over 253 characters, or not ASCII; nothing was sent). */
 export type DnsErrorKind = 'timeout' | 'malformed' | 'network' | 'aborted' | 'bad-name';
 
+/** An Extended DNS Error (RFC 8914) the resolver attached, e.g. 6 "DNSSEC Bogus" to a SERVFAIL. */
+export interface ExtendedDnsError {
+  code: number;
+  /** The code's name from RFC 8914 ("DNSSEC Bogus"), `EDE <code>` for one it does not list. */
+  name: string;
+  /** The resolver's extra text, quoted and cut (untrusted); "" when none. */
+  text: string;
+}
+
 export interface DnsAnswer<T extends SecureRrType = SecureRrType> {
   /** The name asked, lower case, no root dot. */
   name: string;
@@ -71,6 +81,8 @@ export interface DnsAnswer<T extends SecureRrType = SecureRrType> {
   cnames: string[];
   /** Answered over TCP (the UDP answer was truncated). */
   tcp: boolean;
+  /** Extended DNS Errors of the answer (why a validating resolver said SERVFAIL); empty when none or no answer. */
+  extendedErrors: ExtendedDnsError[];
   error: DnsErrorKind | null;
   /** One line for people: what went wrong, or the rcode and record count. */
   detail: string;
@@ -219,7 +231,7 @@ export function matchAnswer(buf: Buffer, id: number, name: string, type: SecureR
 
 async function secureQuery<T extends SecureRrType>(server: DnsServerAddress, rawName: string, type: T, options: SecureDnsOptions): Promise<DnsAnswer<T>> {
   const name = normalizeDnsName(rawName);
-  const base = { name, type, rcode: null, ad: false, records: [], cnames: [], tcp: false };
+  const base = { name, type, rcode: null, ad: false, records: [], cnames: [], tcp: false, extendedErrors: [] };
   const bad = badDnsName(name);
   if (bad !== null) return { ...base, error: 'bad-name', detail: `cannot ask for ${JSON.stringify(rawName.slice(0, 80))}: ${bad}` };
   const id = randomInt(0, 0x10000);
@@ -374,8 +386,37 @@ export function toAnswer<T extends SecureRrType>(name: string, type: T, msg: Dec
     const r = recordData(type, a);
     if (r !== null) records.push(r as RecordData[T]);
   }
-  const detail = `${rcode}${msg.flag_ad ? ' AD' : ''}, ${records.length} ${type} record(s)${cnames.length ? ` via CNAME ${cnames.join(' -> ')}` : ''}${tcp ? ' over TCP' : ''}`;
-  return { name, type, rcode, ad: msg.flag_ad, records, cnames, tcp, error: null, detail };
+  const extendedErrors = extendedErrorsOf(msg);
+  const ede = extendedErrors.map((e) => `; EDE ${e.code} ${e.name}${e.text ? `: ${e.text}` : ''}`).join('');
+  const detail = `${rcode}${msg.flag_ad ? ' AD' : ''}, ${records.length} ${type} record(s)${cnames.length ? ` via CNAME ${cnames.join(' -> ')}` : ''}${tcp ? ' over TCP' : ''}${ede}`;
+  return { name, type, rcode, ad: msg.flag_ad, records, cnames, tcp, extendedErrors, error: null, detail };
+}
+
+/** RFC 8914 section 4's codes. */
+const EDE_NAMES: Record<number, string> = {
+  0: 'Other', 1: 'Unsupported DNSKEY Algorithm', 2: 'Unsupported DS Digest Type', 3: 'Stale Answer', 4: 'Forged Answer',
+  5: 'DNSSEC Indeterminate', 6: 'DNSSEC Bogus', 7: 'Signature Expired', 8: 'Signature Not Yet Valid', 9: 'DNSKEY Missing',
+  10: 'RRSIGs Missing', 11: 'No Zone Key Bit Set', 12: 'NSEC Missing', 13: 'Cached Error', 14: 'Not Ready', 15: 'Blocked',
+  16: 'Censored', 17: 'Filtered', 18: 'Prohibited', 19: 'Stale NXDOMAIN Answer', 20: 'Not Authoritative', 21: 'Not Supported',
+  22: 'No Reachable Authority', 23: 'Network Error', 24: 'Invalid Data',
+};
+const EDE_OPTION = 15;
+/** At most this many EDE options are read from one answer, their text cut to this many characters. */
+const MAX_EDE = 4;
+const MAX_EDE_TEXT = 120;
+
+/** The EDE options (RFC 8914) of the answer's OPT record. */
+export function extendedErrorsOf(msg: Decoded): ExtendedDnsError[] {
+  const opt = (msg.additionals ?? []).find((a) => a.type === 'OPT') as packet.OptAnswer | undefined;
+  const out: ExtendedDnsError[] = [];
+  // dns-packet's types list only the options it decodes; the others come as { code, data }.
+  for (const o of (opt?.options ?? []) as { code: number; data?: Buffer }[]) {
+    const data = o.data;
+    if (o.code !== EDE_OPTION || !data || data.length < 2 || out.length >= MAX_EDE) continue;
+    const code = data.readUInt16BE(0);
+    out.push({ code, name: EDE_NAMES[code] ?? `EDE ${code}`, text: quoteBytes(data.subarray(2).toString('utf8'), MAX_EDE_TEXT) });
+  }
+  return out;
 }
 
 function recordData(type: SecureRrType, a: packet.Answer): RecordData[SecureRrType] | null {

@@ -12,6 +12,7 @@ export interface FakeEntry {
   records?: readonly RecordData[SecureRrType][];
   cnames?: string[];
   error?: DnsAnswer['error'];
+  extendedErrors?: DnsAnswer['extendedErrors'];
   detail?: string;
 }
 
@@ -40,7 +41,7 @@ export function fakeSecureDns(table: Record<string, FakeEntry>, missing: { ad: b
       const rcode = error ? null : (e.rcode ?? 'NOERROR');
       const records = (error ? [] : [...(e.records ?? [])]) as RecordData[T][];
       const detail = e.detail ?? (error ? `fake ${error}` : `${rcode}${e.ad ? ' AD' : ''}, ${records.length} ${type} record(s)`);
-      return { name, type, rcode, ad: error ? false : (e.ad ?? false), records, cnames: e.cnames ?? [], tcp: false, error, detail };
+      return { name, type, rcode, ad: error ? false : (e.ad ?? false), records, cnames: e.cnames ?? [], tcp: false, extendedErrors: e.extendedErrors ?? [], error, detail };
     },
   };
 }

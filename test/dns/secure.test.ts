@@ -59,6 +59,32 @@ describe('the AD bit and the rcode', () => {
   });
 });
 
+describe('Extended DNS Errors (RFC 8914)', () => {
+  const withEde = (q: packet.DecodedPacket, options: { code: number; data: Buffer }[]): packet.Packet => ({
+    ...reply(q, { rcode: 2 }),
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: true, options: options as unknown as packet.PacketOpt[] }],
+  });
+  const ede = (code: number, text = ''): { code: number; data: Buffer } => ({ code: 15, data: Buffer.concat([Buffer.from([code >> 8, code & 0xff]), Buffer.from(text)]) });
+
+  test('a SERVFAIL with EDE 6: the code, its name and the text, also in the detail', async () => {
+    const { answer } = await ask((q) => [withEde(q, [ede(6, 'validation failure <x. TLSA IN>: signature crypto failed')])], 'x', 'TLSA');
+    expect(answer).toMatchObject({ rcode: 'SERVFAIL', error: null, extendedErrors: [{ code: 6, name: 'DNSSEC Bogus', text: 'validation failure <x. TLSA IN>: signature crypto failed' }] });
+    expect(answer.detail).toBe('SERVFAIL, 0 TLSA record(s); EDE 6 DNSSEC Bogus: validation failure <x. TLSA IN>: signature crypto failed');
+  });
+
+  test('untrusted text quoted and cut; an unknown code named by number; a too-short option and other options skipped', async () => {
+    const { answer } = await ask((q) => [withEde(q, [ede(22, `a\r\nb${'z'.repeat(300)}`), ede(999), { code: 15, data: Buffer.from([6]) }, { code: 3, data: Buffer.from('nsid') }])], 'x', 'A');
+    expect(answer.extendedErrors).toEqual([
+      { code: 22, name: 'No Reachable Authority', text: `a\\r\\nb${'z'.repeat(114)}…` }, // 120 characters, then the ellipsis
+      { code: 999, name: 'EDE 999', text: '' },
+    ]);
+  });
+
+  test('none: an empty list', async () => {
+    expect((await ask((q) => [reply(q)], 'x', 'A')).answer.extendedErrors).toEqual([]);
+  });
+});
+
 describe('typed records', () => {
   test('TXT: the strings of one record joined with nothing between; one string per record', async () => {
     const txt = (data: string[]): packet.Answer => ({ type: 'TXT', name: 'example.test', ttl: 60, data });

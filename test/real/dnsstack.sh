@@ -295,6 +295,7 @@ server:
   do-not-query-localhost: no
   qname-minimisation: no
   val-log-level: 2
+  ede: yes
   trust-anchor-file: "$d/keys/$ZONE.ds"
   trust-anchor-file: "$d/keys/$BOGUS.ds"
   domain-insecure: "$INSECURE"
