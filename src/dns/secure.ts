@@ -370,26 +370,37 @@ export function rcodeOf(msg: Decoded): DnsRcode {
 export function toAnswer<T extends SecureRrType>(name: string, type: T, msg: Decoded, tcp: boolean): DnsAnswer<T> {
   const rcode = rcodeOf(msg);
   const answers = msg.answers ?? [];
-  const cnames: string[] = [];
-  let owner = name;
-  if (type !== 'CNAME') {
-    for (let hops = 0; hops < MAX_CNAME_CHAIN; hops++) {
-      const alias = answers.find((a) => a.type === 'CNAME' && normalizeDnsName(a.name) === owner);
-      if (!alias) break;
-      owner = normalizeDnsName(String((alias as { data?: unknown }).data));
-      cnames.push(owner);
-    }
-  }
+  const { owner, cnames, broken } = type === 'CNAME' ? { owner: name, cnames: [], broken: null } : followCnames(name, answers);
   const records: RecordData[T][] = [];
   for (const a of answers) {
-    if (a.type !== type || normalizeDnsName(a.name) !== owner) continue;
+    if (broken !== null || a.type !== type || normalizeDnsName(a.name) !== owner) continue;
     const r = recordData(type, a);
     if (r !== null) records.push(r as RecordData[T]);
   }
   const extendedErrors = extendedErrorsOf(msg);
   const ede = extendedErrors.map((e) => `; EDE ${e.code} ${e.name}${e.text ? `: ${e.text}` : ''}`).join('');
-  const detail = `${rcode}${msg.flag_ad ? ' AD' : ''}, ${records.length} ${type} record(s)${cnames.length ? ` via CNAME ${cnames.join(' -> ')}` : ''}${tcp ? ' over TCP' : ''}${ede}`;
+  const via = cnames.length ? ` via CNAME ${cnames.join(' -> ')}${broken ? ` (${broken}: no records taken)` : ''}` : '';
+  const detail = `${rcode}${msg.flag_ad ? ' AD' : ''}, ${records.length} ${type} record(s)${via}${tcp ? ' over TCP' : ''}${ede}`;
   return { name, type, rcode, ad: msg.flag_ad, records, cnames, tcp, extendedErrors, error: null, detail };
+}
+
+/**
+ * The CNAME chain in the answer from `name`: the name at its end, the names aliased to, and whether it is broken
+ * (a loop, or longer than MAX_CNAME_CHAIN links): then no records are taken, as a resolver would fail it.
+ */
+function followCnames(name: string, answers: packet.Answer[]): { owner: string; cnames: string[]; broken: string | null } {
+  const cnames: string[] = [];
+  const seen = new Set([name]);
+  let owner = name;
+  for (;;) {
+    const alias = answers.find((a) => a.type === 'CNAME' && normalizeDnsName(a.name) === owner);
+    if (!alias) return { owner, cnames, broken: null };
+    owner = normalizeDnsName(String((alias as { data?: unknown }).data));
+    cnames.push(owner);
+    if (seen.has(owner)) return { owner, cnames, broken: 'a CNAME loop' };
+    if (cnames.length > MAX_CNAME_CHAIN) return { owner, cnames, broken: `over ${MAX_CNAME_CHAIN} CNAME links` };
+    seen.add(owner);
+  }
 }
 
 /** RFC 8914 section 4's codes. */

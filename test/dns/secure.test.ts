@@ -127,6 +127,33 @@ describe('typed records', () => {
   });
 });
 
+describe('a CNAME loop in the answer', () => {
+  test('a loop: no records, the detail says so; an answer, not a hang or a crash', async () => {
+    const answers: packet.Answer[] = [
+      { type: 'CNAME', name: 'a.example.test', ttl: 60, data: 'b.example.test' },
+      { type: 'CNAME', name: 'b.example.test', ttl: 60, data: 'a.example.test' },
+      A('a.example.test', '192.0.2.1'), // an A beside a CNAME: not at the chain's end, so not taken
+    ];
+    const { answer } = await ask((q) => [reply(q, { answers })], 'a.example.test', 'A');
+    expect(answer).toMatchObject({ rcode: 'NOERROR', error: null });
+    expect(answer).toMatchObject({ cnames: ['b.example.test', 'a.example.test'], records: [] });
+    expect(answer.detail).toBe('NOERROR, 0 A record(s) via CNAME b.example.test -> a.example.test (a CNAME loop: no records taken)');
+  });
+
+  test('a chain of 9 links (over 8): no records; 8 links: the records at the end', async () => {
+    const chain = (n: number): packet.Answer[] => [
+      ...Array.from({ length: n }, (_, i): packet.Answer => ({ type: 'CNAME', name: `c${i}.example.test`, ttl: 60, data: `c${i + 1}.example.test` })),
+      A(`c${n}.example.test`, '192.0.2.1'),
+    ];
+    const long = (await ask((q) => [reply(q, { answers: chain(9) })], 'c0.example.test', 'A')).answer;
+    expect(long).toMatchObject({ records: [] });
+    expect(long.detail).toContain('(over 8 CNAME links: no records taken)');
+    const ok = (await ask((q) => [reply(q, { answers: chain(8) })], 'c0.example.test', 'A')).answer;
+    expect(ok).toMatchObject({ records: ['192.0.2.1'] });
+    expect(ok.cnames).toHaveLength(8);
+  });
+});
+
 describe('truncation: the same question again over TCP', () => {
   test('TC over UDP → asked over TCP; the TCP answer is the one returned', async () => {
     const big = Array.from({ length: 40 }, (_, i) => ({ type: 'TXT' as const, name: 'example.test', ttl: 60, data: [`record ${i} `.padEnd(60, 'x')] }));
