@@ -201,10 +201,12 @@ describe('answers that are not ours, or broken', () => {
   });
 
   test('only wrong-id answers: a timeout, and the detail says what was ignored', async () => {
-    const { answer } = await ask((q) => [reply(q, { id: other(q), ad: true, answers: [A('a.example.test', '203.0.113.66')] })], 'a.example.test', 'A', 1000);
+    const { answer, seen } = await ask((q) => [reply(q, { id: other(q), ad: true, answers: [A('a.example.test', '203.0.113.66')] })], 'a.example.test', 'A', 1500);
     expect(answer).toMatchObject({ rcode: null, ad: false, records: [], error: 'timeout' });
-    // Three UDP sends (at 0, 1/3 and 2/3 of the timeout), each answered with the wrong id.
-    expect(answer.detail).toBe('no answer within 1000 ms; ignored 3 answer(s) that did not match (wrong query id)');
+    // Three UDP sends (at 0, 1/3 and 2/3 of the timeout), each answered with the wrong id; on a stalled machine the
+    // last wrong answer may come after the deadline, so one or two may be counted instead of three.
+    expect(seen).toHaveLength(3);
+    expect(answer.detail).toMatch(/^no answer within 1500 ms; ignored [123] answer\(s\) that did not match \(wrong query id\)$/);
   });
 
   test.each([
