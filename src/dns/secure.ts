@@ -305,7 +305,7 @@ function udpExchange(server: DnsServerAddress, query: Buffer, id: number, name: 
     void deadline.ended.then((kind) => finish({ kind: 'error', error: kind, detail: endedDetail(kind, deadline.timeoutMs, ignored) }));
     socket.on('error', (e) => finish({ kind: 'error', error: 'network', detail: `UDP to ${hostPort(server)}: ${e.message}` }));
     socket.on('message', (buf, rinfo) => {
-      if (rinfo.address !== server.host || rinfo.port !== server.port) return void ignored.push(`from ${rinfo.address}:${rinfo.port}`);
+      if (!sameAddress(rinfo.address, server.host) || rinfo.port !== server.port) return void ignored.push(`from ${rinfo.address}:${rinfo.port}`);
       const r = matchAnswer(buf, id, name, type);
       if (r.kind === 'foreign') ignored.push(r.why);
       else if (r.kind === 'malformed') finish({ kind: 'error', error: 'malformed', detail: `UDP from ${hostPort(server)}: ${r.why}` });
@@ -350,6 +350,14 @@ function tcpExchange(server: DnsServerAddress, query: Buffer, id: number, name: 
     });
     socket.on('close', () => fail('malformed', `connection closed after ${buf.length} bytes, before a whole answer`));
   });
+}
+
+/** Two IP addresses as text are the same address (IPv6 has many spellings: 0:0::1, ::1, ::ffff:127.0.0.1...). */
+export function sameAddress(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (!net.isIPv6(a) || !net.isIPv6(b)) return false;
+  const canonical = (ip: string): string => new URL(`http://[${ip.replace(/%.*$/, '')}]/`).hostname;
+  return canonical(a) === canonical(b);
 }
 
 function hostPort(s: DnsServerAddress): string {

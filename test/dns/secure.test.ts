@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import * as packet from 'dns-packet';
 import { systemClock } from '../../src/core/clock.js';
-import { createSecureDns, firstNameserver, parseDnsServer, type DnsAnswer, type SecureRrType } from '../../src/dns/secure.js';
+import { createSecureDns, firstNameserver, parseDnsServer, sameAddress, type DnsAnswer, type SecureRrType } from '../../src/dns/secure.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { flushMicrotasks, ManualClock } from '../helpers/manual-clock.js';
 import { fakeSecureDns } from './secure-fake.js';
@@ -320,6 +320,18 @@ describe('which server', () => {
     ['', null],
   ])('parseDnsServer(%j)', (text, expected) => {
     expect(parseDnsServer(text)).toEqual(expected);
+  });
+
+  test.each([
+    ['127.0.0.1', '127.0.0.1', true],
+    ['127.0.0.1', '127.0.0.2', false],
+    ['::1', '0:0:0:0:0:0:0:1', true],
+    ['2001:DB8::1', '2001:db8:0::1', true],
+    ['::ffff:127.0.0.1', '::ffff:7f00:1', true],
+    ['::1', '::2', false],
+    ['127.0.0.1', '::ffff:127.0.0.1', false],
+  ])('sameAddress(%j, %j) is %s (an answer must come from the address asked)', (a, b, same) => {
+    expect(sameAddress(a, b)).toBe(same);
   });
 
   test('resolv.conf: the first nameserver that is an address; none is a clear error', () => {
