@@ -11,8 +11,9 @@ import { track, untrack } from '../helpers/cleanup.js';
 export type Transport = 'udp' | 'tcp';
 
 /** What to send back: answers (each a packet or raw bytes), in order; an empty list sends nothing; 'close' ends
- * the TCP connection there (ignored over UDP). */
-export type Reply = (packet.Packet | Buffer | 'close')[];
+ * the TCP connection there (ignored over UDP); `{ spoof }` is sent over UDP from another port of 127.0.0.1 (an
+ * off-path attacker's guess). */
+export type Reply = (packet.Packet | Buffer | 'close' | { spoof: packet.Packet })[];
 
 export type Handler = (q: packet.DecodedPacket, transport: Transport) => Reply;
 
@@ -64,7 +65,11 @@ export async function startSecureResponder(handler: Handler): Promise<SecureResp
       return;
     }
     note(q, 'udp');
-    for (const r of current(q, 'udp')) if (r !== 'close') udp.send(bytes(r), rinfo.port, rinfo.address);
+    for (const r of current(q, 'udp')) {
+      if (r === 'close') continue;
+      if ('spoof' in r) spoofer.send(packet.encode(r.spoof), rinfo.port, rinfo.address);
+      else udp.send(bytes(r), rinfo.port, rinfo.address);
+    }
   }
 
   function serveTcp(sock: net.Socket): void {
@@ -82,6 +87,7 @@ export async function startSecureResponder(handler: Handler): Promise<SecureResp
       if (out.length === 0) return;
       for (const r of out) {
         if (r === 'close') return void sock.end();
+        if ('spoof' in r) continue;
         const b = bytes(r);
         // A raw Buffer is sent as is (a test of a cut-short answer prefixes its own length); a packet gets one.
         if (Buffer.isBuffer(r)) sock.write(b);
@@ -91,6 +97,8 @@ export async function startSecureResponder(handler: Handler): Promise<SecureResp
   }
 
   const { udp, tcp } = await bindBoth(serveTcp);
+  const spoofer = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => spoofer.bind(0, '127.0.0.1', () => resolve()));
   const port = udp.address().port;
   udp.on('message', onUdp);
 
@@ -110,6 +118,7 @@ export async function startSecureResponder(handler: Handler): Promise<SecureResp
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => tcp.close(() => resolve()));
       await new Promise<void>((resolve) => udp.close(() => resolve()));
+      await new Promise<void>((resolve) => spoofer.close(() => resolve()));
     },
   };
   return track(server);

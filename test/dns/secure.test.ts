@@ -200,6 +200,21 @@ describe('answers that are not ours, or broken', () => {
     expect(answer).toMatchObject({ rcode: 'NOERROR', ad: true, records: ['192.0.2.1'], error: null });
   });
 
+  test('an answer from another port (right id and question: a spoof) is ignored; the server\'s own counts', async () => {
+    const { answer } = await ask(
+      (q) => [{ spoof: reply(q, { ad: true, answers: [A('a.example.test', '203.0.113.66')] }) }, reply(q, { answers: [A('a.example.test', '192.0.2.1')] })],
+      'a.example.test',
+      'A',
+    );
+    expect(answer).toMatchObject({ rcode: 'NOERROR', ad: false, records: ['192.0.2.1'], error: null });
+  });
+
+  test('only spoofed answers: a timeout naming where they came from', async () => {
+    const { answer } = await ask((q) => [{ spoof: reply(q, { ad: true, answers: [A('a.example.test', '203.0.113.66')] }) }], 'a.example.test', 'A', 1500);
+    expect(answer).toMatchObject({ rcode: null, records: [], error: 'timeout' });
+    expect(answer.detail).toMatch(/^no answer within 1500 ms; ignored [123] answer\(s\) that did not match \(from 127\.0\.0\.1:\d+\)$/);
+  });
+
   test('only wrong-id answers: a timeout, and the detail says what was ignored', async () => {
     const { answer, seen } = await ask((q) => [reply(q, { id: other(q), ad: true, answers: [A('a.example.test', '203.0.113.66')] })], 'a.example.test', 'A', 1500);
     expect(answer).toMatchObject({ rcode: null, ad: false, records: [], error: 'timeout' });
