@@ -9,6 +9,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
+import { matchTlsa } from '../../checks/posture/tlsa.js';
 import { createSecureDns } from '../../src/dns/secure.js';
 
 const env = process.env;
@@ -58,6 +59,14 @@ describe.skipIf(!server)('secure DNS against unbound + nsd (DNSSEC-signed test z
     expect(mx2).toMatchObject({ rcode: 'NOERROR', ad: true, records: [{ usage: 3, selector: 1, matchingType: 1, data: spkiHash(env.DNSSTACK_STALE_CERT!) }] });
     expect(mx2.records[0]!.data.equals(good)).toBe(false);
     expect(await dns.query(`_25._tcp.mx3.${zone}`, 'TLSA')).toMatchObject({ ad: true, records: [{ usage: 2, selector: 0, matchingType: 1, data: certHash(env.DNSSTACK_CA!) }] });
+  });
+
+  test('the TLSA records as served match the test server\'s chain: mx1 the leaf, mx3 the CA, mx2 nothing', async () => {
+    const chain = [env.DNSSTACK_CERT!, env.DNSSTACK_CA!].map((f) => new X509Certificate(readFileSync(f)).raw);
+    const tlsa = async (host: string) => (await dns.query(`_25._tcp.${host}.${zone}`, 'TLSA')).records;
+    expect(matchTlsa(await tlsa('mx1'), chain)).toMatchObject({ certIndex: 0, record: { usage: 3 } });
+    expect(matchTlsa(await tlsa('mx3'), chain)).toMatchObject({ certIndex: 1, record: { usage: 2 } });
+    expect(matchTlsa(await tlsa('mx2'), chain)).toBeNull();
   });
 
   test('a name the signed zone does not have: NXDOMAIN with AD (a validated denial)', async () => {
