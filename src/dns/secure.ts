@@ -158,6 +158,26 @@ export function createSecureDns(options: SecureDnsOptions): SecureDns {
   };
 }
 
+/**
+ * One posture run's view of DNS: each name and type asked once, later askers (other checks, other MX hosts)
+ * share the first answer, errors included (a run sees one consistent DNS, and a dead server costs one timeout
+ * per question, not one per check). Made per run and dropped with it: nothing outlives the run, no TTLs.
+ */
+export function memoizeSecureDns(inner: SecureDns): SecureDns {
+  const asked = new Map<string, Promise<DnsAnswer>>();
+  return {
+    query<T extends SecureRrType>(name: string, type: T): Promise<DnsAnswer<T>> {
+      const key = `${normalizeDnsName(name)} ${type}`;
+      let p = asked.get(key);
+      if (!p) {
+        p = inner.query(name, type);
+        asked.set(key, p);
+      }
+      return p as Promise<DnsAnswer<T>>;
+    },
+  };
+}
+
 function resolveServer(options: SecureDnsOptions): DnsServerAddress {
   if (options.server) {
     const s = parseDnsServer(options.server);

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import * as packet from 'dns-packet';
 import { systemClock } from '../../src/core/clock.js';
-import { createSecureDns, firstNameserver, parseDnsServer, sameAddress, type DnsAnswer, type SecureRrType } from '../../src/dns/secure.js';
+import { createSecureDns, firstNameserver, memoizeSecureDns, parseDnsServer, sameAddress, type DnsAnswer, type SecureRrType } from '../../src/dns/secure.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { flushMicrotasks, ManualClock } from '../helpers/manual-clock.js';
 import { fakeSecureDns } from './secure-fake.js';
@@ -355,6 +355,33 @@ describe('which server', () => {
     expect(firstNameserver('search example.test\n')).toBeNull();
     expect(() => createSecureDns({ timeoutMs: 1000, clock: systemClock, resolvConf: 'search x\n' })).toThrow('/etc/resolv.conf: no nameserver line with an IP address; give a DNS server');
     expect(() => createSecureDns({ server: 'dns.example.test', timeoutMs: 1000, clock: systemClock })).toThrow('DNS server "dns.example.test": expected IP, IP:PORT or [IPv6]:PORT');
+  });
+});
+
+describe('one run\'s memo (memoizeSecureDns)', () => {
+  test('each name and type is asked once, whatever the case or root dot; concurrent askers share the answer', async () => {
+    const server = await startSecureResponder((q) => [reply(q, { ad: true, answers: [A(q.questions![0]!.name, '192.0.2.1')] })]);
+    const dns = memoizeSecureDns(createSecureDns({ server: server.address, timeoutMs: 5000, clock: systemClock }));
+    const [a, b] = await Promise.all([dns.query('mx1.example.test', 'A'), dns.query('MX1.example.test.', 'A')]);
+    expect(a).toBe(b);
+    expect(a).toMatchObject({ ad: true, records: ['192.0.2.1'] });
+    await dns.query('mx1.example.test', 'AAAA');
+    await dns.query('mx2.example.test', 'A');
+    await dns.query('mx1.example.test', 'A');
+    expect(server.seen.map((q) => `${q.name} ${q.type}`)).toEqual(['mx1.example.test A', 'mx1.example.test AAAA', 'mx2.example.test A']);
+  });
+
+  test('an error is remembered too: a dead server costs one timeout per question', async () => {
+    const server = await startSecureResponder(() => []);
+    const clock = new ManualClock();
+    const dns = memoizeSecureDns(createSecureDns({ server: server.address, timeoutMs: 300, clock }));
+    const first = dns.query('a.example.test', 'TXT');
+    await server.waitForQueries(1);
+    await clock.advance(300);
+    expect(await first).toMatchObject({ error: 'timeout' });
+    expect(await dns.query('a.example.test', 'TXT')).toBe(await first);
+    await server.waitForQueries(3);
+    expect(server.seen.map((q) => q.id)).toEqual(new Array(3).fill(server.seen[0]!.id)); // the three UDP sends of one query
   });
 });
 
