@@ -4,10 +4,12 @@
  * node:dns (c-ares) neither sets DO nor shows AD, and DANE (RFC 7672) trusts a TLSA only when AD is set.
  *
  * UDP first (sent again, same id, at each third of the timeout while no answer came), the same question over TCP
- * when the answer is truncated (TC); one deadline over both, on the injected Clock (and an optional AbortSignal). A random query id from a fresh socket (a random source port);
- * UDP answers from another address, with another id or for another question are ignored (RFC 5452), so a stray or
- * spoofed packet cannot end the query. Wire format through `dns-packet`. Every expected failure (no answer in
- * time, a garbled or truncated answer, a refused connection) is a `DnsAnswer` with `error` set, never a rejection.
+ * when the answer is truncated (TC); one deadline over both, on the injected Clock (and an optional AbortSignal).
+ * A random query id from a fresh socket (a random source port); UDP answers from another address or port, with
+ * another id or for another question are ignored (RFC 5452), so a stray or spoofed packet cannot end the query.
+ * Wire format through `dns-packet`; names are checked before it encodes them. Every expected failure (no answer in
+ * time, a garbled or truncated answer, a refused connection, a name that cannot be asked) is a `DnsAnswer` with
+ * `error` set, never a rejection. Extended DNS Errors (RFC 8914) say why a validating resolver answered SERVFAIL.
  *
  * The AD bit is only as good as the resolver and the path to it: use a validating resolver on the same host (or a
  * trusted link), as RFC 6698 4.1 and RFC 7672 2.1.1 ask.
