@@ -38,7 +38,7 @@ function stack(...args: string[]): void {
 
 /** The private instance's other listeners, next to its SMTP port (all must be free: checked by mailstack.sh). */
 function portsFor(base: number): [string, string][] {
-  return ['SUBMISSION', 'SMTPS', 'POP3', 'POP3S', 'IMAP', 'IMAPS', 'SINK'].map((n, i) => [`MAILSTACK_${n}_PORT`, String(base + 1 + i)]);
+  return ['SUBMISSION', 'SMTPS', 'POP3', 'POP3S', 'IMAP', 'IMAPS', 'SINK', 'LIMITED'].map((n, i) => [`MAILSTACK_${n}_PORT`, String(base + 1 + i)]);
 }
 
 function postfix(action: 'stop' | 'start'): void {
