@@ -2,10 +2,13 @@
  * The SMTP exposure posture checks against the real Postfix 3.7 of test/real/mailstack.sh (127.0.0.1 only; .ci/run
  * starts it): 2525 (an MX: STARTTLS offered, no AUTH, no relay), 2587 (submission: STARTTLS required, AUTH only
  * after TLS), 2465 (implicit TLS). Its safe defaults must pass; the verdicts it gets from the checks that depend on
- * Debian's Postfix and OpenSSL defaults (TLS versions and suites, VRFY) are asserted as measured, with why.
+ * Debian's Postfix and OpenSSL defaults (TLS versions and suites, VRFY) are asserted as measured, with why. A
+ * private second instance (ports 35xx, its own directory, started and stopped here) is made unsafe on purpose:
+ * AUTH offered before TLS and relaying for loopback clients.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import type { SmtpTarget } from '../../checks/posture/smtp.js';
 import { runStarttls } from '../../checks/posture/starttls.js';
@@ -106,4 +109,57 @@ describe('SMTP posture checks against real Postfix (submission ports)', () => {
     expect(await runCertificate(smtps, deps)).toEqual([expect.objectContaining({ result: 'pass' })]);
     expect(await runAuthBeforeTls(smtps, deps)).toEqual([expect.objectContaining({ result: 'n/a' })]);
   });
+});
+
+/** The unsafe private instance: mailstack.sh with its own directory and ports, then main.cf changed and reloaded. */
+const PRIVATE_DIR = '/tmp/smtp-probe-posture-pf';
+const PRIVATE_PORTS = {
+  MAILSTACK_SMTP_PORT: '3525', MAILSTACK_SUBMISSION_PORT: '3587', MAILSTACK_SMTPS_PORT: '3465', MAILSTACK_POP3_PORT: '3110',
+  MAILSTACK_POP3S_PORT: '3995', MAILSTACK_IMAP_PORT: '3143', MAILSTACK_IMAPS_PORT: '3993', MAILSTACK_LIMITED_PORT: '3524',
+  MAILSTACK_SINK_PORT: '3526',
+};
+const stack = (...args: string[]): string =>
+  execFileSync('bash', ['test/real/mailstack.sh', ...args], { env: { ...process.env, ...PRIVATE_PORTS }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe('SMTP posture checks against a private Postfix made unsafe (AUTH before TLS, relaying for loopback)', () => {
+  const unsafe: SmtpTarget = { ...mx, port: Number(PRIVATE_PORTS.MAILSTACK_SMTP_PORT) };
+
+  beforeAll(async () => {
+    stack('start', PRIVATE_DIR);
+    execFileSync('postconf', ['-c', `${PRIVATE_DIR}/postfix`, '-e', 'smtpd_tls_auth_only=no', 'smtpd_sasl_auth_enable=yes',
+      'mynetworks=127.0.0.0/8', 'smtpd_relay_restrictions=permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination']);
+    execFileSync('postfix', ['-c', `${PRIVATE_DIR}/postfix`, 'reload'], { stdio: 'ignore' });
+    // The reload reaches new smtpd processes only: wait until EHLO shows the change.
+    for (let i = 0; i < 100; i++) {
+      const [f] = await runAuthBeforeTls(unsafe, deps);
+      if (f!.result === 'fail') return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the private Postfix never offered AUTH before TLS after its reload');
+  }, 60_000);
+
+  afterAll(() => {
+    stack('stop', PRIVATE_DIR);
+  }, 30_000);
+
+  test('auth_before_tls: fail, AUTH PLAIN LOGIN offered before STARTTLS (smtpd_tls_auth_only = no)', async () => {
+    const [f] = await runAuthBeforeTls(unsafe, deps);
+    expect(f).toMatchObject({ result: 'fail', reason: 'auth-before-tls' });
+    expect(f!.detail).toBe('AUTH PLAIN LOGIN offered before STARTTLS (offered: PLAIN LOGIN)');
+  });
+
+  test('open_relay: fail at the first form (permit_mynetworks for 127.0.0.0/8); no message was ever queued', async () => {
+    const [f] = await runOpenRelay(unsafe, deps);
+    expect(f).toMatchObject({ result: 'fail', reason: 'open-relay' });
+    expect(f!.detail).toBe('relayed: MAIL FROM:<> RCPT TO:<relaytest@example.net> → 250 2.1.5 Ok');
+    // Postfix logs a queue ID with from=/to= once a message is queued: RCPT and RSET only leave none.
+    const log = readFileSync(`${PRIVATE_DIR}/postfix.log`, 'utf8');
+    expect(log).not.toMatch(/to=<relaytest@example\.net>/);
+    expect(log).not.toMatch(/qmgr.*from=<>/);
+  }, 30_000);
+
+  test('the same checks on the safe stack at the same moment: pass', async () => {
+    expect((await runAuthBeforeTls(mx, deps))[0]).toMatchObject({ result: 'pass' });
+    expect((await runOpenRelay(mx, deps))[0]).toMatchObject({ result: 'pass' });
+  }, 30_000);
 });
