@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, TLSSocket } from 'node:tls';
 import type tls from 'node:tls';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { bounded } from '../core/deadline.js';
@@ -137,7 +137,7 @@ export class SmtpSession {
     params: TlsParams,
     phase: 'tls' | 'tls_upgrade',
     hello?: TlsHello,
-  ): Promise<{ info: TlsInfo; discardedBytes: number; peer: tls.PeerCertificate | null }> {
+  ): Promise<{ info: TlsInfo; discardedBytes: number; peer: tls.PeerCertificate | null; chain: Buffer[] }> {
     this.checkAlive();
     this.phase = phase;
     const queued = this.queue.reduce((n, r) => n + replyLines(r).reduce((m, l) => m + Buffer.byteLength(l) + 2, 0), 0);
@@ -166,7 +166,7 @@ export class SmtpSession {
     if (secure.getProtocol() === 'TLSv1.3') await this.awaitTicket(ticket);
     const leaf = secure.getPeerCertificate(false);
     const peer = leaf && Object.keys(leaf).length > 0 ? leaf : null;
-    return { info: describeTls(secure, params, this.opts.clock.wallNow()), discardedBytes, peer };
+    return { info: describeTls(secure, params, this.opts.clock.wallNow()), discardedBytes, peer, chain: peerChain(secure) };
   }
 
   /**
@@ -327,4 +327,21 @@ function connectMessage(e: Error, address: string, port: number): string {
   if (code === 'ECONNREFUSED') return `connection refused by ${host}`;
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `${host} unreachable (${code})`;
   return `cannot connect to ${host}: ${errText(e)}`;
+}
+
+/**
+ * The peer's chain as DER, leaf first, each issuer after its subject (for DANE, RFC 7672): what the server sent,
+ * with OpenSSL's completion from the trust store when it had one (a self-signed root ends the walk). Empty when
+ * the server sent no certificate.
+ */
+export function peerChain(secure: tls.TLSSocket): Buffer[] {
+  const chain: Buffer[] = [];
+  // The prototype's method: the socket's own answers the leaf alone (convertPeerCertificateOnce).
+  let cert: tls.DetailedPeerCertificate | null = TLSSocket.prototype.getPeerCertificate.call(secure, true) as tls.DetailedPeerCertificate;
+  while (cert && cert.raw && chain.length < 16) {
+    if (chain.some((c) => c.equals(cert!.raw))) break;
+    chain.push(cert.raw);
+    cert = cert.issuerCertificate ?? null;
+  }
+  return chain;
 }
