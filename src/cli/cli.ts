@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   schema: async () => (await import('./validate.js')).schemaCommand,
   demo: async () => (await import('./demo.js')).demoCommand,
   capacity: async () => (await import('./capacity.js')).capacityCommand,
+  posture: async () => (await import('./posture.js')).postureCommand,
 };
 
 /** The whole CLI as a function: argv in, exit code out. Nothing here prints a stack trace. */

@@ -13,6 +13,9 @@ Usage:
   smtp-probe demo                      probe an in-process SMTP server, for a first look
   smtp-probe capacity URL [--sessions N] [--duration 30s] [--until banner|ehlo|starttls]
                                        concurrent sessions against one server: p50/p95 per phase, the first 421
+  smtp-probe posture DOMAIN[:PORT] [--checks a,b] [--format text|json|junit|nagios]
+                                       security posture of a mail domain: MTA-STS, TLS-RPT, SPF, DMARC, TLS
+                                       and exposure checks per MX host and address
   smtp-probe --version | --help        (every command takes --help)
 
 URLs: smtp://host[:port] (25, STARTTLS when offered), smtps://host[:port] (465, implicit TLS),
@@ -161,4 +164,34 @@ any other failure, 2 on a usage error. Ctrl-C closes every session and reports w
 Examples
   smtp-probe capacity smtp://127.0.0.1:25 --sessions 10 --duration 10s --until starttls --ca ca.pem
   smtp-probe capacity smtp://mx.example.test --allow-remote --sessions 5 --rate 2/s --format json
+`;
+
+export const POSTURE_HELP = `Usage: smtp-probe posture DOMAIN|DOMAIN:PORT|URL [--checks a,b] [--format text|json|junit|nagios]
+                          [--dns-server IP[:PORT]] [--at YYYY-MM-DD] [--relay-test-domain D] [--ca FILE]
+                          [--connect-to HOST:PORT:ADDR:PORT]... [--strict]
+
+Looks up the domain's MX hosts (by preference; none: the domain itself) and their A/AAAA addresses through a DNS
+client that reads the resolver's AD bit, checks the domain once (mta_sts, tls_rpt, spf, dmarc) and every address
+of every MX host over SMTP (starttls, tls_versions, tls_ciphers, certificate, starttls_injection,
+auth_before_tls, vrfy, expn, open_relay: RCPT only, never DATA). Each check answers pass, warn, fail or n/a with
+a reason and a one-line detail. URL: mx://DOMAIN[:PORT], smtp://DOMAIN[:PORT], smtps://DOMAIN[:PORT] (implicit
+TLS, 465). Exit 0 no fail, 1 a fail or a failed MX/address lookup (with --strict also a warn), 2 usage error;
+with --format nagios 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Not implemented yet: dane, dnsbl, banner_hostname,
+fcrdns.
+
+  --checks a,b          only these checks (default: all implemented ones)
+  --format text         text (default; one line per check per MX host/address), json, junit, nagios
+  --dns-server IP[:PORT]   the resolver to ask (default: the first nameserver of /etc/resolv.conf)
+  --at YYYY-MM-DD       judge certificates as of that date (default: now)
+  --relay-test-domain D the domain open_relay asks to relay to (default example.net)
+  --ca FILE             extra trust anchors (PEM) for SMTP TLS and the MTA-STS fetch; WebPKI stays trusted
+  --connect-to H:P:A:P  connections meant for host H port P go to address A port P (as curl's; repeatable);
+                        names and SNI unchanged; applies to SMTP and the MTA-STS fetch
+  --strict              a warn counts as a fail (exit 1; a JUnit failure)
+
+Examples
+  smtp-probe posture example.com
+  smtp-probe posture example.com --checks mta_sts,tls_rpt,starttls --format json
+  smtp-probe posture mx://example.test:2525 --dns-server 127.0.0.1:5353 --ca ca.pem \\
+    --connect-to mx2.example.test:2525:127.0.0.1:2525
 `;

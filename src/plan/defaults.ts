@@ -100,4 +100,13 @@ export const DEFAULTS = {
     /** Distinct failures a report keeps. */
     maxProblems: 5,
   },
+  /** `smtp-probe posture`. */
+  posture: {
+    /** SMTP port of the MX hosts unless DOMAIN:PORT says another. */
+    port: 25,
+    /** One DNS question (UDP and the TCP retry together). */
+    dnsTimeoutMs: 5_000,
+    /** Longest wait for any single SMTP connect, reply or handshake. */
+    smtpTimeoutMs: 15_000,
+  },
 } as const;

@@ -1,0 +1,150 @@
+/**
+ * One `smtp-probe posture` run over a domain: its MX hosts through the DNS client that reads the AD bit (by
+ * preference; none → the domain itself as the implicit MX, RFC 5321 5.1), each host's A/AAAA addresses, the
+ * domain-level checks once (mta_sts, tls_rpt, spf, dmarc) and the SMTP exposure checks on every address, in
+ * POSTURE_CHECKS order. `--connect-to` rules send SMTP connections (as the MTA-STS fetch) elsewhere, names and SNI
+ * unchanged. Every outcome is data: a DNS failure is a line in `problems` and n/a findings, never an exception.
+ */
+import type { Clock } from '../core/clock.js';
+import { POSTURE_CHECKS, type PostureCheckName, type PostureFinding } from '../core/posture.js';
+import type { SecureDns } from '../dns/secure.js';
+import { runDmarc } from '../../checks/posture/dmarc.js';
+import { SMTP_EXPOSURE_CHECKS, runSmtpExposure, DEFAULT_SMTP_EXPOSURE_OPTIONS, type SmtpExposureCheck } from '../../checks/posture/exposure.js';
+import { mtaStsOptions, runMtaSts, type ConnectTo, type MtaStsDeps } from '../../checks/posture/mta-sts.js';
+import type { SmtpTarget } from '../../checks/posture/smtp.js';
+import { runSpf } from '../../checks/posture/spf.js';
+import { runTlsRpt } from '../../checks/posture/tls-rpt.js';
+import type { TxtLookup } from '../../checks/posture/txt.js';
+
+/** The checks a posture run can do today; the rest of POSTURE_CHECKS are refused as "not implemented yet". */
+export const DOMAIN_CHECKS = ['mta_sts', 'tls_rpt', 'spf', 'dmarc'] as const;
+export const IMPLEMENTED_CHECKS: readonly PostureCheckName[] = POSTURE_CHECKS.filter(
+  (c) => (DOMAIN_CHECKS as readonly string[]).includes(c) || c in SMTP_EXPOSURE_CHECKS,
+);
+
+export interface PostureRequest {
+  domain: string;
+  /** SMTP port of every MX host (25 unless DOMAIN:PORT or a URL said otherwise). */
+  port: number;
+  implicitTls: boolean;
+  checks: readonly PostureCheckName[];
+  /** PEM of `--ca`, for SMTP TLS and the MTA-STS fetch (beside the system roots). */
+  ca: string | null;
+  connectTo: readonly ConnectTo[];
+  relayTestDomain: string;
+  ehloName: string;
+  smtpTimeoutMs: number;
+  /** `--at`: judge certificates as of this date (ms since the epoch); null: now. */
+  at: number | null;
+}
+
+export interface PostureDeps {
+  dns: SecureDns;
+  clock: Clock;
+  signal?: AbortSignal;
+  /** Tests replace the MTA-STS HTTPS fetch. */
+  stsFetch?: MtaStsDeps['fetch'];
+}
+
+export interface PostureMx {
+  host: string;
+  /** Null for the implicit MX (no MX record: the domain itself). */
+  preference: number | null;
+  addresses: string[];
+  /** Why the host has no address to probe (a failed or empty A/AAAA lookup); null otherwise. */
+  error: string | null;
+}
+
+export interface PostureRun {
+  mx: PostureMx[];
+  findings: PostureFinding[];
+  /** What kept part of the run from happening (MX or address lookups), one line each. */
+  problems: string[];
+}
+
+export async function runPosture(req: PostureRequest, deps: PostureDeps): Promise<PostureRun> {
+  const problems: string[] = [];
+  const mx = await mxHostsOf(req.domain, deps.dns, problems);
+  for (const m of mx) await addressesOf(m, deps.dns);
+  for (const m of mx) if (m.error) problems.push(`${m.host}: ${m.error}`);
+  const hosts = mx.map((m) => m.host);
+  const findings = [...(await domainFindings(req, hosts, deps)), ...(await smtpFindings(req, mx, deps))];
+  const order = (f: PostureFinding): number => POSTURE_CHECKS.indexOf(f.check);
+  // Domain checks first in their order, then per MX host and address, each in POSTURE_CHECKS order.
+  const domainPart = findings.filter((f) => f.scope !== 'address').sort((a, b) => order(a) - order(b));
+  return { mx, findings: [...domainPart, ...findings.filter((f) => f.scope === 'address')], problems };
+}
+
+/** MX hosts by preference; NODATA → the domain (implicit MX); a null MX or a failed lookup → none, said why. */
+async function mxHostsOf(domain: string, dns: SecureDns, problems: string[]): Promise<PostureMx[]> {
+  const a = await dns.query(domain, 'MX');
+  if (a.rcode === 'NOERROR' && a.records.length === 0) {
+    return [{ host: domain, preference: null, addresses: [], error: null }];
+  }
+  if (a.rcode !== 'NOERROR') {
+    problems.push(`MX ${domain}: ${a.detail}`);
+    return [];
+  }
+  const real = [...a.records].filter((r) => r.exchange !== '').sort((x, y) => x.preference - y.preference);
+  if (real.length === 0) problems.push(`MX ${domain}: a null MX (".": the domain takes no mail)`);
+  return real.map((r) => ({ host: r.exchange, preference: r.preference, addresses: [], error: null }));
+}
+
+async function addressesOf(m: PostureMx, dns: SecureDns): Promise<void> {
+  const answers = await Promise.all([dns.query(m.host, 'A'), dns.query(m.host, 'AAAA')]);
+  m.addresses = [...new Set(answers.flatMap((a) => a.records))];
+  if (m.addresses.length > 0) return;
+  const failed = answers.filter((a) => a.rcode !== 'NOERROR' && a.rcode !== 'NXDOMAIN');
+  m.error = failed.length > 0 ? failed.map((a) => `${a.type}: ${a.detail}`).join('; ') : 'no A or AAAA record';
+}
+
+function txtOf(dns: SecureDns): TxtLookup {
+  return (name) => dns.query(name, 'TXT');
+}
+
+async function domainFindings(req: PostureRequest, hosts: string[], deps: PostureDeps): Promise<PostureFinding[]> {
+  const txt = txtOf(deps.dns);
+  const out: PostureFinding[] = [];
+  const want = (c: PostureCheckName): boolean => req.checks.includes(c);
+  if (want('mta_sts')) {
+    const options = mtaStsOptions({}, { ca: req.ca === null ? [] : [req.ca], connectTo: req.connectTo });
+    const stsDeps: MtaStsDeps = { txt, clock: deps.clock, ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.stsFetch ? { fetch: deps.stsFetch } : {}) };
+    out.push(...(await runMtaSts(req.domain, hosts, options, stsDeps)));
+  }
+  if (want('tls_rpt')) out.push(...(await runTlsRpt(req.domain, hosts, { txt })));
+  if (want('spf')) out.push(...(await runSpf(req.domain, { txt })));
+  if (want('dmarc')) out.push(...(await runDmarc(req.domain, { txt })));
+  return out;
+}
+
+/** Where a connection meant for HOST:PORT goes: the first matching `--connect-to` rule, as curl takes them. */
+export function connectTarget(host: string, port: number, address: string, rules: readonly ConnectTo[]): { address: string; port: number } {
+  const rule = rules.find((r) => (r.host === '' || r.host.toLowerCase() === host.toLowerCase()) && (r.port === null || r.port === port));
+  if (!rule) return { address, port };
+  return { address: rule.toHost === '' ? address : rule.toHost, port: rule.toPort ?? port };
+}
+
+async function smtpFindings(req: PostureRequest, mx: PostureMx[], deps: PostureDeps): Promise<PostureFinding[]> {
+  const checks = req.checks.filter((c): c is SmtpExposureCheck => c in SMTP_EXPOSURE_CHECKS);
+  if (checks.length === 0) return [];
+  const options = {
+    ...DEFAULT_SMTP_EXPOSURE_OPTIONS,
+    certificate: { ...DEFAULT_SMTP_EXPOSURE_OPTIONS.certificate, at: req.at },
+    openRelay: { ...DEFAULT_SMTP_EXPOSURE_OPTIONS.openRelay, relayTestDomain: req.relayTestDomain } };
+  const smtpDeps = { clock: deps.clock, timeoutMs: req.smtpTimeoutMs, ehloName: req.ehloName, ...(deps.signal ? { signal: deps.signal } : {}) };
+  const out: PostureFinding[] = [];
+  for (const m of mx) {
+    if (m.error !== null) {
+      for (const check of checks) out.push({ check, scope: 'mx', mxHost: m.host, address: null, result: 'n/a', reason: 'no-address', detail: m.error });
+      continue;
+    }
+    for (const address of m.addresses) {
+      const to = connectTarget(m.host, req.port, address, req.connectTo);
+      const t: SmtpTarget = { mxHost: m.host, address: to.address, port: req.port, implicitTls: req.implicitTls, ...(req.ca !== null ? { ca: req.ca } : {}) };
+      const via = to.address === address ? '' : ` (connected to ${to.address}:${to.port} by --connect-to)`;
+      const found = await runSmtpExposure({ ...t, port: to.port }, smtpDeps, checks, options);
+      out.push(...found.map((f) => ({ ...f, address, detail: `${f.detail}${via}` })));
+    }
+  }
+  return out;
+}
