@@ -36,6 +36,8 @@ export interface DaneTarget extends SmtpTarget {
   mxSecure: boolean;
   /** The resolver set AD on the MX host's A/AAAA RRset this address came from. */
   addressSecure: boolean;
+  /** The port in the TLSA owner name (`_25._tcp`); default `port` (differs only when a test server listens elsewhere). */
+  tlsaPort?: number;
 }
 
 export interface DaneDeps extends SmtpDeps {
@@ -151,7 +153,7 @@ export async function gatherTlsa(dns: SecureDns, mxHost: string, port: number): 
 export async function gatherDane(t: DaneTarget, deps: DaneDeps): Promise<DaneSeen> {
   const seen: DaneSeen = { mxSecure: t.mxSecure, addressSecure: t.addressSecure, tlsa: null, session: { kind: 'skipped' } };
   if (!t.mxSecure || !t.addressSecure) return seen;
-  seen.tlsa = await gatherTlsa(deps.dns, t.mxHost, t.port);
+  seen.tlsa = await gatherTlsa(deps.dns, t.mxHost, t.tlsaPort ?? t.port);
   const reason = judgeRecords(t, seen)?.reason;
   if (reason !== 'unreachable' && reason !== 'no-usable-tlsa') return seen;
   const out = await tlsSession({ ...t, servername: t.mxHost, ca: undefined }, deps);
