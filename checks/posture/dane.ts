@@ -17,7 +17,6 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { PostureFinding } from '../../src/core/posture.js';
-import type { DnsAnswer, SecureDns } from '../../src/dns/secure.js';
 import { addressFinding, finish, tlsSession, unreachableFinding, type SmtpDeps, type SmtpTarget, type Unreachable } from './smtp.js';
 import { DANE_EE, isUsableTlsa, matchTlsa, tlsaText, type TlsaData } from './tlsa.js';
 
@@ -40,17 +39,28 @@ export interface DaneTarget extends SmtpTarget {
   tlsaPort?: number;
 }
 
+/** A TLSA lookup that reads the resolver's AD bit: `(name) => secureDns.query(name, 'TLSA')` (`src/dns/secure.ts`)
+ * plugs in as it is. `rcode` null with `error` set when no usable answer came. */
+export type TlsaLookup = (name: string) => Promise<{
+  name: string;
+  rcode: string | null;
+  ad: boolean;
+  error: string | null;
+  records: TlsaData[];
+  detail: string;
+}>;
+
 export interface DaneDeps extends SmtpDeps {
-  dns: SecureDns;
+  tlsa: TlsaLookup;
 }
 
 /** The TLSA lookup as the judge needs it. */
 export interface TlsaSeen {
   /** `_25._tcp.mx.example.net` */
   name: string;
-  rcode: DnsAnswer['rcode'];
+  rcode: string | null;
   ad: boolean;
-  error: DnsAnswer['error'];
+  error: string | null;
   records: TlsaData[];
   detail: string;
 }
@@ -144,8 +154,8 @@ export function tlsaName(mxHost: string, port: number): string {
   return `_${port}._tcp.${mxHost.replace(/\.$/, '').toLowerCase()}`;
 }
 
-export async function gatherTlsa(dns: SecureDns, mxHost: string, port: number): Promise<TlsaSeen> {
-  const a = await dns.query(tlsaName(mxHost, port), 'TLSA');
+export async function gatherTlsa(lookup: TlsaLookup, mxHost: string, port: number): Promise<TlsaSeen> {
+  const a = await lookup(tlsaName(mxHost, port));
   return { name: a.name, rcode: a.rcode, ad: a.ad, error: a.error, records: a.records, detail: a.detail };
 }
 
@@ -153,7 +163,7 @@ export async function gatherTlsa(dns: SecureDns, mxHost: string, port: number): 
 export async function gatherDane(t: DaneTarget, deps: DaneDeps): Promise<DaneSeen> {
   const seen: DaneSeen = { mxSecure: t.mxSecure, addressSecure: t.addressSecure, tlsa: null, session: { kind: 'skipped' } };
   if (!t.mxSecure || !t.addressSecure) return seen;
-  seen.tlsa = await gatherTlsa(deps.dns, t.mxHost, t.tlsaPort ?? t.port);
+  seen.tlsa = await gatherTlsa(deps.tlsa, t.mxHost, t.tlsaPort ?? t.port);
   const reason = judgeRecords(t, seen)?.reason;
   if (reason !== 'unreachable' && reason !== 'no-usable-tlsa') return seen;
   const out = await tlsSession({ ...t, servername: t.mxHost, ca: undefined }, deps);

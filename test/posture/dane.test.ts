@@ -1,8 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { judgeDane, runDane, tlsaName, type DaneSeen, type DaneSession, type TlsaSeen } from '../../checks/posture/dane.js';
+import { judgeDane, runDane, tlsaName, type DaneSeen, type DaneSession, type TlsaLookup, type TlsaSeen } from '../../checks/posture/dane.js';
 import { associationData, type TlsaData } from '../../checks/posture/tlsa.js';
-import type { DnsAnswer, SecureDns, SecureRrType } from '../../src/dns/secure.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { expiredCert, serverCert, testCa, wrongNameCert } from '../helpers/certs.js';
 import { STRONG, startPostureServer, target, testDeps } from './helpers/smtp-server.js';
@@ -69,15 +68,12 @@ describe('judgeDane', () => {
   });
 });
 
-/** A SecureDns answering TLSA for one name from a table, counting what was asked. */
-function fakeDns(answer: Partial<DnsAnswer<'TLSA'>>): { dns: SecureDns; asked: string[] } {
+/** A TLSA lookup giving one answer (validated NOERROR unless told), counting what was asked. */
+function fakeDns(answer: Partial<Awaited<ReturnType<TlsaLookup>>>): { dns: TlsaLookup; asked: string[] } {
   const asked: string[] = [];
-  const dns: SecureDns = {
-    async query<T extends SecureRrType>(qname: string, type: T): Promise<DnsAnswer<T>> {
-      asked.push(`${qname} ${type}`);
-      const base = { name: qname, type, rcode: 'NOERROR', ad: true, records: [], cnames: [], tcp: false, extendedErrors: [], error: null, detail: 'NOERROR' };
-      return { ...base, ...answer } as unknown as DnsAnswer<T>;
-    },
+  const dns: TlsaLookup = async (qname) => {
+    asked.push(`${qname} TLSA`);
+    return { name: qname, rcode: 'NOERROR', ad: true, records: [], error: null, detail: 'NOERROR', ...answer };
   };
   return { dns, asked };
 }
@@ -89,7 +85,7 @@ describe('runDane over real sockets', () => {
     const s = await startPostureServer({ tls: { pair: chained(), options: STRONG } });
     const run = async (records: TlsaData[]) => {
       const { dns, asked } = fakeDns({ records });
-      const out = await runDane({ ...target(s), mxSecure: true, addressSecure: true }, { ...testDeps, dns });
+      const out = await runDane({ ...target(s), mxSecure: true, addressSecure: true }, { ...testDeps, tlsa: dns });
       expect(asked).toEqual([`_${s.port}._tcp.${MX} TLSA`]);
       return out;
     };
@@ -102,20 +98,32 @@ describe('runDane over real sockets', () => {
     const s = await startPostureServer({ tls: { pair: chained(), options: STRONG }, advertiseStarttls: false });
     const t = { ...target(s), mxSecure: true, addressSecure: true };
     const { dns } = fakeDns({ records: [rec(3, 1, 1, serverCert().cert)] });
-    expect(await runDane(t, { ...testDeps, dns })).toMatchObject([{ result: 'fail', reason: 'dane-required' }]);
+    expect(await runDane(t, { ...testDeps, tlsa: dns })).toMatchObject([{ result: 'fail', reason: 'dane-required' }]);
     expect(s.commands()).toContain('EHLO probe.example.test');
     const before = s.commands().length;
     const bogus = fakeDns({ rcode: 'SERVFAIL', ad: false, detail: 'SERVFAIL (EDE 6 DNSSEC Bogus)' });
-    expect(await runDane(t, { ...testDeps, dns: bogus.dns })).toMatchObject([{ result: 'fail', reason: 'dnssec-invalid' }]);
+    expect(await runDane(t, { ...testDeps, tlsa: bogus.dns })).toMatchObject([{ result: 'fail', reason: 'dnssec-invalid' }]);
     expect(s.commands().length).toBe(before);
+  });
+
+  it('asks nothing and connects nowhere when the MX or address answer was not validated', async () => {
+    const s = await startPostureServer({ tls: { pair: chained(), options: STRONG } });
+    const { dns, asked } = fakeDns({ records: [rec(3, 1, 1, serverCert().cert)] });
+    const insecureMx = await runDane({ ...target(s), mxSecure: false, addressSecure: true }, { ...testDeps, tlsa: dns });
+    const insecureA = await runDane({ ...target(s), mxSecure: true, addressSecure: false }, { ...testDeps, tlsa: dns });
+    expect([...insecureMx, ...insecureA]).toMatchObject([{ result: 'n/a', reason: 'insecure' }, { result: 'n/a', reason: 'insecure' }]);
+    expect(asked).toEqual([]);
+    expect(s.commands()).toEqual([]);
+    expect(await runDane({ ...target(s), mxSecure: true, addressSecure: true }, { ...testDeps, tlsa: dns })).toMatchObject([{ result: 'pass' }]);
+    expect(s.commands()).toContain('STARTTLS');
   });
 
   it('judges the chain as of --at: a DANE-TA pass today fails a date after the leaf ends', async () => {
     const s = await startPostureServer({ tls: { pair: chained(), options: STRONG } });
     const t = { ...target(s), mxSecure: true, addressSecure: true };
     const { dns } = fakeDns({ records: [rec(2, 1, 1, testCa().cert)] });
-    expect(await runDane(t, { ...testDeps, dns })).toMatchObject([{ result: 'pass' }]);
+    expect(await runDane(t, { ...testDeps, tlsa: dns })).toMatchObject([{ result: 'pass' }]);
     const later = Date.now() + 400 * 86_400_000;
-    expect(await runDane(t, { ...testDeps, dns }, { at: later })).toMatchObject([{ result: 'fail', reason: 'certificate-expired' }]);
+    expect(await runDane(t, { ...testDeps, tlsa: dns }, { at: later })).toMatchObject([{ result: 'fail', reason: 'certificate-expired' }]);
   });
 });

@@ -43,7 +43,7 @@ describe.skipIf(!server)('dane against unbound + nsd', () => {
     const a = await dns.query(mxHost, 'A');
     expect(mx.records.map((r) => r.exchange)).toContain(mxHost);
     const t = { mxHost, address: '127.0.0.1', port: smtp.port, tlsaPort: 25, mxSecure: mx.ad, addressSecure: a.ad };
-    return runDane(t, { ...testDeps, dns }, { at });
+    return runDane(t, { ...testDeps, tlsa: (name) => dns.query(name, 'TLSA') }, { at });
   }
 
   function setTlsa(state: 'good' | 'stale'): void {
