@@ -106,6 +106,15 @@ describe('runDane over real sockets', () => {
     expect(s.commands().length).toBe(before);
   });
 
+  it('matches DANE-TA only against what the server sent: the leaf alone fails 2 0 1 of its CA, even with --ca given', async () => {
+    const s = await startPostureServer({ tls: { pair: serverCert(), options: STRONG } });
+    const { dns } = fakeDns({ records: [rec(2, 0, 1, testCa().cert)] });
+    const t = { ...target(s, { ca: testCa().cert }), mxSecure: true, addressSecure: true };
+    expect(await runDane(t, { ...testDeps, tlsa: dns })).toMatchObject([{ result: 'fail', reason: 'tlsa-invalid' }]);
+    const ee = fakeDns({ records: [rec(3, 1, 1, serverCert().cert)] });
+    expect(await runDane(t, { ...testDeps, tlsa: ee.dns })).toMatchObject([{ result: 'pass' }]);
+  });
+
   it('asks nothing and connects nowhere when the MX or address answer was not validated', async () => {
     const s = await startPostureServer({ tls: { pair: chained(), options: STRONG } });
     const { dns, asked } = fakeDns({ records: [rec(3, 1, 1, serverCert().cert)] });
