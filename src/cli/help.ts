@@ -172,17 +172,18 @@ export const POSTURE_HELP = `Usage: smtp-probe posture DOMAIN|DOMAIN:PORT|URL [-
 
 Looks up the domain's MX hosts (by preference; none: the domain itself) and their A/AAAA addresses through a DNS
 client that reads the resolver's AD bit, checks the domain once (mta_sts, tls_rpt, spf, dmarc) and every address
-of every MX host over SMTP (starttls, tls_versions, tls_ciphers, certificate, starttls_injection,
-auth_before_tls, vrfy, expn, open_relay: RCPT only, never DATA). Each check answers pass, warn, fail or n/a with
+of every MX host (dane: TLSA at _PORT._tcp.MXHOST, trusted only with the AD bit; then over SMTP starttls,
+tls_versions, tls_ciphers, certificate, starttls_injection, auth_before_tls, vrfy, expn, open_relay: RCPT only,
+never DATA). Each check answers pass, warn, fail or n/a with
 a reason and a one-line detail. URL: mx://DOMAIN[:PORT], smtp://DOMAIN[:PORT], smtps://DOMAIN[:PORT] (implicit
 TLS, 465). Exit 0 no fail, 1 a fail or a failed MX/address lookup (with --strict also a warn), 2 usage error;
-with --format nagios 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Not implemented yet: dane, dnsbl, banner_hostname,
-fcrdns.
+with --format nagios 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Not implemented yet: dnsbl, banner_hostname, fcrdns.
 
   --checks a,b          only these checks (default: all implemented ones)
   --format text         text (default; one line per check per MX host/address), json, junit, nagios
-  --dns-server IP[:PORT]   the resolver to ask (default: the first nameserver of /etc/resolv.conf)
-  --at YYYY-MM-DD       judge certificates as of that date (default: now)
+  --dns-server IP[:PORT]   the resolver to ask (default: the first nameserver of /etc/resolv.conf); DANE
+                        results need a validating resolver (without the AD bit dane is n/a)
+  --at YYYY-MM-DD       judge certificates and DANE-TA chains as of that date (default: now)
   --relay-test-domain D the domain open_relay asks to relay to (default example.net)
   --ca FILE             extra trust anchors (PEM) for SMTP TLS and the MTA-STS fetch; WebPKI stays trusted
   --connect-to H:P:A:P  connections meant for host H port P go to address A port P (as curl's; repeatable);

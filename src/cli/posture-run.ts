@@ -8,6 +8,7 @@
 import type { Clock } from '../core/clock.js';
 import { POSTURE_CHECKS, type PostureCheckName, type PostureFinding } from '../core/posture.js';
 import type { SecureDns } from '../dns/secure.js';
+import { runDane } from '../../checks/posture/dane.js';
 import { runDmarc } from '../../checks/posture/dmarc.js';
 import { SMTP_EXPOSURE_CHECKS, runSmtpExposure, DEFAULT_SMTP_EXPOSURE_OPTIONS, type SmtpExposureCheck } from '../../checks/posture/exposure.js';
 import { mtaStsOptions, runMtaSts, type ConnectTo, type MtaStsDeps } from '../../checks/posture/mta-sts.js';
@@ -19,7 +20,7 @@ import type { TxtLookup } from '../../checks/posture/txt.js';
 /** The checks a posture run can do today; the rest of POSTURE_CHECKS are refused as "not implemented yet". */
 export const DOMAIN_CHECKS = ['mta_sts', 'tls_rpt', 'spf', 'dmarc'] as const;
 export const IMPLEMENTED_CHECKS: readonly PostureCheckName[] = POSTURE_CHECKS.filter(
-  (c) => (DOMAIN_CHECKS as readonly string[]).includes(c) || c in SMTP_EXPOSURE_CHECKS,
+  (c) => (DOMAIN_CHECKS as readonly string[]).includes(c) || c === 'dane' || c in SMTP_EXPOSURE_CHECKS,
 );
 
 export interface PostureRequest {
@@ -62,13 +63,21 @@ export interface PostureRun {
   problems: string[];
 }
 
+/** What DANE needs of the run's DNS answers: the AD bit on the MX RRset and on each host's A/AAAA RRset. */
+interface Validated {
+  mx: boolean;
+  /** `HOST ADDRESS` → AD on the RRset that address came from. */
+  addresses: Map<string, boolean>;
+}
+
 export async function runPosture(req: PostureRequest, deps: PostureDeps): Promise<PostureRun> {
   const problems: string[] = [];
-  const mx = await mxHostsOf(req.domain, deps.dns, problems);
-  for (const m of mx) await addressesOf(m, deps.dns);
+  const validated: Validated = { mx: false, addresses: new Map() };
+  const mx = await mxHostsOf(req.domain, deps.dns, problems, validated);
+  for (const m of mx) await addressesOf(m, deps.dns, validated);
   for (const m of mx) if (m.error) problems.push(`${m.host}: ${m.error}`);
   const hosts = mx.map((m) => m.host);
-  const findings = [...(await domainFindings(req, hosts, deps)), ...(await smtpFindings(req, mx, deps))];
+  const findings = [...(await domainFindings(req, hosts, deps)), ...(await smtpFindings(req, mx, deps, validated))];
   const order = (f: PostureFinding): number => POSTURE_CHECKS.indexOf(f.check);
   // Domain checks first in their order, then per MX host and address, each in POSTURE_CHECKS order.
   const domainPart = findings.filter((f) => f.scope !== 'address').sort((a, b) => order(a) - order(b));
@@ -76,8 +85,9 @@ export async function runPosture(req: PostureRequest, deps: PostureDeps): Promis
 }
 
 /** MX hosts by preference; NODATA → the domain (implicit MX); a null MX or a failed lookup → none, said why. */
-async function mxHostsOf(domain: string, dns: SecureDns, problems: string[]): Promise<PostureMx[]> {
+async function mxHostsOf(domain: string, dns: SecureDns, problems: string[], validated: Validated): Promise<PostureMx[]> {
   const a = await dns.query(domain, 'MX');
+  validated.mx = a.ad;
   if (a.rcode === 'NOERROR' && a.records.length === 0) {
     return [{ host: domain, preference: null, addresses: [], error: null }];
   }
@@ -90,8 +100,9 @@ async function mxHostsOf(domain: string, dns: SecureDns, problems: string[]): Pr
   return real.map((r) => ({ host: r.exchange, preference: r.preference, addresses: [], error: null }));
 }
 
-async function addressesOf(m: PostureMx, dns: SecureDns): Promise<void> {
+async function addressesOf(m: PostureMx, dns: SecureDns, validated: Validated): Promise<void> {
   const answers = await Promise.all([dns.query(m.host, 'A'), dns.query(m.host, 'AAAA')]);
+  for (const a of answers) for (const address of a.records) validated.addresses.set(`${m.host} ${address}`, a.ad);
   m.addresses = [...new Set(answers.flatMap((a) => a.records))];
   if (m.addresses.length > 0) return;
   const failed = answers.filter((a) => a.rcode !== 'NOERROR' && a.rcode !== 'NXDOMAIN');
@@ -124,8 +135,10 @@ export function connectTarget(host: string, port: number, address: string, rules
   return { address: rule.toHost === '' ? address : rule.toHost, port: rule.toPort ?? port };
 }
 
-async function smtpFindings(req: PostureRequest, mx: PostureMx[], deps: PostureDeps): Promise<PostureFinding[]> {
-  const checks = req.checks.filter((c): c is SmtpExposureCheck => c in SMTP_EXPOSURE_CHECKS);
+async function smtpFindings(req: PostureRequest, mx: PostureMx[], deps: PostureDeps, validated: Validated): Promise<PostureFinding[]> {
+  const dane = req.checks.includes('dane');
+  const smtpChecks = req.checks.filter((c): c is SmtpExposureCheck => c in SMTP_EXPOSURE_CHECKS);
+  const checks: PostureCheckName[] = [...(dane ? ['dane' as const] : []), ...smtpChecks];
   if (checks.length === 0) return [];
   const options = {
     ...DEFAULT_SMTP_EXPOSURE_OPTIONS,
@@ -142,7 +155,12 @@ async function smtpFindings(req: PostureRequest, mx: PostureMx[], deps: PostureD
       const to = connectTarget(m.host, req.port, address, req.connectTo);
       const t: SmtpTarget = { mxHost: m.host, address: to.address, port: req.port, implicitTls: req.implicitTls, ...(req.ca !== null ? { ca: req.ca } : {}) };
       const via = to.address === address ? '' : ` (connected to ${to.address}:${to.port} by --connect-to)`;
-      const found = await runSmtpExposure({ ...t, port: to.port }, smtpDeps, checks, options);
+      const found: PostureFinding[] = [];
+      if (dane) {
+        const daneTarget = { ...t, port: to.port, tlsaPort: req.port, mxSecure: validated.mx, addressSecure: validated.addresses.get(`${m.host} ${address}`) ?? false };
+        found.push(...(await runDane(daneTarget, { ...smtpDeps, tlsa: (name) => deps.dns.query(name, 'TLSA') }, req.at === null ? {} : { at: req.at })));
+      }
+      found.push(...(await runSmtpExposure({ ...t, port: to.port }, smtpDeps, smtpChecks, options)));
       out.push(...found.map((f) => ({ ...f, address, detail: `${f.detail}${via}` })));
     }
   }

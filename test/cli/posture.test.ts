@@ -34,7 +34,7 @@ describe('posture: usage', () => {
     [['posture', 'not a domain'], /not a domain name/],
     [['posture', 'http://example.test'], /scheme must be/],
     [['posture', 'example.test:99999'], /port must be 1-65535/],
-    [['posture', 'example.test', '--checks', 'dane'], /dane is not implemented yet/],
+    [['posture', 'example.test', '--checks', 'dnsbl'], /dnsbl is not implemented yet/],
     [['posture', 'example.test', '--checks', 'fcrdns,spf'], /fcrdns is not implemented yet/],
     [['posture', 'example.test', '--checks', 'nope'], /unknown check "nope"/],
     [['posture', 'example.test', '--format', 'xml'], /--format/],
@@ -50,9 +50,9 @@ describe('posture: usage', () => {
   });
 
   it('a usage error with --format nagios is one UNKNOWN line, exit 3', async () => {
-    const r = await cli(['posture', 'example.test', '--checks', 'dane', '--format', 'nagios']);
+    const r = await cli(['posture', 'example.test', '--checks', 'banner_hostname', '--format', 'nagios']);
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/^SMTP UNKNOWN - --checks: dane is not implemented yet/);
+    expect(r.stdout).toMatch(/^SMTP UNKNOWN - --checks: banner_hostname is not implemented yet/);
   });
 
   it('--help prints the usage, exit 0', async () => {
@@ -162,6 +162,19 @@ describe('posture: SMTP checks against a scripted server', () => {
     expect(r.code).toBe(1);
     expect(s.text()).toContain('RCPT TO:');
     expect(s.text()).not.toContain('DATA');
+  });
+
+  it('dane per address from the AD bits: unvalidated MX n/a insecure; validated MX and A with a SERVFAIL TLSA: fail dnssec-invalid, no connection', async () => {
+    const insecure = await run(['example.test', '--checks', 'dane', '--format', 'json'], zone({ 'example.test MX': { ad: false, records: [{ preference: 10, exchange: 'mx1.example.test' }] } }));
+    expect(JSON.parse(insecure.stdout).findings.map((f: { result: string; reason: string }) => [f.result, f.reason])).toEqual([['n/a', 'insecure']]);
+    expect(insecure.asked).not.toContain('_25._tcp.mx1.example.test TLSA');
+    const bogus = await run(['example.test:2525', '--checks', 'dane'], zone({ '_2525._tcp.mx1.example.test TLSA': { rcode: 'SERVFAIL' }, '_2525._tcp.mx2.example.test TLSA': { ad: true, rcode: 'NXDOMAIN' } }));
+    const cells = bogus.stdout.trimEnd().split('\n').slice(0, -1).map((l) => l.split(/\s{2,}/).slice(0, 4));
+    expect(cells).toEqual([
+      ['dane', 'mx2.example.test/127.0.0.2', 'n/a', 'no-tlsa'],
+      ['dane', 'mx1.example.test/127.0.0.1', 'fail', 'dnssec-invalid'],
+    ]);
+    expect(bogus.code).toBe(1);
   });
 
   it('an MX host without an address gets n/a per SMTP check and a problem line', async () => {

@@ -67,7 +67,10 @@ describe.skipIf(!ready)('smtp-probe posture against unbound + nsd + Postfix', ()
       ['spf', 'domain', 'pass', '-'],
       ['dmarc', 'domain', 'pass', '-'],
     ]);
+    // DANE: the zone is signed and validated, but its TLSA records are at _25._tcp; this probe is on port 2525,
+    // so _2525._tcp.mxN has none (a validated NXDOMAIN).
     const perAddress = [
+      ['dane', 'n/a', 'no-tlsa'],
       ['starttls', 'pass', '-'],
       ['tls_versions', 'fail', 'legacy-tls'],
       ['tls_ciphers', 'fail', 'weak-cipher'],
@@ -82,7 +85,7 @@ describe.skipIf(!ready)('smtp-probe posture against unbound + nsd + Postfix', ()
     // mxN (a warn on an MX port); test/real/posture-smtp.test.ts asserts why.
     const expected = ['mx1', 'mx2', 'mx3'].flatMap((h, i) => perAddress.map(([check, verdict, reason]) => [check!, `${h}.${zone}/127.0.0.${i + 1}`, verdict!, reason!]));
     expect(rows.slice(10)).toEqual(expected);
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^NOT OK probe-posture.test: \d+ pass, 3 warn, 6 fail, 3 n\/a \(3 MX hosts, 3 address\(es\)\)$/);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^NOT OK probe-posture.test: 25 pass, 3 warn, 6 fail, 6 n\/a \(3 MX hosts, 3 address\(es\)\)$/);
     expect(r.stdout).toContain(`(connected to 127.0.0.1:${port} by --connect-to)`);
     expect(r.code).toBe(1);
   });
