@@ -154,7 +154,7 @@ async function smtpFindings(req: PostureRequest, mx: PostureMx[], deps: PostureD
     for (const address of m.addresses) {
       const to = connectTarget(m.host, req.port, address, req.connectTo);
       const t: SmtpTarget = { mxHost: m.host, address: to.address, port: req.port, implicitTls: req.implicitTls, ...(req.ca !== null ? { ca: req.ca } : {}) };
-      const via = to.address === address ? '' : ` (connected to ${to.address}:${to.port} by --connect-to)`;
+      const via = to.address === address && to.port === req.port ? '' : ` (connected to ${to.address}:${to.port} by --connect-to)`;
       const found: PostureFinding[] = [];
       if (dane) {
         const daneTarget = { ...t, port: to.port, tlsaPort: req.port, mxSecure: validated.mx, addressSecure: validated.addresses.get(`${m.host} ${address}`) ?? false };

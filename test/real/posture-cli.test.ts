@@ -90,6 +90,15 @@ describe.skipIf(!ready)('smtp-probe posture against unbound + nsd + Postfix', ()
     expect(r.code).toBe(1);
   });
 
+  test('dane on port 25 (TLSA at _25._tcp, validated) with every MX sent to Postfix: its certificate matches no TLSA: fail tlsa-invalid', async () => {
+    // The zone's TLSA records name the DNS stack's certificates (mx1 3 1 1, mx2 a stale key, mx3 2 0 1 of its CA),
+    // not Postfix's: with the AD bit on MX, A and TLSA the check connects and finds no match.
+    const r = await cli(['posture', zone, '--checks', 'dane', '--dns-server', env.DNSSTACK_SERVER!, '--connect-to', `:25:127.0.0.1:${port}`]);
+    expect(cells(r.stdout)).toEqual(['mx1', 'mx2', 'mx3'].map((h, i) => ['dane', `${h}.${zone}/127.0.0.${i + 1}`, 'fail', 'tlsa-invalid']));
+    expect(r.stdout).toContain(`_25._tcp.mx1.${zone}`);
+    expect(r.code).toBe(1);
+  });
+
   test('without --connect-to for mx2/mx3, their addresses (127.0.0.2/.3, where Postfix does not listen) are n/a: unreachable', async () => {
     const r = await cli([...base(), '--checks', 'starttls,vrfy', '--format', 'json']);
     const j = JSON.parse(r.stdout);
