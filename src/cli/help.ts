@@ -14,8 +14,8 @@ Usage:
   smtp-probe capacity URL [--sessions N] [--duration 30s] [--until banner|ehlo|starttls]
                                        concurrent sessions against one server: p50/p95 per phase, the first 421
   smtp-probe posture DOMAIN[:PORT] [--checks a,b] [--format text|json|junit|nagios]
-                                       security posture of a mail domain: MTA-STS, TLS-RPT, SPF, DMARC, TLS
-                                       and exposure checks per MX host and address
+                                       security posture of a mail domain: MTA-STS, TLS-RPT, SPF, DMARC, DANE,
+                                       TLS and exposure checks per MX host and address
   smtp-probe --version | --help        (every command takes --help)
 
 URLs: smtp://host[:port] (25, STARTTLS when offered), smtps://host[:port] (465, implicit TLS),
