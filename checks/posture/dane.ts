@@ -168,8 +168,9 @@ export async function gatherDane(t: DaneTarget, deps: DaneDeps): Promise<DaneSee
   if (reason !== 'unreachable' && reason !== 'no-usable-tlsa') return seen;
   const out = await tlsSession({ ...t, servername: t.mxHost, ca: undefined }, deps);
   if (out.kind !== 'tls') return { ...seen, session: out };
+  const chain = out.tls.chain(); // read while the connection is open
   await finish(out.session, deps);
-  return { ...seen, session: { kind: 'tls', chain: out.tls.chain } };
+  return { ...seen, session: { kind: 'tls', chain } };
 }
 
 /** The `dane` finding of one address (what a `posture` command or the daemon calls). */

@@ -137,7 +137,7 @@ export class SmtpSession {
     params: TlsParams,
     phase: 'tls' | 'tls_upgrade',
     hello?: TlsHello,
-  ): Promise<{ info: TlsInfo; discardedBytes: number; peer: tls.PeerCertificate | null; chain: Buffer[] }> {
+  ): Promise<{ info: TlsInfo; discardedBytes: number; peer: tls.PeerCertificate | null; chain: () => Buffer[] }> {
     this.checkAlive();
     this.phase = phase;
     const queued = this.queue.reduce((n, r) => n + replyLines(r).reduce((m, l) => m + Buffer.byteLength(l) + 2, 0), 0);
@@ -166,7 +166,9 @@ export class SmtpSession {
     if (secure.getProtocol() === 'TLSv1.3') await this.awaitTicket(ticket);
     const leaf = secure.getPeerCertificate(false);
     const peer = leaf && Object.keys(leaf).length > 0 ? leaf : null;
-    return { info: describeTls(secure, params, this.opts.clock.wallNow()), discardedBytes, peer, chain: peerChain(secure) };
+    // The chain only on demand (DANE): converting every issuer on every handshake is what convertPeerCertificateOnce
+    // keeps a check from paying for.
+    return { info: describeTls(secure, params, this.opts.clock.wallNow()), discardedBytes, peer, chain: () => peerChain(secure) };
   }
 
   /**
