@@ -33,13 +33,14 @@ export function deadline(
 export type GiveUp = 'timeout' | 'aborted';
 
 /**
- * Wait for a promise that cannot be cancelled (getaddrinfo, a DNS query) at most `ms`, or until `signal` aborts.
+ * Wait for a promise that cannot be cancelled (getaddrinfo, a DNS query) at most `ms` (null: no time limit), or until
+ * `signal` aborts.
  * Then `giveUp` decides: what it returns resolves the wait, what it throws rejects it. The promise itself keeps
  * running and its outcome is dropped.
  */
 export function bounded<T, F>(
   p: Promise<T>,
-  ms: number,
+  ms: number | null,
   signal: AbortSignal | undefined,
   clock: Clock,
   giveUp: (why: GiveUp) => F,
@@ -49,7 +50,7 @@ export function bounded<T, F>(
     const finish = (): boolean => {
       if (settled) return false;
       settled = true;
-      timer.cancel();
+      timer?.cancel();
       signal?.removeEventListener('abort', onAbort);
       return true;
     };
@@ -62,7 +63,7 @@ export function bounded<T, F>(
       }
     };
     const onAbort = (): void => stop('aborted');
-    const timer = clock.setTimer(ms, () => stop('timeout'));
+    const timer = ms === null ? null : clock.setTimer(ms, () => stop('timeout'));
     if (signal?.aborted) return stop('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });
     p.then(

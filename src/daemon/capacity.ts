@@ -3,7 +3,7 @@ import { capacityPlan, resolveAddresses } from '../capacity/plan.js';
 import { runCapacity } from '../capacity/run.js';
 import type { CapacityModuleSettings, CapacityReport } from '../core/capacity.js';
 import type { Clock } from '../core/clock.js';
-import { deadline } from '../core/deadline.js';
+import { bounded, deadline } from '../core/deadline.js';
 import type { ConfiguredTarget } from '../config/resolve.js';
 import type { Logger } from '../log.js';
 import type { RunMetrics } from '../metrics/run.js';
@@ -55,10 +55,16 @@ export class CapacityJobs {
     const next = new Map<string, Entry>();
     for (const target of targets) {
       const settings = modules[target.module]?.capacity;
-      if (!settings || target.plan.mx) continue;
+      if (!settings) continue; // (config refuses capacity: on an mx:// target)
       const fingerprint = fingerprintOf(target, settings);
       const old = this.entries.get(target.name);
-      next.set(target.name, old?.fingerprint === fingerprint ? old : { target, settings, fingerprint, controller: null });
+      if (old?.fingerprint !== fingerprint) {
+        next.set(target.name, { target, settings, fingerprint, controller: null });
+        continue;
+      }
+      // The run going goes on; the next one takes the target as reloaded (a rotated CA, new dns_servers).
+      Object.assign(old, { target, settings });
+      next.set(target.name, old);
     }
     for (const [name, old] of this.entries) {
       if (next.get(name) === old) continue;
@@ -142,7 +148,7 @@ export class CapacityJobs {
       if (this.locks.get(name) === tail) this.locks.delete(name);
     });
     try {
-      await settledOrAborted(before, signal);
+      await bounded(before, null, signal, this.opts.clock, () => undefined);
       if (!signal.aborted) await fn();
     } finally {
       release();
@@ -154,16 +160,4 @@ export class CapacityJobs {
 function fingerprintOf(t: ConfiguredTarget, s: CapacityModuleSettings): string {
   const { tlsParams, ...plan } = capacityPlan(t.plan, s);
   return JSON.stringify([plan, tlsParams.servername, tlsParams.insecure, tlsParams.minVersion ?? null, t.meta]);
-}
-
-function settledOrAborted(p: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done, { once: true });
-    p.then(done, done);
-  });
 }

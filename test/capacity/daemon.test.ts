@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { closeAll } from '../helpers/cleanup.js';
+import { TEST_SERVER_NAME, selfSignedCert, testCa } from '../helpers/certs.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startFakeMx } from '../helpers/fake-mx.js';
 import { startScriptedServer, type ScriptedConnection, type ScriptedServer } from '../helpers/scripted-server.js';
 
 let daemon: TestDaemon | null = null;
@@ -152,6 +154,28 @@ describe('capacity runs in the daemon', () => {
     expect(text).not.toContain('smtp_probe_capacity_sessions{');
     expect(text).not.toContain('smtp_probe_capacity_phase_seconds{');
     expect(text).toMatch(/^smtp_probe_success\{target="mx1"\} 1$/m);
+  });
+
+  test('a reload that changes only the CA (no run cut short) reaches the next capacity run', async () => {
+    const mx = await startFakeMx();
+    const dir = mkdtempSync(join(tmpdir(), 'smtp-probe-capacity-ca-'));
+    writeFileSync(join(dir, 'wrong.pem'), selfSignedCert().cert);
+    writeFileSync(join(dir, 'ca.pem'), testCa().cert);
+    const file = join(dir, 'config.yaml');
+    const text = (ca: string): string => `global: { interval: 1h, timeout: 500ms, ehlo: probe.test, state_file: ${join(dir, 'state.json')} }
+modules:
+  cap: { tls: starttls, tls_config: { ca_file: ${join(dir, ca)}, server_name: ${TEST_SERVER_NAME} }, capacity: { sessions: 1, every: 2s, duration: 100ms, until: starttls } }
+targets:
+  - { name: mx1, url: "smtp://127.0.0.1:${mx.port}", module: cap }
+`;
+    writeFileSync(file, text('wrong.pem'));
+    daemon = await startTestDaemon(file);
+    const sessions = (m: string, result: string): number => Number(new RegExp(`^smtp_probe_capacity_sessions\\{target="mx1",result="${result}"\\} (\\d+)$`, 'm').exec(m)?.[1] ?? 0);
+    await until(async () => sessions(await metrics(), 'error') > 0);
+    expect(sessions(await metrics(), 'accepted')).toBe(0); // the certificate does not verify against the wrong CA
+    writeFileSync(file, text('ca.pem'));
+    expect((await daemon.d.reload()).ok).toBe(true);
+    await until(async () => sessions(await metrics(), 'accepted') > 0);
   });
 
   test('stop cuts a capacity run short: every socket closed, its figures not recorded', async () => {
