@@ -8,13 +8,13 @@ import { DEFAULTS } from '../plan/defaults.js';
  * started per second, which for sessions shorter than a second means about one at a time.
  */
 
-/** 127.0.0.0/8, ::1, and IPv4-mapped 127.x (::ffff:127.0.0.1) in any spelling. */
+/** 127.0.0.0/8, ::1, and IPv4-mapped 127.x (::ffff:127.0.0.1) in any spelling, with or without a zone (%eth0). */
 export function isLoopbackAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return address.startsWith('127.');
   if (family !== 6) return false;
-  // The URL parser writes an IPv6 address in its one canonical form: ::1, ::ffff:7f00:1.
-  const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  // The URL parser writes an IPv6 address in its one canonical form (::1, ::ffff:7f00:1); it takes no zone id.
+  const canonical = new URL(`http://[${address.replace(/%.*$/, '')}]/`).hostname.slice(1, -1);
   return canonical === '::1' || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(canonical);
 }
 

@@ -1,4 +1,4 @@
-import { capacityLimits, allLoopback } from '../capacity/limits.js';
+import { capacityLimits, allLoopback, isLoopbackAddress } from '../capacity/limits.js';
 import { capacityPlan, resolveAddresses } from '../capacity/plan.js';
 import { failedCapacity, runCapacity } from '../capacity/run.js';
 import { renderCapacityText } from '../capacity/text.js';
@@ -76,7 +76,9 @@ export async function capacityCommand(argv: string[], io: CliIo, deps: Partial<C
     report = failedCapacity(capacityPlan(check, settings), addresses, clock.wallNow());
   } else {
     const loopback = (deps.isLoopback ?? allLoopback)(addresses);
-    const ratePerSecond = withinLimits(asked, addresses[0]!, loopback, f['allow-remote'] ?? false);
+    // Named in a refusal: the address that makes the name remote.
+    const remote = addresses.find((a) => !isLoopbackAddress(a)) ?? addresses[0]!;
+    const ratePerSecond = withinLimits(asked, remote, loopback, f['allow-remote'] ?? false);
     const plan = capacityPlan(check, { ...settings, ratePerSecond });
     report = await runCapacity(plan, { address: addresses[0]!, loopback }, { ...clock, ...(io.signal ? { signal: io.signal } : {}) });
   }

@@ -148,7 +148,7 @@ describe('an address that is not loopback (no network: the lookup answers 203.0.
   test('a name with one address that is not loopback among loopback ones counts as remote', async () => {
     const e = await capacity(['smtp://mixed.test', '--sessions', '4'], { lookup: answering(['127.0.0.1', '203.0.113.25']) }).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(UsageError);
-    expect((e as Error).message).toMatch(/^--sessions 4: 127\.0\.0\.1 is not a loopback address/);
+    expect((e as Error).message).toMatch(/^--sessions 4: 203\.0\.113\.25 is not a loopback address/);
   });
 
   test('within the limits it runs at the remote pace: 1 session per second by default (a loopback server classified as remote)', async () => {
@@ -178,5 +178,8 @@ describe('an address that is not loopback (no network: the lookup answers 203.0.
     expect(allLoopback(['127.0.0.1', '::1'])).toBe(true);
     expect(allLoopback(['127.0.0.1', '203.0.113.25'])).toBe(false);
     expect(allLoopback([])).toBe(false);
+    // A zone id (as a hosts file may give one) is not an error: fe80::1%eth0 is link-local, ::1%lo loopback.
+    expect(isLoopbackAddress('fe80::1%eth0')).toBe(false);
+    expect(isLoopbackAddress('::1%lo')).toBe(true);
   });
 });
