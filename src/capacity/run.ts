@@ -4,6 +4,7 @@ import {
   type CapacityReport, type CapacityResult, type CapacityStop,
 } from '../core/capacity.js';
 import type { Clock } from '../core/clock.js';
+import { nearestRank } from '../core/quantile.js';
 import { deadline, sleep } from '../core/deadline.js';
 import { DEFAULTS } from '../plan/defaults.js';
 import { round } from '../smtp/trace.js';
@@ -162,7 +163,6 @@ function emptyResults(): Record<CapacityResult, number> {
 /** p50 and p95 by nearest rank (a value some session really took), the max and the mean. */
 export function summarize(samples: readonly number[]): CapacityPhaseStats {
   const sorted = [...samples].sort((a, b) => a - b);
-  const rank = (q: number): number => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
   const mean = sorted.reduce((sum, ms) => sum + ms, 0) / sorted.length;
-  return { count: sorted.length, meanMs: round(mean), p50Ms: round(rank(0.5)), p95Ms: round(rank(0.95)), maxMs: round(sorted[sorted.length - 1]!) };
+  return { count: sorted.length, meanMs: round(mean), p50Ms: round(nearestRank(sorted, 0.5)), p95Ms: round(nearestRank(sorted, 0.95)), maxMs: round(sorted[sorted.length - 1]!) };
 }

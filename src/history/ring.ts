@@ -95,11 +95,3 @@ export class RunRing {
     return ring;
   }
 }
-
-/** The q-quantile (0..1) of `values` by the nearest-rank method; null when there are none. */
-export function quantile(values: readonly number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil(q * sorted.length));
-  return sorted[rank - 1]!;
-}

@@ -1,6 +1,7 @@
 import type { CheckResult } from '../core/result.js';
 import { UptimeBuckets } from './buckets.js';
-import { RunRing, quantile, type KeptRun } from './ring.js';
+import { quantile } from '../core/quantile.js';
+import { RunRing, type KeptRun } from './ring.js';
 import { summarize, worstOf } from './summary.js';
 import type { TargetStatus } from './view.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BUCKET_MS, UptimeBuckets } from '../../src/history/buckets.js';
-import { RunRing, quantile } from '../../src/history/ring.js';
+import { RunRing } from '../../src/history/ring.js';
 import { T0 } from './records.js';
 
 const run = (i: number, ok = true, failure: string | null = ok ? null : `failed ${i}`) => ({
@@ -48,25 +48,6 @@ describe('RunRing', () => {
     const big = small.resized(20);
     expect(big.capacity).toBe(20);
     expect(big.size).toBe(3);
-  });
-
-  it('a target that keeps failing alike keeps one string for its failure text', () => {
-    const ring = new RunRing(5);
-    for (let i = 0; i < 5; i += 1) ring.push(run(i, false, `connect: connection refused${''.padEnd(i % 1)}`));
-    const texts = ring.runs().map((r) => r.failure);
-    expect(new Set(texts).size).toBe(1);
-    expect(texts[0]).toBe('connect: connection refused');
-  });
-});
-
-describe('quantile (nearest rank)', () => {
-  it('p50 and p95 of known values; null for none', () => {
-    const values = Array.from({ length: 100 }, (_, i) => 100 - i); // 1..100, unordered
-    expect(quantile(values, 0.5)).toBe(50);
-    expect(quantile(values, 0.95)).toBe(95);
-    expect(quantile([7], 0.95)).toBe(7);
-    expect(quantile([3, 1, 2], 0.5)).toBe(2);
-    expect(quantile([], 0.5)).toBeNull();
   });
 });
 
