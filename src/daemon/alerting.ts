@@ -11,7 +11,7 @@ import type { CheckResult } from '../core/result.js';
 import type { ConfiguredTarget, LoadedConfig } from '../config/resolve.js';
 import type { AlertEvent, FiringAlert } from '../history/view.js';
 import type { Logger } from '../log.js';
-import { inShard, type Shard } from '../scheduler/scheduler.js';
+import { ownOf, type Shard } from '../scheduler/scheduler.js';
 
 export interface AlertingOptions {
   clock: Clock;
@@ -140,8 +140,7 @@ export class Alerting {
 
   /** The targets this replica runs: their alerts are its own, and the isolated alert waits for their results. */
   private ownTargets(config: LoadedConfig): AlertTarget[] {
-    const shard = this.opts.shard;
-    return config.targets.filter((t) => !shard || inShard(t.name, shard.k, shard.n)).map(toTarget);
+    return ownOf(config.targets, this.opts.shard).map(toTarget);
   }
 
   private makeQueue(config: LoadedConfig): DeliveryQueue {

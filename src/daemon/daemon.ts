@@ -18,7 +18,7 @@ import { RunMetrics } from '../metrics/run.js';
 import { runTarget, withPlanDns } from '../runner/mx.js';
 import { runCheck, type Lookup, type RunDeps } from '../runner/run.js';
 import { RoundtripTracker } from '../runner/roundtrip.js';
-import { Scheduler, inShard, type Job, type Shard } from '../scheduler/scheduler.js';
+import { Scheduler, ownOf, type Job, type Shard } from '../scheduler/scheduler.js';
 import { createHttpServer, listen, text, type HttpHandlers, type HttpReply, type HttpServer } from '../server/http.js';
 import { HistoryStore } from '../history/store.js';
 import type { StatusSource } from '../history/view.js';
@@ -226,8 +226,7 @@ export class Daemon {
   }
 
   private apply(config: LoadedConfig): void {
-    const shard = this.opts.shard;
-    this.targets = config.targets.filter((t) => !shard || inShard(t.name, shard.k, shard.n));
+    this.targets = ownOf(config.targets, this.opts.shard);
     this.byName = new Map(this.targets.map((t) => [t.name, t]));
     this.capacity.apply(this.targets, config.modules);
     this.scheduler.replace(this.targets.map((t) => this.capacity.guard(this.job(t, this.pool ? undefined : this.trackerFor(t)))));
@@ -275,8 +274,8 @@ export class Daemon {
       metrics: async () => ({ contentType: this.registry.contentType, body: await this.registry.metrics() }),
       probe: (q, scrapeTimeout, signal) => this.probe(q, scrapeTimeout, signal),
       healthy: () => !this.stopping,
-      index: (query) => indexReply(this.status, query),
-      view: (path, query) => viewReply(this.status, path, query),
+      index: (query) => indexReply(this.status, query, this.opts.clock.wallNow()),
+      view: (path, query) => viewReply(this.status, path, query, this.opts.clock.wallNow()),
       reload: () => this.reload(),
     };
   }
@@ -298,10 +297,9 @@ export class Daemon {
    */
   private restoreHistory(config: LoadedConfig): void {
     const file = config.global.historyFile;
-    if (!file || this.historyFile) return;
+    if (!file) return;
     this.historyFile = new HistoryFile(file, this.history, { clock: this.opts.clock, logger: this.opts.logger });
-    const shard = this.opts.shard;
-    this.historyFile.start(config.targets.filter((t) => !shard || inShard(t.name, shard.k, shard.n)).map((t) => t.name));
+    this.historyFile.start(ownOf(config.targets, this.opts.shard).map((t) => t.name));
   }
 
   /** One run on demand, blackbox_exporter style (`/probe?target=URL&module=NAME[&debug=true]`). */

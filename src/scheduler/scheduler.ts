@@ -3,7 +3,7 @@ import { slotOffset } from './hash.js';
 import { IndexedHeap } from './heap.js';
 
 export { slotOffset } from './hash.js';
-export { inShard, parseShard, shardOf, type Shard } from './shard.js';
+export { inShard, ownOf, parseShard, shardOf, type Shard } from './shard.js';
 
 /** One thing to run on an interval: in smtp-probe, one target. `key` is the target name. */
 export interface Job {

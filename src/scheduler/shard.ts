@@ -18,6 +18,11 @@ export function inShard(key: string, k: number, n: number): boolean {
   return shardOf(key, n) === k;
 }
 
+/** The items (targets by name) this instance runs: all of them without a shard. */
+export function ownOf<T extends { name: string }>(items: readonly T[], shard: Shard | null | undefined): T[] {
+  return shard ? items.filter((t) => inShard(t.name, shard.k, shard.n)) : [...items];
+}
+
 /** Parses `K/N` (K in 0..N-1, N >= 1). Returns the shard, or an error message in the style of parseDuration. */
 export function parseShard(text: string): Shard | string {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
