@@ -7,6 +7,7 @@
  */
 import type { StatusSource, TargetStatus } from '../history/view.js';
 import type { HttpReply } from '../server/http.js';
+import { decodedSegment } from './segment.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const STATUSES: readonly TargetStatus[] = ['ok', 'failing', 'pending'];
@@ -20,14 +21,10 @@ export async function apiReply(src: StatusSource, rest: string, query: URLSearch
   if (rest === 'alerts') return json(200, src.alerts());
   if (rest.startsWith('targets/')) {
     const raw = rest.slice('targets/'.length);
-    let name: string;
-    try {
-      name = decodeURIComponent(raw);
-    } catch {
-      return error(400, `the target name "${raw}" is not valid percent-encoding`);
-    }
-    const detail = raw.includes('/') ? null : src.target(name);
-    return detail ? json(200, detail) : error(404, `no target "${name}" (GET /api/v1/targets lists them)`);
+    const name = decodedSegment(raw);
+    if (name === null && !raw.includes('/')) return error(400, `the target name "${raw}" is not valid percent-encoding`);
+    const detail = name === null ? null : src.target(name);
+    return detail ? json(200, detail) : error(404, `no target "${name ?? raw}" (GET /api/v1/targets lists them)`);
   }
   return error(404, `no API path /api/v1/${rest} (there are /api/v1/targets, /api/v1/targets/{name}, /api/v1/alerts)`);
 }

@@ -20,8 +20,8 @@ async function serve(src: ReturnType<typeof source>): Promise<string> {
     metrics: async () => ({ contentType: 'text/plain', body: '' }),
     probe: async () => ({ status: 500, contentType: 'text/plain', body: '' }),
     healthy: () => true,
-    index: (q) => indexReply(src, q),
-    view: (path, q) => viewReply(src, path, q),
+    index: (q) => indexReply(src, q, Date.now()),
+    view: (path, q) => viewReply(src, path, q, Date.now()),
     reload: async () => ({ ok: true, message: '' }),
   };
   const limits = { maxConnections: 100, maxConcurrentProbes: 1, headerTimeoutMs: 1000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 1000, reload: false };
@@ -71,6 +71,10 @@ describe('pages and badges over HTTP', () => {
     expect((await fetch(`${base}/targets/b`)).status).toBe(404);
     expect((await fetch(`${base}/targets/%E0%A4%A`)).status).toBe(404);
     expect((await fetch(`${base}/badge/b/status.svg`)).status).toBe(404);
+    // A name is one percent-encoded segment: "x/y" sent raw is not the target "x/y" (as in /api/v1/targets/).
+    const slashed = await serve(source([healthy('x/y')]));
+    expect((await fetch(`${slashed}/targets/x%2Fy`)).status).toBe(200);
+    expect((await fetch(`${slashed}/targets/x/y`)).status).toBe(404);
     const kind = await fetch(`${base}/badge/a/nope.svg`);
     expect(kind.status).toBe(404);
     expect(await kind.text()).toContain('badges: status.svg, uptime-24h.svg, latency.svg');
