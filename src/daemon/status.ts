@@ -20,15 +20,19 @@ function firingByTarget(firing: readonly FiringAlert[], targets: readonly Config
   const out = new Map<string, string[]>();
   const add = (name: string, label: string): void => void (out.get(name) ?? out.set(name, []).get(name)!).push(label);
   const names = new Set(targets.map((t) => t.name));
-  const mx = targets.filter((t) => t.plan.mx);
+  const mx = new Set(targets.filter((t) => t.plan.mx).map((t) => t.name));
   for (const f of firing) {
     if (names.has(f.target)) {
       add(f.target, f.rule);
       continue;
     }
-    // An MX host's alert: the longest mx:// target name it extends.
-    const owner = mx.filter((t) => f.target.startsWith(`${t.name}/`)).sort((a, b) => b.name.length - a.name.length)[0];
-    if (owner) add(owner.name, `${f.rule} (${f.target.slice(owner.name.length + 1)})`);
+    // An MX host's alert: the longest mx:// target name it extends (tried at each "/", longest first).
+    for (let i = f.target.lastIndexOf('/'); i > 0; i = f.target.lastIndexOf('/', i - 1)) {
+      const owner = f.target.slice(0, i);
+      if (!mx.has(owner)) continue;
+      add(owner, `${f.rule} (${f.target.slice(i + 1)})`);
+      break;
+    }
   }
   return out;
 }
