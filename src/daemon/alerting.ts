@@ -78,8 +78,10 @@ export class Alerting {
     });
     if (saved.alerts.length > 0 || restored > 0) {
       opts.logger.info({ alerts: saved.alerts.length, pending: restored, file: config.global.stateFile }, 'alert state restored');
-      // The config may have changed while the daemon was stopped: a saved alert whose rule or target is gone is
-      // resolved now (its resolve sent where its firing went), as a reload does, not left firing for ever.
+      // The config may have changed while the daemon was stopped: a saved alert whose target or rule is gone is
+      // resolved now, as a reload resolves it, instead of showing as firing until the next reload. Its resolve goes
+      // to the receivers its rule names now; for a rule that is gone there are none (the state file does not keep
+      // the receivers an alert was sent to), so only the event and the log say it.
       this.engine.replace(config.alertRules, config.silences, this.ownTargets(config), config.isolated, 'config changed while stopped');
     }
   }
