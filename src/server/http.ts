@@ -29,16 +29,16 @@ const GZIP_MIN_BYTES = 1024;
  */
 const GZIP_LEVEL = 1;
 
-/** `Accept-Encoding` names gzip (or `*`) with a quality above zero. */
+/** `Accept-Encoding` gives gzip a quality above zero: its own entry if it has one, else that of `*` (RFC 9110 12.5.3). */
 export function acceptsGzip(header: string | undefined): boolean {
   if (!header) return false;
+  const quality = new Map<string, number>();
   for (const part of header.split(',')) {
     const [name, ...params] = part.trim().toLowerCase().split(';');
-    if (name !== 'gzip' && name !== '*') continue;
     const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return q === undefined || Number(q.slice(2)) > 0;
+    quality.set(name!.trim(), q === undefined ? 1 : Number(q.slice(2)));
   }
-  return false;
+  return (quality.get('gzip') ?? quality.get('*') ?? 0) > 0;
 }
 
 export interface HttpReply {

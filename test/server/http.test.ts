@@ -136,6 +136,8 @@ describe('gzip', () => {
     expect(acceptsGzip('deflate, gzip;q=0.5')).toBe(true);
     expect(acceptsGzip('gzip;q=0, deflate')).toBe(false);
     expect(acceptsGzip('*')).toBe(true);
+    expect(acceptsGzip('*;q=1, gzip;q=0')).toBe(false); // gzip's own entry wins over *
+    expect(acceptsGzip('*;q=0, gzip')).toBe(true);
     expect(acceptsGzip('br, deflate')).toBe(false);
     expect(acceptsGzip('identity')).toBe(false);
     expect(acceptsGzip(undefined)).toBe(false);
