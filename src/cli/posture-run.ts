@@ -8,6 +8,7 @@
 import type { Clock } from '../core/clock.js';
 import { POSTURE_CHECKS, type PostureCheckName, type PostureFinding } from '../core/posture.js';
 import type { SecureDns } from '../dns/secure.js';
+import { MAX_MX_HOSTS, orderMx } from '../dns/mx.js';
 import { runDane } from '../../checks/posture/dane.js';
 import { runDmarc } from '../../checks/posture/dmarc.js';
 import { SMTP_EXPOSURE_CHECKS, runSmtpExposure, DEFAULT_SMTP_EXPOSURE_OPTIONS, type SmtpExposureCheck } from '../../checks/posture/exposure.js';
@@ -95,9 +96,13 @@ async function mxHostsOf(domain: string, dns: SecureDns, problems: string[], val
     problems.push(`MX ${domain}: ${a.detail}`);
     return [];
   }
-  const real = [...a.records].filter((r) => r.exchange !== '').sort((x, y) => x.preference - y.preference);
-  if (real.length === 0) problems.push(`MX ${domain}: a null MX (".": the domain takes no mail)`);
-  return real.map((r) => ({ host: r.exchange, preference: r.preference, addresses: [], error: null }));
+  // The sender's order (src/dns/mx.ts), a host listed twice checked once, at most MAX_MX_HOSTS.
+  const ordered = orderMx(a.records.map((r) => ({ exchange: r.exchange, priority: r.preference })));
+  if (ordered === 'null-mx' || ordered.length === 0) {
+    problems.push(`MX ${domain}: a null MX (".": the domain takes no mail)`);
+    return [];
+  }
+  return ordered.slice(0, MAX_MX_HOSTS).map((r) => ({ host: r.host, preference: r.preference, addresses: [], error: null }));
 }
 
 async function addressesOf(m: PostureMx, dns: SecureDns, validated: Validated): Promise<void> {

@@ -89,10 +89,10 @@ export function targetOf(positionals: string[]): PostureTarget {
   const portText = url ? url[3] : plain?.[2];
   const domain = host.toLowerCase().replace(/\.$/, '');
   if (!DOMAIN_RE.test(domain)) throw new UsageError(`${text}: not a domain name (DOMAIN, DOMAIN:PORT or mx://DOMAIN[:PORT])`);
-  const implicitTls = scheme === 'smtps';
-  const port = portText === undefined ? (implicitTls ? 465 : DEFAULTS.posture.port) : Number(portText);
+  const port = portText === undefined ? (scheme === 'smtps' ? 465 : DEFAULTS.posture.port) : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535 || portText === '') throw new UsageError(`${text}: the port must be 1-65535`);
-  return { text, domain, port, implicitTls };
+  // smtps://, or port 465 however written (DOMAIN:465, mx://DOMAIN:465): implicit TLS, as the checks take 465.
+  return { text, domain, port, implicitTls: scheme === 'smtps' || port === 465 };
 }
 
 const NOT_IMPLEMENTED = POSTURE_CHECKS.filter((c) => !IMPLEMENTED_CHECKS.includes(c));

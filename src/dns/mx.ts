@@ -64,16 +64,10 @@ export async function resolveMx(domain: string, resolver: MxResolver, o: MxOptio
     if (!NO_DATA.has(code)) return { kind: 'error', message: mxError(domain, code, e), lookupMs: elapsed() };
     records = [];
   }
-  const exchanges = records.map((r) => ({ host: r.exchange.replace(/\.$/, '').toLowerCase(), preference: r.priority }));
-  if (exchanges.length === 1 && exchanges[0]!.host === '') return { kind: 'null-mx', lookupMs: elapsed() };
-  const implicit = exchanges.length === 0;
-  // By preference, ties by name (plain code order: the same on every machine); a host listed twice keeps its best.
-  const unique = implicit
-    ? [{ host: domain.toLowerCase(), preference: 0 }]
-    : exchanges
-        .filter((x) => x.host !== '')
-        .sort((a, b) => a.preference - b.preference || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0))
-        .filter((x, i, all) => all.findIndex((y) => y.host === x.host) === i);
+  const ordered = orderMx(records);
+  if (ordered === 'null-mx') return { kind: 'null-mx', lookupMs: elapsed() };
+  const implicit = ordered.length === 0;
+  const unique = implicit ? [{ host: domain.toLowerCase(), preference: 0 }] : ordered;
   const chosen = unique.slice(0, Math.min(o.maxHosts ?? MAX_MX_HOSTS, MAX_MX_HOSTS));
   const hosts = await Promise.all(
     chosen.map(async (x) => ({ ...x, implicit, addresses: await addressesOf(x.host, resolver, o.family) })),
@@ -82,6 +76,20 @@ export async function resolveMx(domain: string, resolver: MxResolver, o: MxOptio
     return { kind: 'error', message: `${domain} has no MX record and no address of its own`, lookupMs: elapsed() };
   }
   return { kind: 'hosts', hosts, lookupMs: elapsed() };
+}
+
+/**
+ * MX records as a sender takes them: names lower-cased without the final dot, by preference, ties by name (plain
+ * code order: the same on every machine), a host listed twice at its best; a single "." is a null MX (RFC 7505).
+ * [] when there are none (the caller decides on the implicit MX).
+ */
+export function orderMx(records: readonly { exchange: string; priority: number }[]): { host: string; preference: number }[] | 'null-mx' {
+  const exchanges = records.map((r) => ({ host: r.exchange.replace(/\.$/, '').toLowerCase(), preference: r.priority }));
+  if (exchanges.length === 1 && exchanges[0]!.host === '') return 'null-mx';
+  return exchanges
+    .filter((x) => x.host !== '')
+    .sort((a, b) => a.preference - b.preference || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0))
+    .filter((x, i, all) => all.findIndex((y) => y.host === x.host) === i);
 }
 
 /** A then AAAA (or one family), CNAMEs followed by the resolver; no answer is an empty list, not an error. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { postureCommand } from '../../src/cli/posture.js';
+import { postureCommand, targetOf } from '../../src/cli/posture.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { cli } from '../helpers/cli.js';
 import { fakeSecureDns, type FakeEntry } from '../dns/secure-fake.js';
@@ -137,10 +137,26 @@ describe('posture: domain checks over fake DNS', () => {
     expect(broken.stdout).toMatch(/^problem: MX example.test: SERVFAIL/m);
   });
 
-  it('asks each name and type once in a run (memoized DNS)', async () => {
-    const r = await run(['example.test', ...DOMAIN_ONLY]);
+  it('asks each name and type once in a run (memoized DNS): two addresses of mx1 share its TLSA question', async () => {
+    const r = await run(['example.test', '--checks', 'mta_sts,dane'], zone({ 'mx1.example.test AAAA': { ad: true, records: ['::1'] } }));
     expect(r.asked.length).toBe(new Set(r.asked).size);
     expect(r.asked).toContain('_mta-sts.example.test TXT');
+    expect(r.asked).toContain('_25._tcp.mx1.example.test TLSA');
+    expect(r.stdout.match(/^dane +mx1\.example\.test\//gm)).toHaveLength(2); // both addresses were judged
+  });
+
+  it('an MX host listed twice is checked once, at its best preference', async () => {
+    const twice = { ad: true, records: [{ preference: 30, exchange: 'mx1.example.test' }, { preference: 10, exchange: 'mx2.example.test' }, { preference: 20, exchange: 'mx1.example.test' }] };
+    const r = await run(['example.test', '--checks', 'tls_rpt', '--format', 'json'], zone({ 'example.test MX': twice }));
+    expect(JSON.parse(r.stdout).mx.map((m: { host: string; preference: number }) => [m.host, m.preference])).toEqual([['mx2.example.test', 10], ['mx1.example.test', 20]]);
+  });
+
+  it('the target: port 25 by default; smtps:// and any :465 mean implicit TLS', () => {
+    expect(targetOf(['example.test'])).toMatchObject({ domain: 'example.test', port: 25, implicitTls: false });
+    expect(targetOf(['Example.TEST.:587'])).toMatchObject({ domain: 'example.test', port: 587, implicitTls: false });
+    expect(targetOf(['smtps://example.test'])).toMatchObject({ port: 465, implicitTls: true });
+    expect(targetOf(['example.test:465'])).toMatchObject({ port: 465, implicitTls: true });
+    expect(targetOf(['mx://example.test:465'])).toMatchObject({ port: 465, implicitTls: true });
   });
 });
 
