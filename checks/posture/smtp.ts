@@ -210,13 +210,22 @@ const CANNOT_OFFER = /no protocols available|no ciphers available|no cipher matc
 
 /** Why this OpenSSL cannot offer `hello`, or null when it can build it. */
 export function cannotOffer(hello: TlsHello): string | null {
-  try {
-    createSecureContext(hello);
-    return null;
-  } catch (e) {
-    return `this OpenSSL (${process.versions.openssl}) cannot offer it: ${(e as Error).message}`;
+  const key = `${hello.minVersion ?? '-'} ${hello.maxVersion ?? '-'} ${hello.ciphers ?? '-'}`;
+  let why = offerable.get(key);
+  if (why === undefined) {
+    try {
+      createSecureContext(hello);
+      why = null;
+    } catch (e) {
+      why = `this OpenSSL (${process.versions.openssl}) cannot offer it: ${(e as Error).message}`;
+    }
+    offerable.set(key, why);
   }
+  return why;
 }
+
+/** What this OpenSSL said of each hello: the same for every address of a run (a few hellos in all). */
+const offerable = new Map<string, string | null>();
 
 /** A new connection (STARTTLS or implicit TLS) whose handshake offers only `hello`. */
 export async function tryHello(t: SmtpTarget, deps: SmtpDeps, hello: TlsHello): Promise<HelloOutcome> {

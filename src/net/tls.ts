@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { TLSSocket, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
+import { TLSSocket, createSecureContext, type PeerCertificate, type SecureContext, type SecureVersion } from 'node:tls';
 import type { TlsInfo } from '../core/result.js';
 import type { TlsParams } from '../core/tls.js';
 
@@ -22,6 +22,17 @@ export function describeVerifyError(code: string, servername: string): string {
   return code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? `${base} "${servername}"` : base;
 }
 
+/**
+ * A hello of a posture probe's own (only TLS 1.0, only weak suites, SECLEVEL=0): it overrides the settings' version
+ * and cipher choice, and gets a context (cached like any other) for that hello.
+ */
+export interface TlsHello {
+  minVersion?: SecureVersion;
+  maxVersion?: SecureVersion;
+  /** OpenSSL cipher string, e.g. `kRSA:@SECLEVEL=0`. */
+  ciphers?: string;
+}
+
 /** Most TLS contexts kept: /probe may name any module, and each distinct set of settings has its own context. */
 export const CONTEXT_CACHE_SIZE = 64;
 
@@ -37,8 +48,8 @@ const keys = new WeakMap<TlsParams, string>();
  * /probe, which builds a plan per request, reuses it too; the server name and `insecure` belong to the connection.
  * The key is a digest, so the cache holds no copy of a private key; bounded (least recently used dropped).
  */
-export function secureContextFor(params: TlsParams): SecureContext {
-  let key = keys.get(params);
+export function secureContextFor(params: TlsParams, hello?: TlsHello): SecureContext {
+  let key = hello ? `${settingsDigest(params)} ${hello.minVersion ?? '-'} ${hello.maxVersion ?? '-'} ${hello.ciphers ?? '-'}` : keys.get(params);
   if (key === undefined) {
     key = settingsDigest(params);
     keys.set(params, key);
@@ -47,7 +58,7 @@ export function secureContextFor(params: TlsParams): SecureContext {
   if (ctx) {
     contexts.delete(key);
   } else {
-    ctx = createSecureContext({ ca: params.ca, cert: params.cert, key: params.key, minVersion: params.minVersion });
+    ctx = createSecureContext({ ca: params.ca, cert: params.cert, key: params.key, minVersion: params.minVersion, ...hello });
     if (contexts.size >= CONTEXT_CACHE_SIZE) contexts.delete(contexts.keys().next().value!);
   }
   contexts.set(key, ctx);

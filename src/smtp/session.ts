@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { createSecureContext, TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import type tls from 'node:tls';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { bounded } from '../core/deadline.js';
@@ -11,7 +11,9 @@ import type { Secret } from '../core/redact.js';
 import { replyLines, type SmtpReply } from '../core/reply.js';
 import type { TlsParams } from '../core/tls.js';
 import { DEFAULT_LIMITS, ReplyParser, ReplyProtocolError } from './reply.js';
-import { convertPeerCertificateOnce, describeTls, secureContextFor, sniFor } from '../net/tls.js';
+import { convertPeerCertificateOnce, describeTls, secureContextFor, sniFor, type TlsHello } from '../net/tls.js';
+
+export type { TlsHello } from '../net/tls.js';
 import type { Transcript } from './trace.js';
 
 export interface SessionOptions {
@@ -26,14 +28,6 @@ export interface SessionOptions {
   secrets?: readonly Secret[];
   /** Called once, when the first bytes from the server arrive (a capacity run times the greeting's first byte). */
   onFirstByte?: () => void;
-}
-
-/** What a posture probe offers in its hello instead of the plan's settings (e.g. only TLS 1.0, only RC4). */
-export interface TlsHello {
-  minVersion?: tls.SecureVersion;
-  maxVersion?: tls.SecureVersion;
-  /** OpenSSL cipher string, e.g. `kRSA:@SECLEVEL=0`. */
-  ciphers?: string;
 }
 
 /** Replies tolerated after the STARTTLS 220 before the handshake (then discarded); more is a flood. */
@@ -146,8 +140,8 @@ export class SmtpSession {
     this.queue = [];
     let context: tls.SecureContext;
     try {
-      // A posture probe's hello (only TLS 1.0, only weak suites) gets a context of its own, never cached.
-      context = hello ? createSecureContext({ ca: params.ca, ...hello }) : secureContextFor(params);
+      // A posture probe's hello (only TLS 1.0, only weak suites) gets a context of its own, cached by that hello.
+      context = secureContextFor(params, hello);
     } catch (e) {
       throw this.conn.fail(new ProbeError('tls', phase, `unusable TLS settings (CA, certificate or key): ${errText(e as Error)}`));
     }

@@ -28,6 +28,15 @@ describe('secureContextFor: one TLS context per distinct set of TLS settings', (
     expect(secureContextFor(params({ servername: 'other.example.test', insecure: true }))).toBe(secureContextFor(params()));
   });
 
+  it('a posture hello (versions, ciphers) gets a context of its own, shared by the same hello and settings', () => {
+    const tls10 = { minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' } as const;
+    const first = secureContextFor(params(), tls10);
+    expect(secureContextFor(params(), { ...tls10 })).toBe(first);
+    expect(first).not.toBe(secureContextFor(params()));
+    expect(secureContextFor(params(), { ...tls10, maxVersion: 'TLSv1.1' })).not.toBe(first);
+    expect(secureContextFor(params({ ca: selfSignedCert().cert }), tls10)).not.toBe(first);
+  });
+
   it('a different CA, client certificate, key or minimum version gets a context of its own', () => {
     const base = secureContextFor(params());
     const pair = serverCert();
