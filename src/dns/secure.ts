@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import * as packet from 'dns-packet';
 import { quoteBytes } from '../core/bytes.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { deadline } from '../core/deadline.js';
 
 /** The record types the posture checks ask for. */
 export const SECURE_RR_TYPES = ['A', 'AAAA', 'MX', 'TXT', 'TLSA', 'PTR', 'CNAME'] as const;
@@ -283,26 +284,13 @@ interface Deadline {
 }
 
 function startDeadline(options: SecureDnsOptions): Deadline {
-  let timer: TimerHandle | null = null;
-  let onAbort: (() => void) | null = null;
+  const bound = deadline(options.timeoutMs, [options.signal], options.clock);
   const ended = new Promise<DnsErrorKind>((resolve) => {
-    timer = options.clock.setTimer(options.timeoutMs, () => resolve('timeout'));
-    const signal = options.signal;
-    if (signal) {
-      if (signal.aborted) resolve('aborted');
-      onAbort = () => resolve('aborted');
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
+    const end = (): void => resolve(options.signal?.aborted ? 'aborted' : 'timeout');
+    if (bound.signal.aborted) end();
+    else bound.signal.addEventListener('abort', end, { once: true });
   });
-  return {
-    ended,
-    timeoutMs: options.timeoutMs,
-    clock: options.clock,
-    dispose() {
-      (timer as TimerHandle | null)?.cancel();
-      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
-    },
-  };
+  return { ended, timeoutMs: options.timeoutMs, clock: options.clock, dispose: () => bound.dispose() };
 }
 
 function endedDetail(kind: DnsErrorKind, timeoutMs: number, ignored: string[]): string {
