@@ -22,6 +22,7 @@ import * as packet from 'dns-packet';
 import { quoteBytes } from '../core/bytes.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { deadline } from '../core/deadline.js';
+import { normalizeHostName } from './system-files.js';
 
 /** The record types the posture checks ask for. */
 export const SECURE_RR_TYPES = ['A', 'AAAA', 'MX', 'TXT', 'TLSA', 'PTR', 'CNAME'] as const;
@@ -170,7 +171,7 @@ export function memoizeSecureDns(inner: SecureDns): SecureDns {
   const asked = new Map<string, Promise<DnsAnswer>>();
   return {
     query<T extends SecureRrType>(name: string, type: T): Promise<DnsAnswer<T>> {
-      const key = `${normalizeDnsName(name)} ${type}`;
+      const key = `${normalizeHostName(name)} ${type}`;
       let p = asked.get(key);
       if (!p) {
         p = inner.query(name, type);
@@ -200,7 +201,6 @@ function resolveServer(options: SecureDnsOptions): DnsServerAddress {
   return s;
 }
 
-export const normalizeDnsName = (name: string): string => (name === '.' ? '' : name.toLowerCase().replace(/\.$/, ''));
 
 /**
  * Why a name (normalized) cannot go into a question, or null when it can: labels of 1 to 63 characters, 253 in
@@ -224,7 +224,7 @@ export function buildQuery(id: number, name: string, type: SecureRrType): Buffer
     type: 'query',
     id,
     flags: packet.RECURSION_DESIRED,
-    questions: [{ type, name: normalizeDnsName(name) || '.', class: 'IN' }],
+    questions: [{ type, name: normalizeHostName(name) || '.', class: 'IN' }],
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_PAYLOAD, extendedRcode: 0, ednsVersion: 0, flags: packet.DNSSEC_OK, flag_do: true, options: [] }],
   });
 }
@@ -246,14 +246,14 @@ export function matchAnswer(buf: Buffer, id: number, name: string, type: SecureR
   }
   if (!msg.flag_qr) return { kind: 'malformed', why: 'a query came back, not an answer' };
   const q = msg.questions ?? [];
-  if (q.length !== 1 || normalizeDnsName(q[0]!.name) !== normalizeDnsName(name) || q[0]!.type !== type) {
+  if (q.length !== 1 || normalizeHostName(q[0]!.name) !== normalizeHostName(name) || q[0]!.type !== type) {
     return { kind: 'foreign', why: 'answer for another question' };
   }
   return { kind: 'answer', msg };
 }
 
 async function secureQuery<T extends SecureRrType>(server: DnsServerAddress, rawName: string, type: T, options: SecureDnsOptions): Promise<DnsAnswer<T>> {
-  const name = normalizeDnsName(rawName);
+  const name = normalizeHostName(rawName);
   const base = { name, type, rcode: null, ad: false, records: [], cnames: [], tcp: false, extendedErrors: [] };
   const bad = badDnsName(name);
   if (bad !== null) return { ...base, error: 'bad-name', detail: `cannot ask for ${JSON.stringify(rawName.slice(0, 80))}: ${bad}` };
@@ -391,7 +391,7 @@ export function toAnswer<T extends SecureRrType>(name: string, type: T, msg: Dec
   const { owner, cnames, broken } = type === 'CNAME' ? { owner: name, cnames: [], broken: null } : followCnames(name, answers);
   const records: RecordData[T][] = [];
   for (const a of answers) {
-    if (broken !== null || a.type !== type || normalizeDnsName(a.name) !== owner) continue;
+    if (broken !== null || a.type !== type || normalizeHostName(a.name) !== owner) continue;
     const r = recordData(type, a);
     if (r !== null) records.push(r as RecordData[T]);
   }
@@ -411,9 +411,9 @@ function followCnames(name: string, answers: packet.Answer[]): { owner: string; 
   const seen = new Set([name]);
   let owner = name;
   for (;;) {
-    const alias = answers.find((a) => a.type === 'CNAME' && normalizeDnsName(a.name) === owner);
+    const alias = answers.find((a) => a.type === 'CNAME' && normalizeHostName(a.name) === owner);
     if (!alias) return { owner, cnames, broken: null };
-    owner = normalizeDnsName(String((alias as { data?: unknown }).data));
+    owner = normalizeHostName(String((alias as { data?: unknown }).data));
     cnames.push(owner);
     if (seen.has(owner)) return { owner, cnames, broken: 'a CNAME loop' };
     if (cnames.length > MAX_CNAME_CHAIN) return { owner, cnames, broken: `over ${MAX_CNAME_CHAIN} CNAME links` };
@@ -456,10 +456,10 @@ function recordData(type: SecureRrType, a: packet.Answer): RecordData[SecureRrTy
       return typeof data === 'string' ? data : null;
     case 'PTR':
     case 'CNAME':
-      return typeof data === 'string' ? normalizeDnsName(data) : null;
+      return typeof data === 'string' ? normalizeHostName(data) : null;
     case 'MX': {
       const mx = data as packet.MxData;
-      return { preference: mx.preference ?? 0, exchange: normalizeDnsName(mx.exchange) };
+      return { preference: mx.preference ?? 0, exchange: normalizeHostName(mx.exchange) };
     }
     case 'TXT': {
       const parts = Array.isArray(data) ? data : [data];

@@ -4,7 +4,8 @@
  * the table answers NXDOMAIN, a name in it asked for another type NODATA (NOERROR, no records), both with AD as
  * `missing.ad` says (a signed zone's validated denial, or an unsigned one's).
  */
-import { normalizeDnsName, type DnsAnswer, type RecordData, type SecureDns, type SecureRrType } from '../../src/dns/secure.js';
+import type { DnsAnswer, RecordData, SecureDns, SecureRrType } from '../../src/dns/secure.js';
+import { normalizeHostName as normalizeDnsName } from '../../src/dns/system-files.js';
 
 export interface FakeEntry {
   rcode?: DnsAnswer['rcode'];
