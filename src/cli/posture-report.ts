@@ -4,6 +4,8 @@
  */
 import type { PostureFinding, PostureVerdict } from '../core/posture.js';
 import type { PostureMx } from './posture-run.js';
+import { esc } from './reporters/junit.js';
+import { STATES } from './reporters/nagios.js';
 
 export const POSTURE_FORMATS = ['text', 'json', 'junit', 'nagios'] as const;
 export type PostureFormat = (typeof POSTURE_FORMATS)[number];
@@ -56,26 +58,21 @@ export function renderJson(r: PostureReport): string {
   return `${JSON.stringify(r, null, 2)}\n`;
 }
 
-const xml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
-    // XML 1.0 has no place for other control characters.
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '?');
-
 export function renderJunit(r: PostureReport, strict: boolean): string {
   const n = countVerdicts(r.findings);
   const failures = n.fail + (strict ? n.warn : 0);
   const cases = r.findings.map((f) => {
-    const head = `    <testcase classname="posture.${xml(scopeOf(f))}" name="${xml(f.check)}">`;
+    const head = `    <testcase classname="posture.${esc(scopeOf(f))}" name="${esc(f.check)}">`;
     const what = `${f.result}${f.reason ? ` (${f.reason})` : ''}: ${f.detail}`;
     if (f.result === 'fail' || (f.result === 'warn' && strict)) {
-      return `${head}\n      <failure message="${xml(what)}" type="${xml(f.reason ?? f.result)}"/>\n    </testcase>`;
+      return `${head}\n      <failure message="${esc(what)}" type="${esc(f.reason ?? f.result)}"/>\n    </testcase>`;
     }
-    if (f.result === 'n/a') return `${head}\n      <skipped message="${xml(what)}"/>\n    </testcase>`;
-    return `${head}\n      <system-out>${xml(what)}</system-out>\n    </testcase>`;
+    if (f.result === 'n/a') return `${head}\n      <skipped message="${esc(what)}"/>\n    </testcase>`;
+    return `${head}\n      <system-out>${esc(what)}</system-out>\n    </testcase>`;
   });
-  const problems = r.problems.map((p) => `    <testcase classname="posture" name="lookup">\n      <error message="${xml(p)}"/>\n    </testcase>`);
+  const problems = r.problems.map((p) => `    <testcase classname="posture" name="lookup">\n      <error message="${esc(p)}"/>\n    </testcase>`);
   const total = cases.length + problems.length;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="posture ${xml(r.domain)}" tests="${total}" failures="${failures}" errors="${problems.length}" skipped="${n['n/a']}">\n${[...cases, ...problems].join('\n')}\n  </testsuite>\n</testsuites>\n`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="posture ${esc(r.domain)}" tests="${total}" failures="${failures}" errors="${problems.length}" skipped="${n['n/a']}">\n${[...cases, ...problems].join('\n')}\n  </testsuite>\n</testsuites>\n`;
 }
 
 /** Nagios: CRITICAL (2) at a fail or a lookup problem, WARNING (1) at a warn, else OK (0); the worst ones named. */
@@ -93,5 +90,5 @@ export function renderNagios(r: PostureReport): string {
   const lead = [...r.problems, ...named].join(', ').replace(/[|\n]/g, ' ');
   const n = countVerdicts(r.findings);
   const perf = `pass=${n.pass} warn=${n.warn} fail=${n.fail} na=${n['n/a']}`;
-  return `POSTURE ${['OK', 'WARNING', 'CRITICAL'][state]} - ${summaryOf(r)}${lead ? `: ${lead}${more}` : ''} | ${perf}\n`;
+  return `POSTURE ${STATES[state]} - ${summaryOf(r)}${lead ? `: ${lead}${more}` : ''} | ${perf}\n`;
 }
