@@ -7,7 +7,7 @@
  * problem in the detail. The hello offers everything this OpenSSL can (SECLEVEL=0), so a weak certificate is seen.
  */
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { VERDICT_RANK, type PostureFinding, type PostureVerdict } from '../../src/core/posture.js';
+import { worstOf, type PostureFinding, type PostureVerdict } from '../../src/core/posture.js';
 import { addressFinding, finish, tlsParamsFor, tlsSession, unreachableFinding, type SmtpDeps, type SmtpTarget, type Unreachable } from './smtp.js';
 import type { SchemaKit } from '../step.js';
 
@@ -86,7 +86,7 @@ export function judgeCertificate(
   if (f.nameError !== null) problems.push({ result: strict, reason: 'certificate-host-mismatch', text: f.nameError });
   const summary = `${f.keyType} ${f.bits ?? '?'} bits, ${f.signature ?? 'unknown signature'}, until ${f.validTo ?? '?'}`;
   if (problems.length === 0) return [addressFinding(name, where, 'pass', null, `${summary}; trusted; matches ${f.servername}`)];
-  const worst = problems.reduce((a, b) => (VERDICT_RANK[b.result] > VERDICT_RANK[a.result] ? b : a));
+  const worst = worstOf(problems)!;
   return [addressFinding(name, where, worst.result, worst.reason, `${problems.map((p) => p.text).join('; ')} (${summary})`)];
 }
 

@@ -16,7 +16,7 @@
  * is the domain's. Targets with macros (`%{...}`) count one lookup and are not followed.
  */
 import type { PostureFinding, PostureVerdict } from '../../src/core/posture.js';
-import { VERDICT_RANK } from '../../src/core/posture.js';
+import { worstOf } from '../../src/core/posture.js';
 import { DOMAIN, finding, lookupTxt, quote, recordsOf, type TxtLookup, type TxtState } from './txt.js';
 
 export const name = 'spf' as const;
@@ -177,7 +177,7 @@ export function judgeSpf(g: SpfGathered): PostureFinding[] {
   else if (end === '?') issues.push({ result: 'warn', reason: 'all-neutral', detail: '?all: forged mail gets a neutral result' });
   const summary = `${quote(r.text, 160)}, ${lookups} lookup${lookups === 1 ? '' : 's'}`;
   if (issues.length === 0) return [finding(name, DOMAIN, 'pass', null, summary)];
-  const worst = issues.reduce((a, b) => (VERDICT_RANK[b.result] > VERDICT_RANK[a.result] ? b : a));
+  const worst = worstOf(issues)!;
   const others = issues.filter((i) => i !== worst).map((i) => i.reason);
   const also = others.length > 0 ? ` (also: ${[...new Set(others)].join(', ')})` : '';
   return [finding(name, DOMAIN, worst.result, worst.reason, `${worst.detail}${also}; ${summary}`)];

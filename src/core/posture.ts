@@ -16,16 +16,6 @@ export type PostureCheckName = (typeof POSTURE_CHECKS)[number];
 export const POSTURE_VERDICTS = ['pass', 'warn', 'fail', 'n/a'] as const;
 export type PostureVerdict = (typeof POSTURE_VERDICTS)[number];
 
-/**
- * Reasons: TLS-RPT's failure vocabulary (RFC 8460 section 4.3) where it fits, else a short kebab-case word of
- * the check's own (e.g. `vrfy-enabled`, `open-relay`, `weak-cipher`, `record-missing`).
- */
-export const TLSRPT_REASONS = [
-  'starttls-not-supported', 'certificate-host-mismatch', 'certificate-not-trusted', 'certificate-expired',
-  'validation-failure', 'sts-policy-fetch-error', 'sts-policy-invalid', 'sts-webpki-invalid', 'tlsa-invalid',
-  'dnssec-invalid', 'dane-required',
-] as const;
-
 /** What a check is about: the domain as a whole, one MX host, or one address of one MX host. */
 export type PostureScope = 'domain' | 'mx' | 'address';
 
@@ -46,9 +36,14 @@ export interface PostureFinding {
 /** Worst first: fail > warn > pass > n/a. */
 export const VERDICT_RANK: Record<PostureVerdict, number> = { fail: 3, warn: 2, pass: 1, 'n/a': 0 };
 
+/** The first of the worst (fail > warn > pass > n/a) of some verdicts with their reasons; null when there is none. */
+export function worstOf<T extends { result: PostureVerdict }>(items: readonly T[]): T | null {
+  let worst: T | null = null;
+  for (const x of items) if (worst === null || VERDICT_RANK[x.result] > VERDICT_RANK[worst.result]) worst = x;
+  return worst;
+}
+
 /** The worst verdict of some findings; n/a when there is none. */
 export function worstVerdict(findings: readonly PostureFinding[]): PostureVerdict {
-  let worst: PostureVerdict = 'n/a';
-  for (const f of findings) if (VERDICT_RANK[f.result] > VERDICT_RANK[worst]) worst = f.result;
-  return worst;
+  return worstOf(findings)?.result ?? 'n/a';
 }
