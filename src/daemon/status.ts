@@ -1,6 +1,6 @@
 import type { ConfiguredTarget } from '../config/resolve.js';
 import type { HistoryStore } from '../history/store.js';
-import type { FiringAlert, StatusSource, TargetView } from '../history/view.js';
+import type { FiringAlert, StatusSource, TargetDetail, TargetView } from '../history/view.js';
 
 export interface StatusParts {
   version: string;
@@ -47,10 +47,21 @@ export function statusSource(p: StatusParts): StatusSource {
       const firing = firingByTarget(p.firing(), targets);
       return targets.map((t) => p.history.view(watched(t), firing.get(t.name) ?? []));
     },
+    details: (only) => {
+      const targets = p.targets();
+      const firing = firingByTarget(p.firing(), targets);
+      const out: TargetDetail[] = [];
+      for (const t of targets) {
+        const names = firing.get(t.name) ?? [];
+        if (only === undefined || p.history.view(watched(t), names).status === only) out.push(p.history.detail(watched(t), names));
+      }
+      return out;
+    },
     target: (name) => {
       const t = p.target(name);
       if (!t) return null;
-      return p.history.detail(watched(t), firingByTarget(p.firing(), [t]).get(name) ?? []);
+      // Over every target: an MX host's alert belongs to the longest mx:// name it extends (example/sub, not example).
+      return p.history.detail(watched(t), firingByTarget(p.firing(), p.targets()).get(name) ?? []);
     },
     alerts: () => ({ firing: p.firing(), events: p.history.events.all() }),
   };

@@ -87,6 +87,8 @@ export interface AlertsView {
 export interface StatusSource {
   version: string;
   targets(): TargetView[];
+  /** Every target with its history (only those of one status, when given): the status page's rows in one pass. */
+  details(only?: TargetStatus): TargetDetail[];
   target(name: string): TargetDetail | null;
   alerts(): AlertsView;
 }

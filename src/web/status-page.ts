@@ -78,13 +78,9 @@ function events(list: readonly AlertEvent[]): string {
  */
 export function statusPage(src: StatusSource, query: URLSearchParams, o: PageOptions): string {
   const only = query.get('failing') === '1';
-  const views = src.targets();
-  const details: TargetDetail[] = [];
-  for (const v of views) {
-    if (only && v.status !== 'failing') continue;
-    const d = src.target(v.name);
-    if (d) details.push(d);
-  }
+  // One pass over the targets (the firing alerts worked out once), not a target() call per row.
+  const details = src.details(only ? 'failing' : undefined);
+  const views: TargetView[] = only ? src.targets() : details; // the summary line counts every target
   const alerts = src.alerts();
   const filter = `<p><a href="${only ? '/' : '/?failing=1'}" data-filter="${only ? '0' : '1'}">${only ? 'Show all' : 'Show only failing'}</a></p>`;
   const empty = views.length === 0 ? 'No target is configured.' : 'No target is failing.';

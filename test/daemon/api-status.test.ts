@@ -36,6 +36,12 @@ describe('statusSource', () => {
     expect(src.target('nope')).toBeNull();
   });
 
+  test('details(): every target with its history and firing alerts, as target() gives each; only one status when asked', () => {
+    expect(src.details()).toEqual(targets.map((t) => src.target(t.name)));
+    expect(src.details('pending').map((d) => d.name)).toEqual(['example', 'example/sub']);
+    expect(src.details('failing')).toEqual([]);
+  });
+
   test('alerts(): every firing alert (the probe\'s own too) and the events', () => {
     history.addEvent({ at: new Date(T0).toISOString(), event: 'fired', rule: 'smtp_probe_down', target: 'mx1', receiver: null, detail: null });
     const a = src.alerts();

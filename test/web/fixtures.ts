@@ -51,6 +51,7 @@ export function source(targets: TargetDetail[], alerts: AlertsView = { firing: [
   return {
     version: '0.2.0-test',
     targets: () => targets.map(({ history: _h, lastResult: _r, lastFailure: _f, lastSuccess: _s, lastResults: _m, ...view }) => view),
+    details: (only) => targets.filter((t) => only === undefined || t.status === only),
     target: (name) => targets.find((t) => t.name === name) ?? null,
     alerts: () => alerts,
   };
