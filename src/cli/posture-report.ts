@@ -3,7 +3,7 @@
  * summary), json, junit (one testcase per finding) and nagios (one line, exit 0/1/2), and the exit code.
  */
 import type { PostureFinding, PostureVerdict } from '../core/posture.js';
-import type { PostureMx } from './posture-run.js';
+import type { PostureMx } from '../posture/run.js';
 import { esc } from './reporters/junit.js';
 import { STATES } from './reporters/nagios.js';
 

@@ -9,7 +9,7 @@ import { UsageError, choiceFlag, parseFlags, readFlagFile } from './args.js';
 import { POSTURE_HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { POSTURE_FORMATS, isOk, nagiosState, renderJson, renderJunit, renderNagios, renderText, type PostureReport } from './posture-report.js';
-import { IMPLEMENTED_CHECKS, runPosture, type PostureDeps } from './posture-run.js';
+import { IMPLEMENTED_CHECKS, runPosture, type PostureDeps } from '../posture/run.js';
 
 /** The flags of `smtp-probe posture` (README "Posture", docs/posture.md). */
 export const POSTURE_FLAGS = {
