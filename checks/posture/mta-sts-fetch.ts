@@ -15,14 +15,9 @@ import { connect, rootCertificates, type TLSSocket } from 'node:tls';
 import { Agent, request, type buildConnector } from 'undici';
 import type { Clock } from '../../src/core/clock.js';
 import { deadline } from '../../src/core/deadline.js';
+import type { ConnectTo } from '../../src/core/posture.js';
 
-/** Curl's `--connect-to`: `host` '' matches any host, `port` null any port; `toHost` '' and `toPort` null keep them. */
-export interface ConnectTo {
-  host: string;
-  port: number | null;
-  toHost: string;
-  toPort: number | null;
-}
+export type { ConnectTo };
 
 /** Parses `HOST:PORT:ADDR:PORT` (IPv6 in brackets, each part may be empty as in curl); null when malformed. */
 export function parseConnectTo(text: string): ConnectTo | null {

@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { CheckResult, FailureReason } from '../core/result.js';
-import { DEFAULT_ISOLATED, judgeResult, selects } from './rules.js';
+import type { PostureFinding } from '../core/posture.js';
+import { DEFAULT_ISOLATED, judgePosture, judgeResult, selects } from './rules.js';
 import { initialState, nextAlertState, type StepContext } from './state.js';
 import { StormTracker } from './storm.js';
 import type { AlertEngineEvent, AlertRule, AlertState, FiringState, IsolatedSettings, Notification, NotificationKind, Verdict } from './types.js';
@@ -174,12 +175,28 @@ export class AlertEngine {
     this.storms.record(target.name, silenced ? null : !result.ok && NETWORK_REASONS.has(result.failure!.reason));
     let changed = false;
     for (const rule of this.rules) {
-      if (!selects(rule, target) || (level !== 'both' && rule.scope !== level)) continue;
+      if (rule.kind === 'posture' || !selects(rule, target) || (level !== 'both' && rule.scope !== level)) continue;
       const { verdict, summary } = judgeResult(rule, result);
       const suppressed = this.storms.storm && rule.kind === 'down';
       changed = this.step(rule, target, verdict, { now, silenced, suppressed }, result, summary) || changed;
     }
     changed = this.stepIsolated(now) || changed;
+    if (changed) this.opts.onChange?.();
+  }
+
+  /**
+   * One posture run of a target (its module's `posture:`): every `posture` rule that selects it takes a step. A
+   * posture run feeds no failure storm and no other kind of rule.
+   */
+  observePosture(target: AlertTarget, domain: string, findings: readonly PostureFinding[]): void {
+    const now = this.opts.now();
+    const silenced = this.silenced(target, now);
+    let changed = false;
+    for (const rule of this.rules) {
+      if (rule.kind !== 'posture' || !selects(rule, target)) continue;
+      const { verdict, summary, bad } = judgePosture(rule, domain, findings);
+      changed = this.step(rule, target, verdict, { now, silenced, suppressed: false }, null, summary, bad) || changed;
+    }
     if (changed) this.opts.onChange?.();
   }
 
@@ -190,6 +207,7 @@ export class AlertEngine {
     ctx: { now: number; silenced: boolean; suppressed: boolean },
     result: CheckResult | null,
     summary: string,
+    findings?: readonly PostureFinding[],
   ): boolean {
     const k = key(rule.name, target.name);
     const prev = this.states.get(k) ?? initialState(rule.name, target.name);
@@ -198,7 +216,7 @@ export class AlertEngine {
     else this.states.set(k, state);
     if (state.status === 'firing' && verdict === 'bad') this.summaries.set(k, summary);
     else if (state.status === 'ok') this.summaries.delete(k);
-    for (const kind of emit) this.emit(rule, target, kind === 'resolved' ? prev : state, kind, result, summary);
+    for (const kind of emit) this.emit(rule, target, kind === 'resolved' ? prev : state, kind, result, summary, rule.receivers, findings);
     this.report(prev, state, emit, { rule, target: target.name, summary, ...ctx });
     return emit.some((k2) => k2 !== 'refresh') || prev.status !== state.status || prev.notified !== state.notified;
   }
@@ -235,6 +253,7 @@ export class AlertEngine {
     result: CheckResult | null,
     summary: string,
     receivers: readonly string[] = rule.receivers,
+    findings?: readonly PostureFinding[],
   ): void {
     const now = this.opts.now();
     const at = new Date(now).toISOString();
@@ -257,6 +276,7 @@ export class AlertEngine {
         summary,
         failure: f ? { phase: f.phase, reason: f.reason, code: f.code } : null,
         result: result ? (record as CheckResult) : null,
+        ...(findings ? { findings } : {}),
         intervalMs: target.intervalMs,
         createdAt: at,
       });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from '../core/duration.js';
+import { POSTURE_CHECKS, VERDICT_RANK, findingPlace, type PostureFinding } from '../core/posture.js';
 import { PHASES, type CheckResult } from '../core/result.js';
 import { DEFAULTS } from '../plan/defaults.js';
 import type { AlertRule, IsolatedSettings, Verdict } from './types.js';
@@ -46,7 +47,7 @@ export function alertDefaultsSchema() {
 }
 
 /** The kinds a rule in `alerts.rules` may have (the schema below has one entry shape per kind). */
-export const RULE_KINDS = ['down', 'slow', 'certificate', 'capability'] as const;
+export const RULE_KINDS = ['down', 'slow', 'certificate', 'capability', 'posture'] as const;
 
 /** One entry of `alerts.rules`, by `kind`. */
 export function ruleSchema(duration: Duration, labelName: z.ZodString) {
@@ -78,6 +79,12 @@ export function ruleSchema(duration: Duration, labelName: z.ZodString) {
       kind: kind('capability', 'fires when a required EHLO capability goes missing, or AUTH comes before TLS'),
       require: z.array(z.string()).optional().meta({ description: 'EHLO capabilities that must stay offered (STARTTLS judged before TLS). Example: [STARTTLS, PIPELINING]' }),
       auth_before_tls: z.boolean().optional().meta({ description: 'Fire when AUTH is offered before STARTTLS: credentials over plaintext (default false)' }),
+      ...select,
+    }),
+    z.strictObject({
+      kind: kind('posture', "fires when a posture run (the module's posture:) finds a watched check failing (or warning, with on: warn)"),
+      checks: z.array(z.enum(POSTURE_CHECKS)).min(1).optional().meta({ description: 'The posture checks the rule watches (default: every one the run does). Example: [dane, mta_sts, open_relay]' }),
+      on: z.enum(['fail', 'warn']).optional().meta({ description: 'fail (default): a fail is bad; warn: a warn or a fail is bad' }),
       ...select,
     }),
   ]);
@@ -130,6 +137,14 @@ export function resolveRules(alerts: { rules?: readonly RuleConfig[] | undefined
         return { ...base, daysLeftUnder: r.days_left_under, failureThreshold: r.failure_threshold ?? DEFAULTS.alerts.certificateFailureThreshold };
       case 'capability':
         return { ...base, require: r.require ?? [], authBeforeTls: r.auth_before_tls ?? false };
+      case 'posture':
+        return {
+          ...base,
+          postureChecks: r.checks ?? [...POSTURE_CHECKS],
+          postureOn: r.on ?? 'fail',
+          failureThreshold: r.failure_threshold ?? DEFAULTS.alerts.postureFailureThreshold,
+          successThreshold: r.success_threshold ?? DEFAULTS.alerts.postureSuccessThreshold,
+        };
       default:
         return base;
     }
@@ -168,7 +183,30 @@ export function judgeResult(rule: AlertRule, r: CheckResult): { verdict: Verdict
     }
     case 'capability':
       return judgeCapabilities(rule, r);
+    case 'posture':
+      return { verdict: 'unknown', summary: 'a posture rule judges posture runs, not check runs' };
   }
+}
+
+/**
+ * What a `posture` rule says of one posture run of a target: bad when a watched check has a finding at the rule's
+ * level (`on`) or worse, naming them; good when watched checks answered and none is; unknown when the run has no
+ * finding of a watched check (it could not reach the domain: the streaks stay as they were). `bad` lists what made
+ * it so, for the notification.
+ */
+export function judgePosture(
+  rule: AlertRule,
+  domain: string,
+  findings: readonly PostureFinding[],
+): { verdict: Verdict; summary: string; bad: PostureFinding[] } {
+  const watched = findings.filter((f) => rule.postureChecks?.includes(f.check) ?? true);
+  if (watched.length === 0) return { verdict: 'unknown', summary: `no posture finding of ${domain} for ${rule.name}'s checks`, bad: [] };
+  const level = VERDICT_RANK[rule.postureOn ?? 'fail'];
+  const bad = watched.filter((f) => VERDICT_RANK[f.result] >= level);
+  if (bad.length === 0) return { verdict: 'good', summary: `posture of ${domain}: ${[...new Set(watched.map((f) => f.check))].join(', ')} without a ${rule.postureOn ?? 'fail'}`, bad };
+  const shown = bad.slice(0, 5).map((f) => `${f.check} ${f.result} at ${findingPlace(f, domain)}${f.reason ? ` (${f.reason})` : ''}: ${f.detail}`);
+  const more = bad.length > shown.length ? `; and ${bad.length - shown.length} more` : '';
+  return { verdict: 'bad', summary: `posture of ${domain}: ${shown.join('; ')}${more}`, bad };
 }
 
 /** Reads the run's capability facts (the runner judged what this rule requires: plan.watchCapabilities). */

@@ -1,7 +1,8 @@
+import type { PostureCheckName, PostureFinding } from '../core/posture.js';
 import type { CheckResult, FailureReason, Phase } from '../core/result.js';
 
 /** Rule kinds (README "Alerting", config `alerts.rules`), plus the probe's own `isolated` alert for failure storms. */
-export type AlertKind = 'down' | 'slow' | 'certificate' | 'capability' | 'isolated';
+export type AlertKind = 'down' | 'slow' | 'certificate' | 'capability' | 'posture' | 'isolated';
 
 /** A rule with every default applied and every duration in milliseconds; built once at config load. */
 export interface AlertRule {
@@ -25,6 +26,10 @@ export interface AlertRule {
   daysLeftUnder?: number;
   require?: readonly string[];
   authBeforeTls?: boolean;
+  /** `posture`: the checks it watches (all when the rule names none)... */
+  postureChecks?: readonly PostureCheckName[];
+  /** ...and the verdict that counts as bad: fail only, or warn and fail. */
+  postureOn?: 'fail' | 'warn';
 }
 
 /** `alerts.isolated`: the thresholds of the probe's own alert for failure storms (storm.ts). */
@@ -73,8 +78,10 @@ export interface Notification {
   endsAt: string | null;
   summary: string;
   failure: { phase: Phase; reason: FailureReason; code: number | null } | null;
-  /** The result record that caused it (null for `isolated`, which summarises many). */
+  /** The result record that caused it (null for `isolated`, which summarises many, and for `posture`). */
   result: CheckResult | null;
+  /** `posture`: the findings of the run that the rule judged bad (its checks at its `on` level or worse); else absent. */
+  findings?: readonly PostureFinding[];
   /** The target's interval: Alertmanager's endsAt for a firing alert is now + 3 intervals. */
   intervalMs: number;
   createdAt: string;

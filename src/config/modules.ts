@@ -1,4 +1,5 @@
 import type { CapacityModuleSettings } from '../core/capacity.js';
+import { POSTURE_CHECKS, type PostureCheckName, type PostureModuleSettings } from '../core/posture.js';
 import { formatDuration } from '../core/duration.js';
 import type { Expectation } from '../core/expect.js';
 import type { AuthPlan, RoundtripPlan, SendPlan, StepKind } from '../core/plan.js';
@@ -60,7 +61,28 @@ export function resolveModule(name: string, m: RawModule, ctx: ModuleContext): M
       || m.source_ip_address !== undefined,
     roundtrip: resolveRoundtrip(m, [...path, 'roundtrip'], ctx),
     capacity: resolveCapacity(m, [...path, 'capacity'], ctx),
+    posture: resolvePosture(m, [...path, 'posture'], ctx),
   };
+}
+
+/** `posture:` with its defaults; each check's own keys (under its name) go to the run as the config gave them. */
+function resolvePosture(m: RawModule, path: ConfigPath, ctx: ModuleContext): PostureModuleSettings | null {
+  const p = m.posture;
+  if (!p) return null;
+  const { checks, every, dns_server, connect_to, ...perCheck } = p;
+  const settings: PostureModuleSettings = {
+    checks: checks ? POSTURE_CHECKS.filter((c) => checks.includes(c)) : [...POSTURE_CHECKS],
+    everyMs: every ?? DEFAULTS.posture.everyMs,
+    dnsServer: dns_server ?? null,
+    connectTo: connect_to ?? [],
+    options: perCheck as PostureModuleSettings['options'],
+  };
+  if (settings.everyMs < DEFAULTS.posture.minEveryMs) {
+    ctx.issues.push(ctx.src.issue([...path, 'every'], `must be at least ${formatDuration(DEFAULTS.posture.minEveryMs)}`));
+  }
+  const unused = (Object.keys(perCheck) as PostureCheckName[]).filter((c) => perCheck[c as keyof typeof perCheck] !== undefined && !settings.checks.includes(c));
+  for (const c of unused) ctx.issues.push(ctx.src.issue([...path, c], `options of ${c}, which checks: leaves out (add it to checks, or remove these options)`));
+  return settings;
 }
 
 /** `capacity:` with its defaults; a run (its duration and one session's timeout) must end before the next is due. */

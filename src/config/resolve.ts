@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Silence } from '../alerts/engine.js';
 import { bindReceiver, type BoundReceiver } from '../alerts/providers/index.js';
 import { resolveIsolated, resolveRules, selects } from '../alerts/rules.js';
@@ -132,6 +133,9 @@ function resolveTarget(
   if (url.scheme !== 'mx' && t.max_mx !== undefined) ctx.issues.push(ctx.src.issue([...path, 'max_mx'], 'max_mx applies to mx:// targets only'));
   if (url.scheme === 'mx' && mod.capacity) {
     ctx.issues.push(ctx.src.issue([...path, 'url'], `module "${moduleName}" has capacity:, which measures one server: give the MX hosts as smtp:// targets, or use a module without capacity`));
+  }
+  if (mod.posture && isIP(url.host) !== 0) {
+    ctx.issues.push(ctx.src.issue([...path, 'url'], `module "${moduleName}" has posture:, which judges a mail domain and its MX host names: give a domain or host name, not the address ${url.host}`));
   }
   const intervalMs = t.interval ?? ctx.global.intervalMs;
   const built = buildPlan(t.name, url, mod, ctx.global, { dnsServers: t.dns_servers ?? null, maxMx: t.max_mx ?? null });

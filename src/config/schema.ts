@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { checkOptionShape } from '../../checks/index.js';
+import { POSTURE_OPTIONS } from '../../checks/posture/index.js';
+import { parseConnectTo } from '../../checks/posture/mta-sts-fetch.js';
 import type { SchemaKit } from '../../checks/step.js';
 import { CAPACITY_UNTIL } from '../core/capacity.js';
 import { formatDuration as d, parseDuration } from '../core/duration.js';
 import { EXPECTABLE_PHASES, parseExpectation } from '../core/expect.js';
 import { parseListenAddress } from '../core/listen.js';
 import { STEP_KINDS } from '../core/plan.js';
+import { POSTURE_CHECKS, type ConnectTo } from '../core/posture.js';
 import { parseTargetUrl } from '../core/target.js';
 import { PHASE_HISTOGRAMS } from '../core/target-meta.js';
 import { DNS_SERVER_PATTERN, MAX_MX_HOSTS } from '../dns/mx.js';
@@ -111,6 +114,25 @@ const capacity = z.strictObject({
   rate: z.number().positive().max(cap.maxRatePerSecond).optional().meta({ description: 'Sessions started per second at most, over all of them (default: no limit, a new session as each one ends). Example: 2' }),
 });
 
+/** A DNS server as node:dns takes it: "127.0.0.1", "127.0.0.1:5353", "[::1]:53". */
+const dnsServer = z.string().regex(DNS_SERVER_PATTERN, 'must be an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53');
+
+/** A module's `posture:` (docs/posture.md): a posture run of each of its targets at most once per `every`. */
+const pos = DEFAULTS.posture;
+const postureCheckOptions = Object.fromEntries(
+  Object.entries(POSTURE_OPTIONS).map(([check, shape]) => [
+    check, z.strictObject(shape(kit)).optional().meta({ description: `Options of the ${check} check (docs/posture.md)` }),
+  ]),
+);
+const posture = z.strictObject({
+  checks: z.array(z.enum(POSTURE_CHECKS)).min(1).optional().meta({ description: `The posture checks to run (default: all of them: ${POSTURE_CHECKS.join(', ')}). Example: [dane, mta_sts, starttls, certificate]` }),
+  every: positiveDuration.optional().meta({ description: `At most one posture run per target this often (default ${d(pos.everyMs)}; at least ${d(pos.minEveryMs)}); the first comes within one every of the start, at a point spread by the target's name. Example: 1h` }),
+  dns_server: dnsServer.optional().meta({ description: "The validating resolver the run asks, with the DO bit, reading its AD bit (DANE needs one that validates DNSSEC; default: the system's first nameserver). Example: 127.0.0.1:53" }),
+  connect_to: z.array(parsedString((t): ConnectTo | string => parseConnectTo(t) ?? `"${t}" is not HOST:PORT:ADDR:PORT (curl's --connect-to)`)).optional()
+    .meta({ description: 'Connections meant for HOST:PORT go to ADDR:PORT instead, names and SNI unchanged, as curl --connect-to (split horizon, staging, tests). Example: ["mta-sts.example.test:443:192.0.2.7:443"]' }),
+  ...postureCheckOptions,
+});
+
 /** A run's response-time thresholds; the warning one may not be over the critical one. */
 const thresholds = z
   .strictObject({
@@ -149,6 +171,7 @@ const runnerKeys = {
   probe_targets: z.array(targetUrl).optional().meta({ description: 'The only URLs /probe may run this module against; a module with credentials answers /probe for these alone. Example: ["smtp://mail.example.test:587"]' }),
   phase_histograms: phaseHistograms.optional().meta({ description: "Phase duration histograms of this module's targets: module, target or none (default: global.phase_histograms)" }),
   roundtrip: roundtrip.optional().meta({ description: 'Read the test message back from a mailbox (POP3 or IMAP) to time delivery. Needs send.to and deliver: true; the interval must cover both timeouts' }),
+  posture: posture.optional().meta({ description: "Posture runs of this module's targets (a domain: mx://DOMAIN, or a host name): MTA-STS, TLS-RPT, SPF, DMARC, DANE and the SMTP exposure checks per MX host and address, into smtp_probe_posture_* and the posture alert kind. Example: { every: 6h, dns_server: 127.0.0.1:53 }" }),
   capacity: capacity.optional().meta({ description: "Capacity runs of this module's targets (smtp:// and smtps://): concurrent sessions against the server, p50/p95 per phase, stopped by the first 421, into the smtp_probe_capacity_* metrics; never at the same time as the target's own check. Example: { sessions: 5, until: starttls, every: 1h }" }),
 };
 
@@ -157,8 +180,6 @@ export const moduleSchema = z.strictObject({ ...checkOptionShape(kit), ...runner
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name');
 const RESERVED_LABELS = ['target', 'phase', 'reason', 'result', 'version', 'kind', 'mx_host', 'mx_preference', 'alert', 'receiver', 'module', 'le'];
 
-/** A DNS server as node:dns takes it: "127.0.0.1", "127.0.0.1:5353", "[::1]:53". */
-const dnsServer = z.string().regex(DNS_SERVER_PATTERN, 'must be an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53');
 
 const target = z.strictObject({
   name: z

@@ -33,6 +33,11 @@ export interface PostureFinding {
   detail: string;
 }
 
+/** Where a finding is, for one line of text: `HOST ADDRESS`, the MX host, or the domain. */
+export function findingPlace(f: PostureFinding, domain: string): string {
+  return f.address ? `${f.mxHost} ${f.address}` : (f.mxHost ?? domain);
+}
+
 /** Worst first: fail > warn > pass > n/a. */
 export const VERDICT_RANK: Record<PostureVerdict, number> = { fail: 3, warn: 2, pass: 1, 'n/a': 0 };
 
@@ -46,4 +51,24 @@ export function worstOf<T extends { result: PostureVerdict }>(items: readonly T[
 /** The worst verdict of some findings; n/a when there is none. */
 export function worstVerdict(findings: readonly PostureFinding[]): PostureVerdict {
   return worstOf(findings)?.result ?? 'n/a';
+}
+
+/** Curl's `--connect-to`: `host` '' matches any host, `port` null any port; `toHost` '' and `toPort` null keep them. */
+export interface ConnectTo {
+  host: string;
+  port: number | null;
+  toHost: string;
+  toPort: number | null;
+}
+
+/** A module's `posture:`: the daemon's posture runs of its targets (docs/posture.md "In the daemon"). */
+export interface PostureModuleSettings {
+  checks: readonly PostureCheckName[];
+  /** At most one posture run per target this often. */
+  everyMs: number;
+  /** The validating resolver asked (IP[:PORT]); null: the system's first nameserver. */
+  dnsServer: string | null;
+  connectTo: readonly ConnectTo[];
+  /** Each check's own config keys as the config gave them (a check's `options(kit)` shape), converted by the run. */
+  options: Readonly<Partial<Record<PostureCheckName, Readonly<Record<string, unknown>>>>>;
 }

@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { Registry } from 'prom-client';
 import { AlertEngine, type AlertTarget } from '../alerts/engine.js';
+import type { PostureFinding, PostureModuleSettings } from '../core/posture.js';
 import { DeliveryQueue, createDeliveryMetrics, type DeliveryEvent, type DeliveryMetrics } from '../alerts/delivery/index.js';
 import { sendRequest } from '../alerts/http.js';
 import { severityOf } from '../alerts/providers/common.js';
@@ -96,6 +97,11 @@ export class Alerting {
     for (const r of results) this.engine.observe({ ...t, name: r.mx ? `${t.name}/${r.mx.host}` : t.name }, r, 'host');
     // The domain is down when no MX host passes: its summary is a passing result if any, else the first failure.
     this.engine.observe(t, results.find((r) => r.ok) ?? results[0]!, 'domain');
+  }
+
+  /** A posture run's findings (the module's `posture:`), for the posture rules; its `every` stands for the interval. */
+  observePosture(target: ConfiguredTarget, settings: PostureModuleSettings, domain: string, findings: readonly PostureFinding[]): void {
+    this.engine.observePosture({ ...toTarget(target), intervalMs: settings.everyMs }, domain, findings);
   }
 
   /** The alerts firing now, oldest first. */

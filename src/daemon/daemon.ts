@@ -24,6 +24,7 @@ import { HistoryStore } from '../history/store.js';
 import type { StatusSource } from '../history/view.js';
 import { Alerting } from './alerting.js';
 import { CapacityJobs } from './capacity.js';
+import { PostureJobs, type PostureJobsOptions } from './posture.js';
 import { HistoryFile } from './history-file.js';
 import { statusSource } from './status.js';
 import { indexReply, viewReply } from './views.js';
@@ -49,6 +50,8 @@ export interface DaemonOptions {
   workers?: number;
   /** The pool's worker entry and limits (tests: the built dist/src/pool/worker.js). */
   pool?: Pick<PoolOptions, 'workerUrl' | 'watchdogMarginMs' | 'pingTimeoutMs' | 'testHooks'>;
+  /** Tests: the posture runs' DNS client and MTA-STS fetch. */
+  posture?: Pick<PostureJobsOptions, 'dns' | 'stsFetch'>;
 }
 
 /** blackbox_exporter's --timeout-offset: /probe answers this much before Prometheus gives up on the scrape. */
@@ -73,6 +76,8 @@ export class Daemon {
   private readonly scheduler: Scheduler;
   /** Capacity runs of the targets whose module has `capacity:`, on their own schedule. */
   private readonly capacity: CapacityJobs;
+  /** Posture runs of the targets whose module has `posture:`, on their own schedule. */
+  private readonly posture: PostureJobs;
   private readonly server: HttpServer;
   /** Every scheduled run's summary, the last records and failure per target, the alert events (`/`, `/api/v1/`). */
   private readonly history: HistoryStore;
@@ -99,6 +104,10 @@ export class Daemon {
     this.metrics = new RunMetrics(this.registry, { version: opts.version, staticLabelNames: config.staticLabelNames });
     this.history = new HistoryStore({ capacity: config.global.history, now: () => opts.clock.wallNow() });
     this.capacity = new CapacityJobs({ clock: opts.clock, lookup: opts.lookup, logger: opts.logger, metrics: this.metrics });
+    this.posture = new PostureJobs({
+      clock: opts.clock, logger: opts.logger, metrics: this.metrics, ...opts.posture,
+      onRun: (t, settings, domain, findings) => this.alerting?.observePosture(t, settings, domain, findings),
+    });
     this.scheduler = new Scheduler({
       clock: opts.clock,
       concurrency: config.global.concurrency,
@@ -176,7 +185,7 @@ export class Daemon {
     this.stopping = true;
     this.opts.logger.info({ graceMs }, 'stopping');
     try {
-      await Promise.all([this.capacity.stop(), this.scheduler.stop(graceMs), this.server.drain(graceMs)]);
+      await Promise.all([this.capacity.stop(), this.posture.stop(), this.scheduler.stop(graceMs), this.server.drain(graceMs)]);
       this.shutdown.abort();
       await this.server.drain(STOP_SETTLE_MS);
       const alerts = (await this.alerting?.stop(Math.min(graceMs, 5000))) ?? true;
@@ -229,6 +238,7 @@ export class Daemon {
     this.targets = ownOf(config.targets, this.opts.shard);
     this.byName = new Map(this.targets.map((t) => [t.name, t]));
     this.capacity.apply(this.targets, config.modules);
+    this.posture.apply(this.targets, config.modules);
     this.scheduler.replace(this.targets.map((t) => this.capacity.guard(this.job(t, this.pool ? undefined : this.trackerFor(t)))));
   }
 

@@ -1,8 +1,10 @@
 import type { Registry } from 'prom-client';
 import type { CapacityReport } from '../core/capacity.js';
+import type { PostureFinding } from '../core/posture.js';
 import type { CheckResult } from '../core/result.js';
 import type { TargetMeta } from '../core/target-meta.js';
 import { CapacityMetrics } from './capacity.js';
+import { PostureMetrics } from './posture.js';
 import { MxMetrics } from './mx.js';
 import { TargetMetrics, type TargetMetricsOptions } from './record.js';
 import { RoundtripMetrics, type RoundtripTotals } from './roundtrip.js';
@@ -10,22 +12,24 @@ import { RoundtripMetrics, type RoundtripTotals } from './roundtrip.js';
 /**
  * Everything the daemon records on /metrics, behind one entry: the per-target and per-MX-host series
  * (record.ts), the domain-level series of mx:// targets (mx.ts), the round-trip series (roundtrip.ts), the
- * capacity runs' (capacity.ts), and the daemon's own counters. Which of them a run feeds is read from its results, not from the plan.
+ * capacity runs' (capacity.ts), the posture runs' (posture.ts), and the daemon's own counters. Which of them a run feeds is read from its results, not from the plan.
  */
 export class RunMetrics {
   private readonly targets: TargetMetrics;
   private readonly mx: MxMetrics;
   private readonly roundtrip: RoundtripMetrics;
   private readonly capacity: CapacityMetrics;
+  private readonly posture: PostureMetrics;
   private staticLabelNames: readonly string[];
 
-  /** Registers every family on `registry` (in this order: target, mx, round-trip, capacity). */
+  /** Registers every family on `registry` (in this order: target, mx, round-trip, capacity, posture). */
   constructor(registry: Registry, options: TargetMetricsOptions) {
     this.staticLabelNames = [...options.staticLabelNames];
     this.targets = new TargetMetrics(registry, options);
     this.mx = new MxMetrics(registry, options.staticLabelNames);
     this.roundtrip = new RoundtripMetrics(registry, options.staticLabelNames);
     this.capacity = new CapacityMetrics(registry, options.staticLabelNames);
+    this.posture = new PostureMetrics(registry, options.staticLabelNames);
   }
 
   /**
@@ -54,6 +58,16 @@ export class RunMetrics {
     this.capacity.forget(targetName);
   }
 
+  /** A posture run of `meta`'s target (module `posture:`) that finished at `wallMs`: its series replace the last run's. */
+  recordPosture(meta: TargetMeta, findings: readonly PostureFinding[], wallMs: number): void {
+    this.posture.record(meta, findings, wallMs);
+  }
+
+  /** The target's module no longer has `posture:`: its posture series go. */
+  forgetPosture(targetName: string): void {
+    this.posture.forget(targetName);
+  }
+
   /** A run of `meta`'s target was skipped: the previous one was still going when this one was due. */
   skipped(meta: TargetMeta): void {
     this.targets.skipped(meta);
@@ -74,6 +88,7 @@ export class RunMetrics {
     this.mx.forget(targetName);
     this.roundtrip.forget(targetName);
     this.capacity.forget(targetName);
+    this.posture.forget(targetName);
   }
 
   /** A reload changed the set of static label names (the same list again changes nothing). */
@@ -84,6 +99,7 @@ export class RunMetrics {
     this.mx.setStaticLabelNames(names);
     this.roundtrip.setStaticLabelNames(names);
     this.capacity.setStaticLabelNames(names);
+    this.posture.setStaticLabelNames(names);
   }
 }
 

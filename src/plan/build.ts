@@ -1,4 +1,5 @@
 import type { CapacityModuleSettings } from '../core/capacity.js';
+import type { PostureModuleSettings } from '../core/posture.js';
 import { machineFqdn } from '../core/host.js';
 import { parseListenAddress } from '../core/listen.js';
 import type { Expectation } from '../core/expect.js';
@@ -90,6 +91,8 @@ export interface ModuleSettings {
   roundtrip: RoundtripPlan | null;
   /** `capacity:`: the daemon's capacity runs of the module's targets; absent or null: none. */
   capacity?: CapacityModuleSettings | null;
+  /** `posture:`: the daemon's posture runs of the module's targets; absent or null: none. */
+  posture?: PostureModuleSettings | null;
 }
 
 /** Per-target DNS settings: servers (target, else global) and, for mx:// targets, how many MX hosts to probe. */

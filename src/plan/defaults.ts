@@ -71,6 +71,9 @@ export const DEFAULTS = {
     sendResolved: true,
     /** An expiring certificate does not flap: one run that sees it is enough unless the rule says otherwise. */
     certificateFailureThreshold: 1,
+    /** A posture run comes every few hours and its findings do not flap: one run fires and one run resolves. */
+    postureFailureThreshold: 1,
+    postureSuccessThreshold: 1,
     /** alerts.isolated: a storm must hold this many runs of each target (one round of failures never pages)... */
     isolatedFailureThreshold: 2,
     /** ...and ends once the targets have answered this many runs in a row. */
@@ -108,5 +111,9 @@ export const DEFAULTS = {
     dnsTimeoutMs: 5_000,
     /** Longest wait for any single SMTP connect, reply or handshake. */
     smtpTimeoutMs: 15_000,
+    /** A module's posture.every: at most one posture run per target this often. */
+    everyMs: 6 * 3_600_000,
+    /** A module's posture.every at least: a run asks DNS, fetches a policy and opens sessions to every address. */
+    minEveryMs: 1_000,
   },
 } as const;

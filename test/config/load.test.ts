@@ -391,7 +391,7 @@ const INVALID: Record<string, string[]> = {
     'fixtures/invalid-alert-unknown-receiver.yaml:9:19 alerts.rules[0].receivers[0]: receiver "pager" is not defined in alerts.receivers',
   ],
   'invalid-alert-kind.yaml': [
-    'fixtures/invalid-alert-kind.yaml:8:13 alerts.rules[0].kind: unknown kind: must be one of down, slow, certificate, capability',
+    'fixtures/invalid-alert-kind.yaml:8:13 alerts.rules[0].kind: unknown kind: must be one of down, slow, certificate, capability, posture',
   ],
   'invalid-silence-ends-before-start.yaml': ['fixtures/invalid-silence-ends-before-start.yaml:9:13 alerts.silences[0].ends: ends before it starts'],
   // rules' targets are checked; a silence naming a missing target silently silences nothing

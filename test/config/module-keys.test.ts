@@ -22,7 +22,7 @@ const kit: SchemaKit = {
  * The keys config/schema.ts adds for the runner (its `runnerKeys`, not exported: written out here, so a key
  * added there without a test fails the union below).
  */
-const RUNNER_KEYS = ['ip_protocol', 'source_ip_address', 'timeout', 'phase_timeout', 'thresholds', 'expect', 'steps', 'probe_targets', 'phase_histograms', 'roundtrip', 'capacity'];
+const RUNNER_KEYS = ['ip_protocol', 'source_ip_address', 'timeout', 'phase_timeout', 'thresholds', 'expect', 'steps', 'probe_targets', 'phase_histograms', 'roundtrip', 'capacity', 'posture'];
 
 /** Each check's own keys, by kind. */
 const ownKeys: [string, string[]][] = (Object.entries(CHECKS) as [string, CheckModule][]).map(([kind, check]) => [

@@ -47,6 +47,7 @@ export function webhookPayload(n: Notification): Record<string, unknown> {
     summary: n.summary,
     failure: n.failure ? { phase: n.failure.phase, reason: n.failure.reason, code: n.failure.code } : null,
     result,
+    ...(n.findings ? { findings: n.findings } : {}),
   };
 }
 

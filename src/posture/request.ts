@@ -1,0 +1,27 @@
+/**
+ * A daemon target under a module with `posture:` → the posture run's request: the target's host is the domain
+ * (mx://DOMAIN, or a host name: without an MX record it is its own implicit MX), its port the MX hosts' port
+ * (465 and smtps://: implicit TLS), the module's CA and EHLO name, and the module's `posture:` settings.
+ */
+import type { CheckPlan } from '../core/plan.js';
+import type { PostureModuleSettings } from '../core/posture.js';
+import { DEFAULTS } from '../plan/defaults.js';
+import { DEFAULT_OPEN_RELAY_OPTIONS } from '../../checks/posture/open-relay.js';
+import type { PostureRequest } from './run.js';
+
+export function postureRequestOf(plan: CheckPlan, s: PostureModuleSettings): PostureRequest {
+  const ca = plan.tlsParams.ca;
+  const relay = s.options.open_relay?.['relay_test_domain'];
+  return {
+    domain: plan.host.toLowerCase().replace(/\.$/, ''),
+    port: plan.port,
+    implicitTls: plan.tls === 'implicit' || plan.port === 465,
+    checks: s.checks,
+    ca: ca === undefined ? null : String(ca),
+    connectTo: s.connectTo,
+    relayTestDomain: typeof relay === 'string' ? relay.toLowerCase() : DEFAULT_OPEN_RELAY_OPTIONS.relayTestDomain,
+    ehloName: plan.ehlo,
+    smtpTimeoutMs: Math.min(plan.phaseTimeoutMs, DEFAULTS.posture.smtpTimeoutMs),
+    at: null,
+  };
+}
