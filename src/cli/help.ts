@@ -168,16 +168,16 @@ Examples
 
 export const POSTURE_HELP = `Usage: smtp-probe posture DOMAIN|DOMAIN:PORT|URL [--checks a,b] [--format text|json|junit|nagios]
                           [--dns-server IP[:PORT]] [--at YYYY-MM-DD] [--relay-test-domain D] [--ca FILE]
-                          [--connect-to HOST:PORT:ADDR:PORT]... [--strict]
+                          [--connect-to HOST:PORT:ADDR:PORT]... [--dnsbl-zone ZONE]... [--strict]
 
 Looks up the domain's MX hosts (by preference; none: the domain itself) and their A/AAAA addresses through a DNS
 client that reads the resolver's AD bit, checks the domain once (mta_sts, tls_rpt, spf, dmarc) and every address
-of every MX host (dane: TLSA at _PORT._tcp.MXHOST, trusted only with the AD bit; then over SMTP starttls,
-tls_versions, tls_ciphers, certificate, starttls_injection, auth_before_tls, vrfy, expn, open_relay: RCPT only,
-never DATA). Each check answers pass, warn, fail or n/a with
-a reason and a one-line detail. URL: mx://DOMAIN[:PORT], smtp://DOMAIN[:PORT], smtps://DOMAIN[:PORT] (implicit
-TLS, 465). Exit 0 no fail, 1 a fail or a failed MX/address lookup (with --strict also a warn), 2 usage error;
-with --format nagios 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Not implemented yet: dnsbl, banner_hostname, fcrdns.
+of every MX host (dane: TLSA at _PORT._tcp.MXHOST, trusted only with the AD bit; dnsbl; then over SMTP
+starttls, tls_versions, tls_ciphers, certificate, starttls_injection, auth_before_tls, vrfy, expn, open_relay:
+RCPT only, never DATA; banner_hostname; fcrdns: the PTR resolves back). Each check answers pass, warn, fail or
+n/a with a reason and a one-line detail. URL: mx://DOMAIN[:PORT], smtp://DOMAIN[:PORT], smtps://DOMAIN[:PORT]
+(implicit TLS, 465). Exit 0 no fail, 1 a fail or a failed MX/address lookup (with --strict also a warn), 2 usage error;
+with --format nagios 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
   --checks a,b          only these checks (default: all implemented ones)
   --format text         text (default; one line per check per MX host/address), json, junit, nagios
@@ -188,6 +188,8 @@ with --format nagios 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Not implemented yet
   --ca FILE             extra trust anchors (PEM) for SMTP TLS and the MTA-STS fetch; WebPKI stays trusted
   --connect-to H:P:A:P  connections meant for host H port P go to address A port P (as curl's; repeatable);
                         names and SNI unchanged; applies to SMTP and the MTA-STS fetch
+  --dnsbl-zone ZONE     a DNS blocklist (RFC 5782) to look every MX address up in (repeatable; default none:
+                        dnsbl is n/a); mind the list's terms (Spamhaus refuses public resolvers)
   --strict              a warn counts as a fail (exit 1; a JUnit failure)
 
 Examples

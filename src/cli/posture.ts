@@ -4,6 +4,7 @@ import { POSTURE_CHECKS, type PostureCheckName } from '../core/posture.js';
 import { createSecureDns, memoizeSecureDns, parseDnsServer, type SecureDns } from '../dns/secure.js';
 import { DEFAULTS } from '../plan/defaults.js';
 import { DEFAULT_OPEN_RELAY_OPTIONS } from '../../checks/posture/open-relay.js';
+import { MAX_DNSBL_ZONES, parseDnsblZone } from '../../checks/posture/dnsbl.js';
 import { parseConnectTo, type ConnectTo } from '../../checks/posture/mta-sts.js';
 import { UsageError, choiceFlag, parseFlags, readFlagFile } from './args.js';
 import { POSTURE_HELP } from './help.js';
@@ -20,6 +21,7 @@ export const POSTURE_FLAGS = {
   'relay-test-domain': { type: 'string' },
   ca: { type: 'string' },
   'connect-to': { type: 'string', multiple: true },
+  'dnsbl-zone': { type: 'string', multiple: true },
   strict: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -51,10 +53,11 @@ export async function postureCommand(argv: string[], io: CliIo, deps: Partial<Po
   const at = atFlag(values.at);
   const relayTestDomain = relayFlag(values['relay-test-domain']);
   const connectTo = (values['connect-to'] ?? []).map(connectToFlag);
+  const dnsblZones = dnsblZonesFlag(values['dnsbl-zone'] ?? []);
   const ca = values.ca === undefined ? null : readFlagFile('ca', values.ca);
   const dns = deps.dns ?? secureDnsFor(values['dns-server'], clock, io.signal);
   const run = await runPosture(
-    { ...target, checks, ca, connectTo, relayTestDomain, ehloName: machineFqdn(), smtpTimeoutMs: deps.smtpTimeoutMs ?? DEFAULTS.posture.smtpTimeoutMs, at },
+    { ...target, checks, ca, connectTo, dnsblZones, relayTestDomain, ehloName: machineFqdn(), smtpTimeoutMs: deps.smtpTimeoutMs ?? DEFAULTS.posture.smtpTimeoutMs, at },
     { dns: memoizeSecureDns(dns), clock, ...(io.signal ? { signal: io.signal } : {}), ...(deps.stsFetch ? { stsFetch: deps.stsFetch } : {}) },
   );
   const strict = values.strict ?? false;
@@ -123,6 +126,17 @@ function relayFlag(value: string | undefined): string {
   if (value === undefined) return DEFAULT_OPEN_RELAY_OPTIONS.relayTestDomain;
   if (!DOMAIN_RE.test(value.trim())) throw new UsageError(`--relay-test-domain: "${value}" is not a domain name`);
   return value.trim().toLowerCase();
+}
+
+/** `--dnsbl-zone ZONE`, repeatable: each a domain name, each once, at most MAX_DNSBL_ZONES. */
+function dnsblZonesFlag(values: string[]): string[] {
+  const zones = values.map((v) => {
+    const zone = parseDnsblZone(v);
+    if (zone === null) throw new UsageError(`--dnsbl-zone: "${v}" is not a domain name`);
+    return zone;
+  });
+  if (zones.length > MAX_DNSBL_ZONES) throw new UsageError(`--dnsbl-zone: at most ${MAX_DNSBL_ZONES} zones (got ${zones.length})`);
+  return [...new Set(zones)];
 }
 
 function connectToFlag(value: string): ConnectTo {

@@ -1,8 +1,8 @@
 /**
  * One `smtp-probe posture` run over a domain: its MX hosts through the DNS client that reads the AD bit (by
  * preference; none → the domain itself as the implicit MX, RFC 5321 5.1), each host's A/AAAA addresses, the
- * domain-level checks once (mta_sts, tls_rpt, spf, dmarc) and the SMTP exposure checks on every address, in
- * POSTURE_CHECKS order. `--connect-to` rules send SMTP connections (as the MTA-STS fetch) elsewhere, names and SNI
+ * domain-level checks once (mta_sts, tls_rpt, spf, dmarc) and the per-address checks on every address (dane,
+ * dnsbl, the SMTP exposure checks, banner_hostname, fcrdns), in POSTURE_CHECKS order. `--connect-to` rules send SMTP connections (as the MTA-STS fetch) elsewhere, names and SNI
  * unchanged. Every outcome is data: a DNS failure is a line in `problems` and n/a findings, never an exception.
  */
 import type { Clock } from '../core/clock.js';
@@ -10,7 +10,10 @@ import { POSTURE_CHECKS, type PostureCheckName, type PostureFinding } from '../c
 import type { SecureDns } from '../dns/secure.js';
 import { MAX_MX_HOSTS, orderMx } from '../dns/mx.js';
 import { runDane } from '../../checks/posture/dane.js';
+import { runBannerHostname } from '../../checks/posture/banner-hostname.js';
 import { runDmarc } from '../../checks/posture/dmarc.js';
+import { DEFAULT_DNSBL_OPTIONS, runDnsbl } from '../../checks/posture/dnsbl.js';
+import { runFcrdns } from '../../checks/posture/fcrdns.js';
 import { SMTP_EXPOSURE_CHECKS, runSmtpExposure, DEFAULT_SMTP_EXPOSURE_OPTIONS, type SmtpExposureCheck } from '../../checks/posture/exposure.js';
 import { mtaStsOptions, runMtaSts, type ConnectTo, type MtaStsDeps } from '../../checks/posture/mta-sts.js';
 import type { SmtpTarget } from '../../checks/posture/smtp.js';
@@ -18,10 +21,12 @@ import { runSpf } from '../../checks/posture/spf.js';
 import { runTlsRpt } from '../../checks/posture/tls-rpt.js';
 import type { TxtLookup } from '../../checks/posture/txt.js';
 
-/** The checks a posture run can do today; the rest of POSTURE_CHECKS are refused as "not implemented yet". */
+/** The checks a posture run can do (all of POSTURE_CHECKS); any other would be refused as "not implemented yet". */
 export const DOMAIN_CHECKS = ['mta_sts', 'tls_rpt', 'spf', 'dmarc'] as const;
+/** Per-address checks beside the SMTP exposure ones: DNS (dane, dnsbl, fcrdns) and the greeting's name. */
+const ADDRESS_CHECKS: readonly PostureCheckName[] = ['dane', 'dnsbl', 'banner_hostname', 'fcrdns'];
 export const IMPLEMENTED_CHECKS: readonly PostureCheckName[] = POSTURE_CHECKS.filter(
-  (c) => (DOMAIN_CHECKS as readonly string[]).includes(c) || c === 'dane' || c in SMTP_EXPOSURE_CHECKS,
+  (c) => (DOMAIN_CHECKS as readonly string[]).includes(c) || ADDRESS_CHECKS.includes(c) || c in SMTP_EXPOSURE_CHECKS,
 );
 
 export interface PostureRequest {
@@ -38,6 +43,8 @@ export interface PostureRequest {
   smtpTimeoutMs: number;
   /** `--at`: judge certificates as of this date (ms since the epoch); null: now. */
   at: number | null;
+  /** DNSBL zones for `dnsbl` (`--dnsbl-zone`, the config's `zones`); absent or empty: dnsbl is n/a. */
+  dnsblZones?: readonly string[];
 }
 
 export interface PostureDeps {
@@ -141,33 +148,45 @@ export function connectTarget(host: string, port: number, address: string, rules
 }
 
 async function smtpFindings(req: PostureRequest, mx: PostureMx[], deps: PostureDeps, validated: Validated): Promise<PostureFinding[]> {
-  const dane = req.checks.includes('dane');
   const smtpChecks = req.checks.filter((c): c is SmtpExposureCheck => c in SMTP_EXPOSURE_CHECKS);
-  const checks: PostureCheckName[] = [...(dane ? ['dane' as const] : []), ...smtpChecks];
+  const checks = req.checks.filter((c) => ADDRESS_CHECKS.includes(c) || c in SMTP_EXPOSURE_CHECKS);
   if (checks.length === 0) return [];
-  const options = {
-    ...DEFAULT_SMTP_EXPOSURE_OPTIONS,
-    certificate: { ...DEFAULT_SMTP_EXPOSURE_OPTIONS.certificate, at: req.at },
-    openRelay: { ...DEFAULT_SMTP_EXPOSURE_OPTIONS.openRelay, relayTestDomain: req.relayTestDomain } };
-  const smtpDeps = { clock: deps.clock, timeoutMs: req.smtpTimeoutMs, ehloName: req.ehloName, ...(deps.signal ? { signal: deps.signal } : {}) };
   const out: PostureFinding[] = [];
   for (const m of mx) {
     if (m.error !== null) {
       for (const check of checks) out.push({ check, scope: 'mx', mxHost: m.host, address: null, result: 'n/a', reason: 'no-address', detail: m.error });
       continue;
     }
-    for (const address of m.addresses) {
-      const to = connectTarget(m.host, req.port, address, req.connectTo);
-      const t: SmtpTarget = { mxHost: m.host, address: to.address, port: req.port, implicitTls: req.implicitTls, ...(req.ca !== null ? { ca: req.ca } : {}) };
-      const via = to.address === address && to.port === req.port ? '' : ` (connected to ${to.address}:${to.port} by --connect-to)`;
-      const found: PostureFinding[] = [];
-      if (dane) {
-        const daneTarget = { ...t, port: to.port, tlsaPort: req.port, mxSecure: validated.mx, addressSecure: validated.addresses.get(`${m.host} ${address}`) ?? false };
-        found.push(...(await runDane(daneTarget, { ...smtpDeps, tlsa: (name) => deps.dns.query(name, 'TLSA') }, req.at === null ? {} : { at: req.at })));
-      }
-      found.push(...(await runSmtpExposure({ ...t, port: to.port }, smtpDeps, smtpChecks, options)));
-      out.push(...found.map((f) => ({ ...f, address, detail: `${f.detail}${via}` })));
-    }
+    for (const address of m.addresses) out.push(...(await addressFindings(req, m.host, address, smtpChecks, deps, validated)));
   }
   return out;
+}
+
+/** Every per-address check on one address of one MX host, in POSTURE_CHECKS order (dane, dnsbl, SMTP, names). */
+async function addressFindings(
+  req: PostureRequest, host: string, address: string, smtpChecks: SmtpExposureCheck[], deps: PostureDeps, validated: Validated,
+): Promise<PostureFinding[]> {
+  const want = (c: PostureCheckName): boolean => req.checks.includes(c);
+  const options = {
+    ...DEFAULT_SMTP_EXPOSURE_OPTIONS,
+    certificate: { ...DEFAULT_SMTP_EXPOSURE_OPTIONS.certificate, at: req.at },
+    openRelay: { ...DEFAULT_SMTP_EXPOSURE_OPTIONS.openRelay, relayTestDomain: req.relayTestDomain } };
+  const smtpDeps = { clock: deps.clock, timeoutMs: req.smtpTimeoutMs, ehloName: req.ehloName, ...(deps.signal ? { signal: deps.signal } : {}) };
+  const to = connectTarget(host, req.port, address, req.connectTo);
+  const t: SmtpTarget = { mxHost: host, address: to.address, port: to.port, implicitTls: req.implicitTls, ...(req.ca !== null ? { ca: req.ca } : {}) };
+  const via = to.address === address && to.port === req.port ? '' : ` (connected to ${to.address}:${to.port} by --connect-to)`;
+  const where = { mxHost: host, address };
+  const found: PostureFinding[] = [];
+  if (want('dane')) {
+    const daneTarget = { ...t, tlsaPort: req.port, mxSecure: validated.mx, addressSecure: validated.addresses.get(`${host} ${address}`) ?? false };
+    found.push(...(await runDane(daneTarget, { ...smtpDeps, tlsa: (name) => deps.dns.query(name, 'TLSA') }, req.at === null ? {} : { at: req.at })));
+  }
+  // DNS only: the address as DNS gave it, never the --connect-to one.
+  if (want('dnsbl')) found.push(...(await runDnsbl(where, deps, { ...DEFAULT_DNSBL_OPTIONS, zones: [...(req.dnsblZones ?? [])] })));
+  found.push(...(await runSmtpExposure(t, smtpDeps, smtpChecks, options)));
+  if (want('banner_hostname')) found.push(...(await runBannerHostname({ ...t, dnsAddress: address }, { ...smtpDeps, dns: deps.dns })));
+  if (want('fcrdns')) found.push(...(await runFcrdns(where, deps)));
+  // DNS-only findings carry no "connected to" note: they asked about the address itself.
+  const viaFor = (f: PostureFinding): string => (f.check === 'dnsbl' || f.check === 'fcrdns' ? '' : via);
+  return found.map((f) => ({ ...f, address, detail: `${f.detail}${viaFor(f)}` }));
 }

@@ -34,8 +34,8 @@ describe('posture: usage', () => {
     [['posture', 'not a domain'], /not a domain name/],
     [['posture', 'http://example.test'], /scheme must be/],
     [['posture', 'example.test:99999'], /port must be 1-65535/],
-    [['posture', 'example.test', '--checks', 'dnsbl'], /dnsbl is not implemented yet/],
-    [['posture', 'example.test', '--checks', 'fcrdns,spf'], /fcrdns is not implemented yet/],
+    [['posture', 'example.test', '--dnsbl-zone', 'not a zone'], /--dnsbl-zone: "not a zone" is not a domain name/],
+    [['posture', 'example.test', ...Array.from({ length: 21 }, (_, i) => ['--dnsbl-zone', `z${i}.test`]).flat()], /--dnsbl-zone: at most 20 zones/],
     [['posture', 'example.test', '--checks', 'nope'], /unknown check "nope"/],
     [['posture', 'example.test', '--format', 'xml'], /--format/],
     [['posture', 'example.test', '--at', '2026-02-30'], /--at: "2026-02-30" is not a date/],
@@ -50,9 +50,9 @@ describe('posture: usage', () => {
   });
 
   it('a usage error with --format nagios is one UNKNOWN line, exit 3', async () => {
-    const r = await cli(['posture', 'example.test', '--checks', 'banner_hostname', '--format', 'nagios']);
+    const r = await cli(['posture', 'example.test', '--checks', 'nope', '--format', 'nagios']);
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/^SMTP UNKNOWN - --checks: banner_hostname is not implemented yet/);
+    expect(r.stdout).toMatch(/^SMTP UNKNOWN - --checks: unknown check "nope"/);
   });
 
   it('--help prints the usage, exit 0', async () => {

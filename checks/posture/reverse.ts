@@ -1,0 +1,85 @@
+/**
+ * What `fcrdns` and `dnsbl` share: an address's labels in reverse order (RFC 1035 3.5 for IPv4: octets;
+ * RFC 3596 2.5 for IPv6: the 32 nibbles, low-order first), the reverse-DNS name built on them, and one DNS
+ * lookup's outcome as plain data for the judges.
+ */
+import net from 'node:net';
+import type { SecureDns, SecureRrType } from '../../src/dns/secure.js';
+
+/** `192.0.2.1` → `1.2.0.192`; `2001:db8::1` → `1.0.0.0…8.b.d.0.1.0.0.2` (32 nibbles); null when not an address. */
+export function reversedLabels(address: string): string | null {
+  const bare = address.replace(/%.*$/, '');
+  if (net.isIPv4(bare)) return bare.split('.').reverse().join('.');
+  if (!net.isIPv6(bare)) return null;
+  const hex = expandIPv6(bare);
+  return hex === null ? null : [...hex].reverse().join('.');
+}
+
+/** The PTR name of an address: `1.2.0.192.in-addr.arpa`, or the nibbles under `ip6.arpa`; null when not one. */
+export function ptrNameOf(address: string): string | null {
+  const labels = reversedLabels(address);
+  if (labels === null) return null;
+  return `${labels}.${net.isIPv4(address.replace(/%.*$/, '')) ? 'in-addr.arpa' : 'ip6.arpa'}`;
+}
+
+/** The 32 hex digits of an IPv6 address (lower case), an embedded IPv4 tail (::ffff:192.0.2.1) included. */
+export function expandIPv6(address: string): string | null {
+  let text = address.toLowerCase();
+  const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    if (!net.isIPv4(v4[2]!)) return null;
+    const [a, b, c, d] = v4[2]!.split('.').map(Number) as [number, number, number, number];
+    text = `${v4[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const groups = (s: string | undefined): string[] => (s === undefined || s === '' ? [] : s.split(':'));
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  const all = [...head, ...Array<string>(halves.length === 1 ? 0 : missing).fill('0'), ...tail];
+  if (all.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return null;
+  return all.map((g) => g.padStart(4, '0')).join('');
+}
+
+/** Two addresses are the same (IPv6 compared in full form: `::1` = `0:0::1`). */
+export function sameIp(a: string, b: string): boolean {
+  if (net.isIPv4(a) || net.isIPv4(b)) return a === b;
+  const x = expandIPv6(a);
+  return x !== null && x === expandIPv6(b);
+}
+
+/** One lookup as the judges see it: rcode (null: no usable answer, `detail` says why), the records as text. */
+export interface LookupSeen {
+  name: string;
+  type: SecureRrType;
+  rcode: string | null;
+  records: string[];
+  detail: string;
+}
+
+/** A lookup of names (PTR, A, AAAA, TXT) through the injected DNS client; every outcome as data. */
+export async function lookup(dns: SecureDns, name: string, type: 'PTR' | 'A' | 'AAAA' | 'TXT'): Promise<LookupSeen> {
+  try {
+    const a = await dns.query(name, type);
+    return { name: a.name, type, rcode: a.error === null ? a.rcode : null, records: a.records.map(String), detail: a.detail };
+  } catch (e) {
+    return { name, type, rcode: null, records: [], detail: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** NXDOMAIN, or NOERROR without a record: the name has none. */
+export function isEmpty(l: LookupSeen): boolean {
+  return l.rcode === 'NXDOMAIN' || (l.rcode === 'NOERROR' && l.records.length === 0);
+}
+
+/** Anything but NOERROR/NXDOMAIN (SERVFAIL, REFUSED, a timeout): nothing is known of the name. */
+export function isFailed(l: LookupSeen): boolean {
+  return l.rcode !== 'NOERROR' && l.rcode !== 'NXDOMAIN';
+}
+
+/** `PTR 1.0.0.127.in-addr.arpa: SERVFAIL, 0 PTR record(s)` — a failed lookup for a detail line. */
+export function failedText(l: LookupSeen): string {
+  return `${l.type} ${l.name}: ${l.detail}`;
+}
