@@ -16,11 +16,13 @@
 #
 # Zones (nsd, authoritative), unbound validating with each signed zone's DS as
 # its own trust anchor (no root anchor, no chain from the root):
-#   probe-posture.test.     signed, valid: MX mx1/mx2/mx3, TLSA, _mta-sts, _smtp._tls, SPF, _dmarc
+#   probe-posture.test.     signed, valid: MX mx1/mx2/mx3, TLSA, _mta-sts, _smtp._tls (domain, mx1), SPF, _dmarc
 #   bogus-posture.test.     signed, then mx1's TLSA changed after signing: that RRset is bogus
 #                           (SERVFAIL), the rest of the zone secure
 #   insecure-posture.test.  unsigned (domain-insecure): answers without AD
 #   0.0.127.in-addr.arpa.   unsigned: PTR of 127.0.0.1-3 (mx1, mx2, and a name that resolves elsewhere)
+#   dnsbl.probe.test.       unsigned DNS blocklist (RFC 5782): 127.0.0.2 listed (its test point, with a TXT),
+#                           127.0.0.1 not, 127.0.0.3 answered 127.255.255.254 ("query refused")
 # Every other name is refused by unbound (local-zone "." refuse): nothing leaves the machine.
 set -euo pipefail
 
@@ -29,6 +31,7 @@ ZONE=probe-posture.test
 BOGUS=bogus-posture.test
 INSECURE=insecure-posture.test
 REVERSE=0.0.127.in-addr.arpa
+DNSBL=dnsbl.probe.test
 START_TIMEOUT=${DNSSTACK_START_TIMEOUT:-20}
 PACKAGES=(unbound nsd ldnsutils openssl)
 REQUIRED_FILES=(/usr/sbin/unbound /usr/sbin/unbound-control /usr/sbin/nsd /usr/bin/ldns-keygen
@@ -196,7 +199,7 @@ _25._tcp.mx2 TLSA 3 1 1 $(spki_sha256 "$t/stale-cert.pem")
 _25._tcp.mx3 TLSA 2 0 1 $(cert_sha256 "$t/ca.pem")
 _mta-sts TXT   "v=STSv1; id=20261205T000000;"
 _smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@$z"
-mx1      TXT   "v=TLSRPTv1; rua=mailto:tlsrpt@$z"
+_smtp._tls.mx1 TXT "v=TLSRPTv1; rua=mailto:tlsrpt@$z"
 @        TXT   "v=spf1 ip4:127.0.0.0/8 " "-all"
 _dmarc   TXT   "v=DMARC1; p=reject; rua=mailto:dmarc@$z"
 big      TXT   $(big_txt)
@@ -252,6 +255,18 @@ write_reverse_zone() { # 127.0.0.3's PTR names a host whose address is 127.0.0.9
 EOF
 }
 
+write_dnsbl_zone() { # RFC 5782 5: 127.0.0.2 must be listed, 127.0.0.1 must not; 127.0.0.3 gets a refusal code
+  cat >"$1/zones/$DNSBL.zone" <<EOF
+\$ORIGIN $DNSBL.
+\$TTL 60
+@          SOA   ns1.$ZONE. hostmaster.$ZONE. $(date -u +%s) 3600 600 86400 60
+@          NS    ns1.$ZONE.
+2.0.0.127  A     127.0.0.2
+2.0.0.127  TXT   "RFC 5782 test point: listed"
+3.0.0.127  A     127.255.255.254
+EOF
+}
+
 write_configs() { # dir
   local d=$1 z
   cat >"$d/nsd.conf" <<EOF
@@ -274,7 +289,7 @@ remote-control:
   control-enable: no
 EOF
   for z in "$ZONE" "$BOGUS"; do printf 'zone:\n  name: "%s"\n  zonefile: "%s.signed"\n' "$z" "$z" >>"$d/nsd.conf"; done
-  for z in "$INSECURE" "$REVERSE"; do printf 'zone:\n  name: "%s"\n  zonefile: "%s.zone"\n' "$z" "$z" >>"$d/nsd.conf"; done
+  for z in "$INSECURE" "$REVERSE" "$DNSBL"; do printf 'zone:\n  name: "%s"\n  zonefile: "%s.zone"\n' "$z" "$z" >>"$d/nsd.conf"; done
 
   cat >"$d/unbound.conf" <<EOF
 server:
@@ -300,18 +315,20 @@ server:
   trust-anchor-file: "$d/keys/$BOGUS.ds"
   domain-insecure: "$INSECURE"
   domain-insecure: "$REVERSE"
+  domain-insecure: "$DNSBL"
   local-zone: "127.in-addr.arpa." nodefault
   local-zone: "." refuse
   local-zone: "$ZONE." transparent
   local-zone: "$BOGUS." transparent
   local-zone: "$INSECURE." transparent
   local-zone: "$REVERSE." transparent
+  local-zone: "$DNSBL." transparent
 remote-control:
   control-enable: yes
   control-interface: "$d/unbound.ctl"
   control-use-cert: no
 EOF
-  for z in "$ZONE" "$BOGUS" "$INSECURE" "$REVERSE"; do printf 'stub-zone:\n  name: "%s"\n  stub-addr: 127.0.0.1@%s\n' "$z" "$NSD_PORT" >>"$d/unbound.conf"; done
+  for z in "$ZONE" "$BOGUS" "$INSECURE" "$REVERSE" "$DNSBL"; do printf 'stub-zone:\n  name: "%s"\n  stub-addr: 127.0.0.1@%s\n' "$z" "$NSD_PORT" >>"$d/unbound.conf"; done
 }
 
 wait_answer() { # port name: until the server answers a query over UDP (unbound-host is not needed: dig may be absent)
@@ -349,6 +366,7 @@ cmd_start() {
   sign_zone "$d" "$BOGUS" good
   write_insecure_zone "$d"
   write_reverse_zone "$d"
+  write_dnsbl_zone "$d"
   write_configs "$d"
   start_nsd "$d"
   unbound-checkconf "$d/unbound.conf" >/dev/null || die "unbound.conf invalid"
@@ -380,6 +398,7 @@ export DNSSTACK_ZONE=$ZONE
 export DNSSTACK_BOGUS_ZONE=$BOGUS
 export DNSSTACK_INSECURE_ZONE=$INSECURE
 export DNSSTACK_REVERSE_ZONE=$REVERSE
+export DNSSTACK_DNSBL_ZONE=$DNSBL
 export DNSSTACK_CA=$d/tls/ca.pem
 export DNSSTACK_CERT=$d/tls/cert.pem
 export DNSSTACK_KEY=$d/tls/key.pem
