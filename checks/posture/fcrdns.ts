@@ -6,7 +6,7 @@
  * Rules: a confirmed name: pass (detail: the PTR name and what it resolves to). Otherwise warn: the PTR lookup
  * failed (SERVFAIL, timeout: `dns-error`, said so; never a pass); no PTR (NXDOMAIN or no record: `no-ptr`); a
  * forward lookup failed and no name confirmed (`dns-error`); every name resolves elsewhere or nowhere
- * (`ptr-not-confirmed`, naming each and its addresses). At most MAX_PTR_NAMES PTR names are followed.
+ * (`ptr-not-confirmed`, naming each and its addresses). At most MAX_PTR_NAMES (10) PTR names are followed.
  */
 import net from 'node:net';
 import type { PostureFinding } from '../../src/core/posture.js';
@@ -16,8 +16,15 @@ import { failedText, isEmpty, isFailed, lookup, ptrNameOf, sameIp, type LookupSe
 
 export const name = 'fcrdns' as const;
 
-/** PTR names followed for the forward lookup (as Postfix and others bound it); the rest are named, not asked. */
+/** PTR names followed for the forward lookup by default; the rest are counted in the detail, not asked. */
 export const MAX_PTR_NAMES = 10;
+
+/** No config keys (so no `options(kit)`): the bound on PTR names followed, for callers and tests. */
+export interface FcrdnsOptions {
+  maxPtrNames: number;
+}
+
+export const DEFAULT_FCRDNS_OPTIONS: FcrdnsOptions = { maxPtrNames: MAX_PTR_NAMES };
 
 export interface FcrdnsDeps {
   dns: SecureDns;
@@ -52,29 +59,30 @@ export function judgeFcrdns(where: Where, seen: FcrdnsSeen): PostureFinding[] {
   if (ptr === null) return f('n/a', 'not-an-address', `${seen.address} is not an IP address`);
   if (isFailed(ptr)) return f('warn', 'dns-error', `${failedText(ptr)}: reverse DNS could not be checked`);
   if (isEmpty(ptr)) return f('warn', 'no-ptr', `no PTR for ${seen.address} (${ptr.name}: ${ptr.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'no PTR record'})`);
-  const names = ptr.records;
-  const more = names.length > MAX_PTR_NAMES ? ` (${names.length - MAX_PTR_NAMES} more PTR names not followed)` : '';
+  const names = [...new Set(ptr.records)];
+  const followed = names.slice(0, seen.forward.length);
+  const more = names.length > followed.length ? ` (${names.length - followed.length} more PTR name(s) not followed)` : '';
   const confirmed = confirmedName(seen);
   if (confirmed !== null) {
     return f('pass', null, `PTR ${seen.address} → ${confirmed}, ${confirmed} ${net.isIPv4(seen.address) ? 'A' : 'AAAA'} → ${seen.address}`);
   }
-  const said = `PTR ${seen.address} → ${names.slice(0, MAX_PTR_NAMES).join(', ')}${more}; ${seen.forward.map(forwardText).join('; ')}`;
+  const said = `PTR ${seen.address} → ${followed.join(', ')}${more}; ${seen.forward.map(forwardText).join('; ')}`;
   if (seen.forward.some(isFailed)) return f('warn', 'dns-error', `${said}: not confirmed, a forward lookup failed`);
   return f('warn', 'ptr-not-confirmed', `${said}: no PTR name resolves back to ${seen.address}`);
 }
 
-/** The PTR lookup, then A/AAAA (the address's family) of each PTR name, at most MAX_PTR_NAMES, in parallel. */
-export async function gatherFcrdns(address: string, deps: FcrdnsDeps): Promise<FcrdnsSeen> {
+/** The PTR lookup, then A/AAAA (the address's family) of each PTR name, at most `maxPtrNames`, in parallel. */
+export async function gatherFcrdns(address: string, deps: FcrdnsDeps, opts: FcrdnsOptions = DEFAULT_FCRDNS_OPTIONS): Promise<FcrdnsSeen> {
   const ptrName = ptrNameOf(address);
   if (ptrName === null) return { address, ptr: null, forward: [] };
   const ptr = await lookup(deps.dns, ptrName, 'PTR');
   if (ptr.rcode !== 'NOERROR') return { address, ptr, forward: [] };
   const type = net.isIPv4(address) ? 'A' : 'AAAA';
-  const names = [...new Set(ptr.records)].slice(0, MAX_PTR_NAMES);
+  const names = [...new Set(ptr.records)].slice(0, Math.max(1, opts.maxPtrNames));
   const forward = await Promise.all(names.map((n) => lookup(deps.dns, n, type)));
   return { address, ptr, forward };
 }
 
-export async function runFcrdns(where: Where, deps: FcrdnsDeps): Promise<PostureFinding[]> {
-  return judgeFcrdns(where, await gatherFcrdns(where.address, deps));
+export async function runFcrdns(where: Where, deps: FcrdnsDeps, opts: FcrdnsOptions = DEFAULT_FCRDNS_OPTIONS): Promise<PostureFinding[]> {
+  return judgeFcrdns(where, await gatherFcrdns(where.address, deps, opts));
 }

@@ -82,6 +82,14 @@ describe('gatherFcrdns', () => {
     expect(confirmedName(s)).toBe('h3.example.test');
   });
 
+  it('names the PTR names it did not follow; maxPtrNames bounds the forward lookups', async () => {
+    const dns = fakeSecureDns({ [`${PTR} PTR`]: { records: ['a.example.test', 'b.example.test', 'c.example.test'] } });
+    const [f] = await runFcrdns(where, { dns }, { maxPtrNames: 2 });
+    expect(f).toMatchObject({ result: 'warn', reason: 'ptr-not-confirmed' });
+    expect(f!.detail).toBe('PTR 192.0.2.1 → a.example.test, b.example.test (1 more PTR name(s) not followed); a.example.test A NXDOMAIN; b.example.test A NXDOMAIN: no PTR name resolves back to 192.0.2.1');
+    expect(dns.asked).toEqual([`${PTR} PTR`, 'a.example.test A', 'b.example.test A']);
+  });
+
   it('asks only the PTR when it fails or is empty', async () => {
     const dns = fakeSecureDns({ [`${PTR} PTR`]: { rcode: 'SERVFAIL' } });
     expect((await runFcrdns(where, { dns }))[0]).toMatchObject({ result: 'warn', reason: 'dns-error' });
