@@ -6,6 +6,7 @@
 import type { PostureCheckName } from '../../src/core/posture.js';
 import type { SchemaKit } from '../step.js';
 import { options as certificate } from './certificate.js';
+import { options as dnsbl } from './dnsbl.js';
 import { options as expn } from './expn.js';
 import { options as mtaSts } from './mta-sts.js';
 import { options as openRelay } from './open-relay.js';
@@ -14,6 +15,7 @@ import { options as vrfy } from './vrfy.js';
 
 export const POSTURE_OPTIONS = {
   mta_sts: mtaSts,
+  dnsbl,
   certificate,
   starttls_injection: starttlsInjection,
   vrfy,

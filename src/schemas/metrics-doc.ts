@@ -9,6 +9,7 @@ import { createDeliveryMetrics } from '../alerts/delivery/metrics.js';
 import { AlertEngine } from '../alerts/engine.js';
 import type { AlertRule } from '../alerts/types.js';
 import type { CapacityReport } from '../core/capacity.js';
+import type { PostureFinding } from '../core/posture.js';
 import { WARNING_KINDS, type CheckResult, type PhaseRecord } from '../core/result.js';
 import type { TargetMeta } from '../core/target-meta.js';
 import { CAPACITY_QUANTILES } from '../metrics/capacity.js';
@@ -82,6 +83,13 @@ const CAPACITY: CapacityReport = {
 
 const meta = (name: string): TargetMeta => ({ name, labels: {}, module: 'm', phaseHistograms: 'target', intervalMs: 60_000 });
 
+/** A posture run of a domain (module posture:): a check of the domain, and checks of one MX host's address. */
+const POSTURE: PostureFinding[] = [
+  { check: 'spf', scope: 'domain', mxHost: null, address: null, result: 'pass', reason: null, detail: 'one v=spf1 record ending in -all' },
+  { check: 'dane', scope: 'address', mxHost: 'mx1.example.test', address: '192.0.2.1', result: 'fail', reason: 'tlsa-invalid', detail: 'no TLSA record matches the chain served' },
+  { check: 'certificate', scope: 'address', mxHost: 'mx1.example.test', address: '192.0.2.1', result: 'warn', reason: 'certificate-host-mismatch', detail: 'the certificate names mail.example.test' },
+];
+
 /** The /metrics registry of a daemon that has run a few targets and has one alert firing. */
 function daemonRegistry(): Registry {
   const registry = new Registry();
@@ -91,6 +99,7 @@ function daemonRegistry(): Registry {
   metrics.recordRun(meta('relay'), [failed]);
   metrics.recordRun(meta('domain'), mx);
   metrics.recordCapacity(meta('submission'), CAPACITY, Date.parse(STARTED_AT));
+  metrics.recordPosture(meta('domain'), POSTURE, Date.parse(STARTED_AT));
   metrics.skipped(meta('relay'));
   metrics.observeLag(0.01);
   metrics.configReloaded(true, Date.parse(STARTED_AT));

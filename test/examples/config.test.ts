@@ -88,7 +88,7 @@ describe('example configs', () => {
       '/run/secrets/smtp_probe_password',
     ]);
     const c = result.config;
-    expect(Object.keys(c.modules).sort()).toEqual(['default', 'mx', 'open_relay', 'smtps', 'submission']);
+    expect(Object.keys(c.modules).sort()).toEqual(['default', 'mx', 'open_relay', 'posture', 'smtps', 'submission']);
 
     // The open-relay check: a negative RCPT expectation to an outside address.
     const relay = c.modules.open_relay!;
@@ -107,6 +107,9 @@ describe('example configs', () => {
     expect(sub.probeTargets).toEqual(['smtp://mail.example.test:587']);
     expect(sub.requireCapabilities.length).toBeGreaterThan(0);
     expect(c.modules.smtps!.tls).toBe('implicit');
+    // Posture: every 6h, a validating resolver named, a check's own keys under its name.
+    expect(c.modules.posture!.posture).toMatchObject({ everyMs: 6 * 3_600_000, dnsServer: '127.0.0.1:53', options: { certificate: { warn_days: 21, fail_days: 7 } } });
+    expect(c.targets.find((t) => t.module === 'posture')?.url).toBe('mx://example.test:25');
 
     // Targets: labels and their own intervals; every target's interval leaves room for its timeout.
     expect(c.targets.length).toBeGreaterThanOrEqual(5);
@@ -116,7 +119,7 @@ describe('example configs', () => {
 
     // Alerts: every rule kind, every receiver type, secrets by *_file or ${ENV} only.
     const kinds = new Set(c.alerts.rules?.map((r) => r.kind));
-    expect([...kinds].sort()).toEqual(['capability', 'certificate', 'down', 'slow']);
+    expect([...kinds].sort()).toEqual(['capability', 'certificate', 'down', 'posture', 'slow']);
     const receivers = c.alerts.receivers ?? [];
     expect(new Set(receivers.map((r) => r.type))).toEqual(new Set(['webhook', 'alertmanager', 'slack', 'pagerduty']));
     for (const r of receivers) {
