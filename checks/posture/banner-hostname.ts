@@ -13,6 +13,7 @@ import type { PostureFinding } from '../../src/core/posture.js';
 import type { SmtpReply } from '../../src/core/reply.js';
 import type { SecureDns } from '../../src/dns/secure.js';
 import { confirmedName, gatherFcrdns, type FcrdnsSeen } from './fcrdns.js';
+import { isEmpty, isFailed } from './reverse.js';
 import { addressFinding, finish, openSession, unreachable, unreachableFinding, type SmtpDeps, type SmtpTarget, type Unreachable } from './smtp.js';
 import { quote } from './txt.js';
 
@@ -55,9 +56,16 @@ function normal(n: string): string {
 function expected(where: Where, seen: BannerHostnameSeen): { name: string; why: string } {
   const ptr = confirmedName(seen.fcrdns);
   if (ptr !== null) return { name: ptr, why: 'the forward-confirmed PTR name' };
-  const p = seen.fcrdns.ptr;
-  const state = p === null ? 'not an IP address' : p.rcode === 'NOERROR' && p.records.length > 0 ? `PTR ${p.records.join(', ')} not confirmed` : p.rcode === null || (p.rcode !== 'NOERROR' && p.rcode !== 'NXDOMAIN') ? 'PTR lookup failed' : 'no PTR';
-  return { name: normal(where.mxHost), why: `the MX host name (${state})` };
+  return { name: normal(where.mxHost), why: `the MX host name (${ptrState(seen.fcrdns)})` };
+}
+
+/** Why there is no confirmed PTR name, in a few words. */
+function ptrState(f: FcrdnsSeen): string {
+  const p = f.ptr;
+  if (p === null) return 'not an IP address';
+  if (isFailed(p)) return 'PTR lookup failed';
+  if (isEmpty(p)) return 'no PTR';
+  return `PTR ${p.records.join(', ')} not confirmed`;
 }
 
 /** Pure: the session and the address's reverse DNS → one finding for the address. */

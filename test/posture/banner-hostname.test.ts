@@ -48,6 +48,9 @@ describe('judgeBannerHostname', () => {
     expect(w!.detail).toBe('the 220 greeting says "lb.example.test", EHLO says "mx.example.test"; expected smtp.example.test, the forward-confirmed PTR name');
     const [x] = judgeBannerHostname(where, seen(said('mx.example.test', '5.5.1 no', 502), unconfirmed));
     expect(x!.detail).toBe('the 220 greeting says "mx.example.test", EHLO refused ("502 5.5.1 no"); expected mx.example.test, the MX host name (PTR other.example.test not confirmed)');
+    const servfail: FcrdnsSeen = { address: '192.0.2.1', ptr: { name: PTR, type: 'PTR', rcode: 'SERVFAIL', records: [], detail: '' }, forward: [] };
+    const [p] = judgeBannerHostname(where, seen(said('mx.example.test', 'mx.example.test'), servfail));
+    expect(p).toMatchObject({ result: 'pass', detail: 'greeting and EHLO name mx.example.test, the MX host name (PTR lookup failed)' });
     const [n] = judgeBannerHostname(where, seen({ kind: 'unreachable', detail: 'connect: ECONNREFUSED' }, noPtr));
     expect(n!.detail).toBe('no greeting: connect: ECONNREFUSED');
   });
