@@ -11,16 +11,15 @@
  */
 import type { PostureFinding } from '../../src/core/posture.js';
 import type { SmtpReply } from '../../src/core/reply.js';
-import type { SecureDns } from '../../src/dns/secure.js';
 import { confirmedName, gatherFcrdns, type FcrdnsSeen } from './fcrdns.js';
-import { isEmpty, isFailed } from './reverse.js';
+import { isEmpty, isFailed, type NameDns } from './reverse.js';
 import { addressFinding, finish, openSession, unreachable, unreachableFinding, type SmtpDeps, type SmtpTarget, type Unreachable } from './smtp.js';
 import { quote } from './txt.js';
 
 export const name = 'banner_hostname' as const;
 
 export interface BannerHostnameDeps extends SmtpDeps {
-  dns: SecureDns;
+  dns: NameDns;
 }
 
 /** The address whose PTR is asked, when the session goes elsewhere (`--connect-to`); default the target's. */

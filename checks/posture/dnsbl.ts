@@ -13,10 +13,9 @@
 import net from 'node:net';
 import type { PostureFinding, PostureVerdict } from '../../src/core/posture.js';
 import { worstOf } from '../../src/core/posture.js';
-import type { SecureDns } from '../../src/dns/secure.js';
 import type { SchemaKit } from '../step.js';
 import { addressFinding, type SmtpTarget } from './smtp.js';
-import { isFailed, lookup, reversedLabels, type LookupSeen } from './reverse.js';
+import { isFailed, lookup, reversedLabels, type LookupSeen, type NameDns } from './reverse.js';
 import { quote } from './txt.js';
 
 export const name = 'dnsbl' as const;
@@ -54,7 +53,7 @@ export function dnsblOptions(c: { zones?: string[] } = {}): DnsblOptions {
 }
 
 export interface DnsblDeps {
-  dns: SecureDns;
+  dns: NameDns;
 }
 
 /** One zone's answers: the A lookup, and the TXT lookup when the A said "listed". */

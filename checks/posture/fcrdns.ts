@@ -10,9 +10,8 @@
  */
 import net from 'node:net';
 import type { PostureFinding } from '../../src/core/posture.js';
-import type { SecureDns } from '../../src/dns/secure.js';
 import { addressFinding, type SmtpTarget } from './smtp.js';
-import { failedText, isEmpty, isFailed, lookup, ptrNameOf, sameIp, type LookupSeen } from './reverse.js';
+import { failedText, isEmpty, isFailed, lookup, ptrNameOf, sameIp, type LookupSeen, type NameDns } from './reverse.js';
 
 export const name = 'fcrdns' as const;
 
@@ -27,7 +26,7 @@ export interface FcrdnsOptions {
 export const DEFAULT_FCRDNS_OPTIONS: FcrdnsOptions = { maxPtrNames: MAX_PTR_NAMES };
 
 export interface FcrdnsDeps {
-  dns: SecureDns;
+  dns: NameDns;
 }
 
 type Where = Pick<SmtpTarget, 'mxHost' | 'address'>;

@@ -4,7 +4,6 @@
  * lookup's outcome as plain data for the judges.
  */
 import net from 'node:net';
-import type { SecureDns, SecureRrType } from '../../src/dns/secure.js';
 
 /** `192.0.2.1` → `1.2.0.192`; `2001:db8::1` → `1.0.0.0…8.b.d.0.1.0.0.2` (32 nibbles); null when not an address. */
 export function reversedLabels(address: string): string | null {
@@ -50,20 +49,37 @@ export function sameIp(a: string, b: string): boolean {
   return x !== null && x === expandIPv6(b);
 }
 
+/** The record types these checks ask for; each record's data is text (an address or a name, TXT joined). */
+export type NameRrType = 'PTR' | 'A' | 'AAAA' | 'TXT';
+
+/** One answer as the DNS client gives it (rcode null with `error` set when no usable answer came). */
+export interface NameAnswer {
+  name: string;
+  rcode: string | null;
+  records: readonly string[];
+  error: string | null;
+  detail: string;
+}
+
+/** The DNS the checks are given: the posture run's client (`src/dns/secure.ts`'s SecureDns fits as it is), or a fake. */
+export interface NameDns {
+  query(name: string, type: NameRrType): Promise<NameAnswer>;
+}
+
 /** One lookup as the judges see it: rcode (null: no usable answer, `detail` says why), the records as text. */
 export interface LookupSeen {
   name: string;
-  type: SecureRrType;
+  type: NameRrType;
   rcode: string | null;
   records: string[];
   detail: string;
 }
 
 /** A lookup of names (PTR, A, AAAA, TXT) through the injected DNS client; every outcome as data. */
-export async function lookup(dns: SecureDns, name: string, type: 'PTR' | 'A' | 'AAAA' | 'TXT'): Promise<LookupSeen> {
+export async function lookup(dns: NameDns, name: string, type: NameRrType): Promise<LookupSeen> {
   try {
     const a = await dns.query(name, type);
-    return { name: a.name, type, rcode: a.error === null ? a.rcode : null, records: a.records.map(String), detail: a.detail };
+    return { name: a.name, type, rcode: a.error === null ? a.rcode : null, records: [...a.records], detail: a.detail };
   } catch (e) {
     return { name, type, rcode: null, records: [], detail: e instanceof Error ? e.message : String(e) };
   }

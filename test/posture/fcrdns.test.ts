@@ -90,6 +90,12 @@ describe('gatherFcrdns', () => {
     expect(dns.asked).toEqual([`${PTR} PTR`, 'a.example.test A', 'b.example.test A']);
   });
 
+  it('a DNS client that throws is a failed lookup (warn dns-error, the message said), not a crash', async () => {
+    const dns = { query: () => Promise.reject(new Error('socket exploded')) };
+    const [f] = await runFcrdns(where, { dns });
+    expect(f).toMatchObject({ result: 'warn', reason: 'dns-error', detail: `PTR ${PTR}: socket exploded: reverse DNS could not be checked` });
+  });
+
   it('asks only the PTR when it fails or is empty', async () => {
     const dns = fakeSecureDns({ [`${PTR} PTR`]: { rcode: 'SERVFAIL' } });
     expect((await runFcrdns(where, { dns }))[0]).toMatchObject({ result: 'warn', reason: 'dns-error' });
