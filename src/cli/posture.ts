@@ -10,6 +10,7 @@ import { UsageError, choiceFlag, parseFlags, readFlagFile } from './args.js';
 import { POSTURE_HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { POSTURE_FORMATS, isOk, nagiosState, renderJson, renderJunit, renderNagios, renderText, type PostureReport } from './posture-report.js';
+import { postureOptions } from '../posture/options.js';
 import { IMPLEMENTED_CHECKS, runPosture, type PostureDeps } from '../posture/run.js';
 
 /** The flags of `smtp-probe posture` (README "Posture", docs/posture.md). */
@@ -57,7 +58,10 @@ export async function postureCommand(argv: string[], io: CliIo, deps: Partial<Po
   const ca = values.ca === undefined ? null : readFlagFile('ca', values.ca);
   const dns = deps.dns ?? secureDnsFor(values['dns-server'], clock, io.signal);
   const run = await runPosture(
-    { ...target, checks, ca, connectTo, dnsblZones, relayTestDomain, ehloName: machineFqdn(), smtpTimeoutMs: deps.smtpTimeoutMs ?? DEFAULTS.posture.smtpTimeoutMs, at },
+    {
+      ...target, checks, ca, connectTo, ehloName: machineFqdn(), smtpTimeoutMs: deps.smtpTimeoutMs ?? DEFAULTS.posture.smtpTimeoutMs, at,
+      options: postureOptions({ open_relay: { relay_test_domain: relayTestDomain }, dnsbl: { zones: dnsblZones } }, at),
+    },
     { dns: memoizeSecureDns(dns), clock, ...(io.signal ? { signal: io.signal } : {}), ...(deps.stsFetch ? { stsFetch: deps.stsFetch } : {}) },
   );
   const strict = values.strict ?? false;

@@ -6,12 +6,11 @@
 import type { CheckPlan } from '../core/plan.js';
 import type { PostureModuleSettings } from '../core/posture.js';
 import { DEFAULTS } from '../plan/defaults.js';
-import { DEFAULT_OPEN_RELAY_OPTIONS } from '../../checks/posture/open-relay.js';
+import { postureOptions } from './options.js';
 import type { PostureRequest } from './run.js';
 
 export function postureRequestOf(plan: CheckPlan, s: PostureModuleSettings): PostureRequest {
   const ca = plan.tlsParams.ca;
-  const relay = s.options.open_relay?.['relay_test_domain'];
   return {
     domain: plan.host.toLowerCase().replace(/\.$/, ''),
     port: plan.port,
@@ -19,7 +18,7 @@ export function postureRequestOf(plan: CheckPlan, s: PostureModuleSettings): Pos
     checks: s.checks,
     ca: ca === undefined ? null : String(ca),
     connectTo: s.connectTo,
-    relayTestDomain: typeof relay === 'string' ? relay.toLowerCase() : DEFAULT_OPEN_RELAY_OPTIONS.relayTestDomain,
+    options: postureOptions(s.options, null),
     ehloName: plan.ehlo,
     smtpTimeoutMs: Math.min(plan.phaseTimeoutMs, DEFAULTS.posture.smtpTimeoutMs),
     at: null,

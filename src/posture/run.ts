@@ -12,14 +12,15 @@ import { MAX_MX_HOSTS, orderMx } from '../dns/mx.js';
 import { runDane } from '../../checks/posture/dane.js';
 import { runBannerHostname } from '../../checks/posture/banner-hostname.js';
 import { runDmarc } from '../../checks/posture/dmarc.js';
-import { DEFAULT_DNSBL_OPTIONS, runDnsbl } from '../../checks/posture/dnsbl.js';
+import { runDnsbl } from '../../checks/posture/dnsbl.js';
 import { runFcrdns } from '../../checks/posture/fcrdns.js';
-import { SMTP_EXPOSURE_CHECKS, runSmtpExposure, DEFAULT_SMTP_EXPOSURE_OPTIONS, type SmtpExposureCheck } from '../../checks/posture/exposure.js';
+import { SMTP_EXPOSURE_CHECKS, runSmtpExposure, type SmtpExposureCheck } from '../../checks/posture/exposure.js';
 import { mtaStsOptions, runMtaSts, type ConnectTo, type MtaStsDeps } from '../../checks/posture/mta-sts.js';
 import type { SmtpTarget } from '../../checks/posture/smtp.js';
 import { runSpf } from '../../checks/posture/spf.js';
 import { runTlsRpt } from '../../checks/posture/tls-rpt.js';
 import type { TxtLookup } from '../../checks/posture/txt.js';
+import type { PostureOptions } from './options.js';
 
 /** The checks a posture run can do (all of POSTURE_CHECKS); any other would be refused as "not implemented yet". */
 export const DOMAIN_CHECKS = ['mta_sts', 'tls_rpt', 'spf', 'dmarc'] as const;
@@ -38,13 +39,12 @@ export interface PostureRequest {
   /** PEM of `--ca`, for SMTP TLS and the MTA-STS fetch (beside the system roots). */
   ca: string | null;
   connectTo: readonly ConnectTo[];
-  relayTestDomain: string;
+  /** Each check's options, defaults filled in (options.ts). */
+  options: PostureOptions;
   ehloName: string;
   smtpTimeoutMs: number;
   /** `--at`: judge certificates as of this date (ms since the epoch); null: now. */
   at: number | null;
-  /** DNSBL zones for `dnsbl` (`--dnsbl-zone`, the config's `zones`); absent or empty: dnsbl is n/a. */
-  dnsblZones?: readonly string[];
 }
 
 export interface PostureDeps {
@@ -130,7 +130,7 @@ async function domainFindings(req: PostureRequest, hosts: string[], deps: Postur
   const out: PostureFinding[] = [];
   const want = (c: PostureCheckName): boolean => req.checks.includes(c);
   if (want('mta_sts')) {
-    const options = mtaStsOptions({}, { ca: req.ca === null ? [] : [req.ca], connectTo: req.connectTo });
+    const options = mtaStsOptions({ timeout_ms: req.options.mtaStsTimeoutMs }, { ca: req.ca === null ? [] : [req.ca], connectTo: req.connectTo });
     const stsDeps: MtaStsDeps = { txt, clock: deps.clock, ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.stsFetch ? { fetch: deps.stsFetch } : {}) };
     out.push(...(await runMtaSts(req.domain, hosts, options, stsDeps)));
   }
@@ -167,10 +167,6 @@ async function addressFindings(
   req: PostureRequest, host: string, address: string, smtpChecks: SmtpExposureCheck[], deps: PostureDeps, validated: Validated,
 ): Promise<PostureFinding[]> {
   const want = (c: PostureCheckName): boolean => req.checks.includes(c);
-  const options = {
-    ...DEFAULT_SMTP_EXPOSURE_OPTIONS,
-    certificate: { ...DEFAULT_SMTP_EXPOSURE_OPTIONS.certificate, at: req.at },
-    openRelay: { ...DEFAULT_SMTP_EXPOSURE_OPTIONS.openRelay, relayTestDomain: req.relayTestDomain } };
   const smtpDeps = { clock: deps.clock, timeoutMs: req.smtpTimeoutMs, ehloName: req.ehloName, ...(deps.signal ? { signal: deps.signal } : {}) };
   const to = connectTarget(host, req.port, address, req.connectTo);
   const t: SmtpTarget = { mxHost: host, address: to.address, port: to.port, implicitTls: req.implicitTls, ...(req.ca !== null ? { ca: req.ca } : {}) };
@@ -182,8 +178,8 @@ async function addressFindings(
     found.push(...(await runDane(daneTarget, { ...smtpDeps, tlsa: (name) => deps.dns.query(name, 'TLSA') }, req.at === null ? {} : { at: req.at })));
   }
   // DNS only: the address as DNS gave it, never the --connect-to one.
-  if (want('dnsbl')) found.push(...(await runDnsbl(where, deps, { ...DEFAULT_DNSBL_OPTIONS, zones: [...(req.dnsblZones ?? [])] })));
-  found.push(...(await runSmtpExposure(t, smtpDeps, smtpChecks, options)));
+  if (want('dnsbl')) found.push(...(await runDnsbl(where, deps, req.options.dnsbl)));
+  found.push(...(await runSmtpExposure(t, smtpDeps, smtpChecks, req.options.smtp)));
   if (want('banner_hostname')) found.push(...(await runBannerHostname({ ...t, dnsAddress: address }, { ...smtpDeps, dns: deps.dns })));
   if (want('fcrdns')) found.push(...(await runFcrdns(where, deps)));
   // DNS-only findings carry no "connected to" note: they asked about the address itself.

@@ -8,6 +8,7 @@ import { closeAll } from '../helpers/cleanup.js';
 import { fakeSecureDns } from '../dns/secure-fake.js';
 import { reply, startSecureResponder } from '../dns/secure-responder.js';
 import { runPosture, type PostureRequest } from '../../src/posture/run.js';
+import { postureOptions } from '../../src/posture/options.js';
 import { banner, ehloSteps, quitSteps, startScriptedServer } from '../helpers/scripted-server.js';
 
 afterEach(closeAll);
@@ -125,8 +126,8 @@ describe('runPosture: dnsbl, banner_hostname and fcrdns per address', () => {
     });
     const req: PostureRequest = {
       domain: 'example.test', port: 25, implicitTls: false, checks: ['dnsbl', 'banner_hostname', 'fcrdns'], ca: null,
-      connectTo: [{ host: 'mx1.example.test', port: 25, toHost: '127.0.0.1', toPort: s.port }], relayTestDomain: 'example.net',
-      ehloName: 'probe.example.test', smtpTimeoutMs: 3_000, at: null, dnsblZones: ['bl.test'],
+      connectTo: [{ host: 'mx1.example.test', port: 25, toHost: '127.0.0.1', toPort: s.port }],
+      ehloName: 'probe.example.test', smtpTimeoutMs: 3_000, at: null, options: postureOptions({ dnsbl: { zones: ['bl.test'] } }, null),
     };
     const run = await runPosture(req, { dns, clock: systemClock });
     expect(run.findings.map((f) => [f.check, f.address, f.result, f.reason])).toEqual([
@@ -137,7 +138,7 @@ describe('runPosture: dnsbl, banner_hostname and fcrdns per address', () => {
     expect(run.findings[1]!.detail).toBe(`greeting and EHLO name mx1.example.test, the forward-confirmed PTR name (connected to 127.0.0.1:${s.port} by --connect-to)`);
     expect(run.findings[2]!.detail).toBe('PTR 192.0.2.1 → mx1.example.test, mx1.example.test A → 192.0.2.1');
     expect(s.commands()).toEqual(['EHLO probe.example.test', 'QUIT']);
-    const none = await runPosture({ ...req, checks: ['dnsbl'], dnsblZones: [] }, { dns, clock: systemClock });
+    const none = await runPosture({ ...req, checks: ['dnsbl'], options: postureOptions({}, null) }, { dns, clock: systemClock });
     expect(none.findings).toEqual([expect.objectContaining({ check: 'dnsbl', result: 'n/a', reason: 'no-zones' })]);
   });
 });
