@@ -34,7 +34,7 @@ export interface PostureFinding {
 }
 
 /** Where a finding is, for one line of text: `HOST ADDRESS`, the MX host, or the domain. */
-export function findingPlace(f: PostureFinding, domain: string): string {
+export function findingPlace(f: Pick<PostureFinding, 'mxHost' | 'address'>, domain: string): string {
   return f.address ? `${f.mxHost} ${f.address}` : (f.mxHost ?? domain);
 }
 
@@ -71,4 +71,52 @@ export interface PostureModuleSettings {
   connectTo: readonly ConnectTo[];
   /** Each check's own config keys as the config gave them (a check's `options(kit)` shape), converted by the run. */
   options: Readonly<Partial<Record<PostureCheckName, Readonly<Record<string, unknown>>>>>;
+}
+
+/** A finding whose verdict moved between two posture runs of a target, or that came (from null) or went (to null). */
+export interface PostureChange {
+  check: PostureCheckName;
+  mxHost: string | null;
+  address: string | null;
+  from: PostureVerdict | null;
+  to: PostureVerdict | null;
+  /** The reason now (or, for a finding that went, before). */
+  reason: string | null;
+  detail: string;
+}
+
+/** What moved from one run's findings to the next, in the order of the newer run (then the findings that went). */
+export function postureChanges(before: readonly PostureFinding[], after: readonly PostureFinding[]): PostureChange[] {
+  const key = (f: PostureFinding): string => `${f.check}\u0000${f.mxHost ?? ''}\u0000${f.address ?? ''}`;
+  const old = new Map(before.map((f) => [key(f), f]));
+  const out: PostureChange[] = [];
+  for (const f of after) {
+    const was = old.get(key(f));
+    old.delete(key(f));
+    if (was && was.result === f.result && was.reason === f.reason) continue;
+    out.push({ check: f.check, mxHost: f.mxHost, address: f.address, from: was?.result ?? null, to: f.result, reason: f.reason, detail: f.detail });
+  }
+  for (const was of old.values()) {
+    out.push({ check: was.check, mxHost: was.mxHost, address: was.address, from: was.result, to: null, reason: was.reason, detail: 'no longer reported' });
+  }
+  return out;
+}
+
+/** The last posture run of a target, as the daemon keeps it (`GET /api/v1/targets/{name}`, the target page). */
+export interface PostureSnapshot {
+  /** When it finished (ISO). */
+  at: string;
+  domain: string;
+  /** The MX hosts it found, by preference, with their addresses. */
+  mx: { host: string; preference: number | null; addresses: string[] }[];
+  findings: PostureFinding[];
+  /** What kept part of the run from happening (an MX or address lookup that failed). */
+  problems: string[];
+  /** When the run before finished (ISO); null when this is the first since the daemon started. */
+  previousAt: string | null;
+  /**
+   * The last run whose findings differed from the run before it (this one or an earlier one): when, and what moved.
+   * Null until a run has differed from its predecessor since the daemon started.
+   */
+  lastChange: { at: string; previousAt: string; changes: PostureChange[] } | null;
 }

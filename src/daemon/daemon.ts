@@ -298,6 +298,7 @@ export class Daemon {
       target: (name) => this.byName.get(name),
       history: this.history,
       firing: () => this.alerting?.firing() ?? [],
+      posture: (name) => this.posture.snapshot(name),
     });
   }
 

@@ -1,6 +1,8 @@
 import type { Clock } from '../core/clock.js';
 import { deadline } from '../core/deadline.js';
-import { findingPlace, type PostureFinding, type PostureModuleSettings } from '../core/posture.js';
+import {
+  VERDICT_RANK, findingPlace, postureChanges, type PostureChange, type PostureFinding, type PostureModuleSettings, type PostureSnapshot,
+} from '../core/posture.js';
 import type { ConfiguredTarget } from '../config/resolve.js';
 import { createSecureDns, memoizeSecureDns, type SecureDns } from '../dns/secure.js';
 import type { Logger } from '../log.js';
@@ -41,6 +43,8 @@ interface Entry {
 export class PostureJobs {
   private readonly scheduler: Scheduler;
   private entries = new Map<string, Entry>();
+  /** Each target's last posture run (what the API and the target page show); gone with the target or its posture:. */
+  private readonly last = new Map<string, PostureSnapshot>();
 
   constructor(private readonly opts: PostureJobsOptions) {
     this.scheduler = new Scheduler({
@@ -63,10 +67,18 @@ export class PostureJobs {
     for (const [name, old] of this.entries) {
       if (next.get(name) === old) continue;
       old.controller?.abort();
-      if (!next.has(name)) this.opts.metrics.forgetPosture(name);
+      if (!next.has(name)) {
+        this.opts.metrics.forgetPosture(name);
+        this.last.delete(name);
+      }
     }
     this.entries = next;
     this.scheduler.replace([...next.values()].map((e): Job => ({ key: e.target.name, intervalMs: e.settings.everyMs, run: (signal) => this.runOnce(e, signal) })));
+  }
+
+  /** The target's last posture run; null before its first (or when its module has no posture:). */
+  snapshot(name: string): PostureSnapshot | null {
+    return this.last.get(name) ?? null;
   }
 
   /** No more runs; the ones going are cut short at once. */
@@ -93,6 +105,7 @@ export class PostureJobs {
       }
       this.opts.metrics.recordPosture(e.target.meta, run.findings, clock.wallNow());
       this.log(e.target, req.domain, run);
+      this.keep(e.target.name, req.domain, run);
       this.opts.onRun(e.target, e.settings, req.domain, run.findings);
     } finally {
       bound.dispose();
@@ -109,6 +122,23 @@ export class PostureJobs {
       this.opts.logger.warn({ target: e.target.name, message: err instanceof Error ? err.message : String(err) }, 'posture run could not start');
       return null;
     }
+  }
+
+  /** The run becomes the target's last; what moved since the one before is logged (warn when anything got worse). */
+  private keep(name: string, domain: string, run: PostureRun): void {
+    const before = this.last.get(name);
+    const changes = before ? postureChanges(before.findings, run.findings) : [];
+    const mx = run.mx.map((m) => ({ host: m.host, preference: m.preference, addresses: [...m.addresses] }));
+    const at = new Date(this.opts.clock.wallNow()).toISOString();
+    const lastChange = changes.length > 0 ? { at, previousAt: before!.at, changes } : (before?.lastChange ?? null);
+    this.last.set(name, { at, domain, mx, findings: run.findings, problems: run.problems, previousAt: before?.at ?? null, lastChange });
+    if (changes.length === 0) return;
+    const rank = (v: PostureChange['from']): number => (v === null ? 0 : VERDICT_RANK[v]);
+    const worse = changes.some((c) => rank(c.to) > rank(c.from) && c.to !== 'pass');
+    const lines = changes.map((c) => `${c.check} at ${findingPlace(c, domain)}: ${c.from ?? 'new'} → ${c.to ?? 'gone'}${c.reason ? ` (${c.reason})` : ''}`);
+    const line = { target: name, domain, since: before!.at, changes: lines };
+    if (worse) this.opts.logger.warn(line, 'posture changed for the worse');
+    else this.opts.logger.info(line, 'posture changed');
   }
 
   private log(t: ConfiguredTarget, domain: string, run: PostureRun): void {

@@ -1,4 +1,5 @@
 import type { ConfiguredTarget } from '../config/resolve.js';
+import type { PostureSnapshot } from '../core/posture.js';
 import type { HistoryStore } from '../history/store.js';
 import type { FiringAlert, StatusSource, TargetDetail, TargetView } from '../history/view.js';
 
@@ -10,6 +11,8 @@ export interface StatusParts {
   history: HistoryStore;
   /** The alerts firing now (none without alert rules). */
   firing(): FiringAlert[];
+  /** The target's last posture run; null when none. */
+  posture(name: string): PostureSnapshot | null;
 }
 
 /**
@@ -53,7 +56,7 @@ export function statusSource(p: StatusParts): StatusSource {
       const out: TargetDetail[] = [];
       for (const t of targets) {
         const names = firing.get(t.name) ?? [];
-        if (only === undefined || p.history.view(watched(t), names).status === only) out.push(p.history.detail(watched(t), names));
+        if (only === undefined || p.history.view(watched(t), names).status === only) out.push(p.history.detail(watched(t), names, p.posture(t.name)));
       }
       return out;
     },
@@ -61,7 +64,7 @@ export function statusSource(p: StatusParts): StatusSource {
       const t = p.target(name);
       if (!t) return null;
       // Over every target: an MX host's alert belongs to the longest mx:// name it extends (example/sub, not example).
-      return p.history.detail(watched(t), firingByTarget(p.firing(), p.targets()).get(name) ?? []);
+      return p.history.detail(watched(t), firingByTarget(p.firing(), p.targets()).get(name) ?? [], p.posture(name));
     },
     alerts: () => ({ firing: p.firing(), events: p.history.events.all() }),
   };

@@ -7,6 +7,7 @@
  * run's record with its transcript (32 lines of a STARTTLS + AUTH + send dialogue); 11.1 KB a target when every
  * run fails (56 MB), the failure texts' slots 0.8 KB of it.
  */
+import type { PostureSnapshot } from '../core/posture.js';
 import type { CheckResult } from '../core/result.js';
 import { EventRing } from './events.js';
 import { TargetHistory } from './target.js';
@@ -113,8 +114,8 @@ export class HistoryStore {
     };
   }
 
-  /** `GET /api/v1/targets/{name}`: the view, the kept runs, the last records. */
-  detail(t: WatchedTarget, firing: string[]): TargetDetail {
+  /** `GET /api/v1/targets/{name}`: the view, the kept runs, the last records (and the last posture run, kept elsewhere). */
+  detail(t: WatchedTarget, firing: string[], posture: PostureSnapshot | null = null): TargetDetail {
     const h = this.byName.get(t.name);
     const mx = t.url.startsWith('mx://');
     return {
@@ -124,6 +125,7 @@ export class HistoryStore {
       lastFailure: h?.lastFailure ?? null,
       lastSuccess: h?.lastSuccess ?? null,
       lastResults: mx ? [...(h?.lastResults ?? [])] : [],
+      posture,
     };
   }
 

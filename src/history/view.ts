@@ -2,6 +2,7 @@
  * What the daemon shows of its targets and alerts: the JSON of `/api/v1/` and the data the status pages and badges
  * are drawn from. Plain data, built by the history room from the kept runs and read by `src/web/` and the API.
  */
+import type { PostureSnapshot } from '../core/posture.js';
 import type { CheckResult } from '../core/result.js';
 
 export type TargetStatus = 'ok' | 'failing' | 'pending';
@@ -51,6 +52,8 @@ export interface TargetDetail extends TargetView {
   lastSuccess: CheckResult | null;
   /** mx:// targets: the last run's record of every MX host; [] for other targets. */
   lastResults: CheckResult[];
+  /** The last posture run (a module with `posture:`) and what moved since the one before; null before the first. */
+  posture: PostureSnapshot | null;
 }
 
 export const ALERT_EVENTS = ['fired', 'resolved', 'reminded', 'silenced', 'delivered', 'delivery_failed', 'dropped'] as const;

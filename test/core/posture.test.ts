@@ -1,22 +1,23 @@
-import { describe, expect, it } from 'vitest';
-import { POSTURE_CHECKS, worstOf, worstVerdict, type PostureFinding, type PostureVerdict } from '../../src/core/posture.js';
+/** What moved between two posture runs of a target. */
+import { describe, expect, test } from 'vitest';
+import { postureChanges, type PostureCheckName, type PostureFinding, type PostureVerdict } from '../../src/core/posture.js';
 
-const f = (result: PostureVerdict): PostureFinding => ({ check: 'vrfy', scope: 'address', mxHost: 'mx1.example.test', address: '192.0.2.1', result, reason: null, detail: '' });
+const f = (check: PostureCheckName, result: PostureVerdict, reason: string | null = null, address: string | null = '192.0.2.1'): PostureFinding =>
+  ({ check, scope: address ? 'address' : 'domain', mxHost: address ? 'mx1.example.test' : null, address, result, reason, detail: `${check} ${result}` });
 
-describe('posture vocabulary', () => {
-  it('the worst verdict: fail over warn over pass over n/a; none at all is n/a', () => {
-    expect(worstVerdict([])).toBe('n/a');
-    expect(worstVerdict([f('n/a'), f('pass')])).toBe('pass');
-    expect(worstVerdict([f('pass'), f('warn'), f('n/a')])).toBe('warn');
-    expect(worstVerdict([f('warn'), f('fail'), f('pass')])).toBe('fail');
+describe('postureChanges', () => {
+  test('the same verdicts and reasons: nothing moved (details may differ)', () => {
+    expect(postureChanges([f('dane', 'pass'), f('spf', 'pass', null, null)], [{ ...f('dane', 'pass'), detail: 'other words' }, f('spf', 'pass', null, null)])).toEqual([]);
   });
-  it('worstOf: the first of the worst, with what it carries; null for none', () => {
-    const items = [{ result: 'warn' as const, id: 1 }, { result: 'fail' as const, id: 2 }, { result: 'fail' as const, id: 3 }];
-    expect(worstOf(items)?.id).toBe(2);
-    expect(worstOf([])).toBeNull();
-  });
-  it('check names are unique snake_case', () => {
-    expect(new Set(POSTURE_CHECKS).size).toBe(POSTURE_CHECKS.length);
-    for (const c of POSTURE_CHECKS) expect(c).toMatch(/^[a-z]+(_[a-z]+)*$/);
+
+  test('a verdict that moved, a reason that moved, a finding that came and one that went', () => {
+    const before = [f('dane', 'pass'), f('certificate', 'warn', 'certificate-host-mismatch'), f('vrfy', 'pass'), f('dane', 'pass', null, '192.0.2.2')];
+    const after = [f('dane', 'fail', 'tlsa-invalid'), f('certificate', 'warn', 'certificate-not-trusted'), f('vrfy', 'pass'), f('fcrdns', 'warn', 'no-ptr')];
+    expect(postureChanges(before, after).map((c) => [c.check, c.address, c.from, c.to, c.reason])).toEqual([
+      ['dane', '192.0.2.1', 'pass', 'fail', 'tlsa-invalid'],
+      ['certificate', '192.0.2.1', 'warn', 'warn', 'certificate-not-trusted'],
+      ['fcrdns', '192.0.2.1', null, 'warn', 'no-ptr'],
+      ['dane', '192.0.2.2', 'pass', null, null],
+    ]);
   });
 });

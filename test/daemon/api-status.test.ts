@@ -22,7 +22,7 @@ describe('statusSource', () => {
     firing('smtp_probe_isolated', 'smtp-probe'),
   ];
   const src = statusSource({
-    version: '1.2.3', targets: () => targets, target: (n) => targets.find((t) => t.name === n), history, firing: () => alerts,
+    version: '1.2.3', targets: () => targets, target: (n) => targets.find((t) => t.name === n), history, firing: () => alerts, posture: () => null,
   });
 
   test('every target in config order, pending until it ran; firing alerts by name, an MX host\'s as "rule (host)"', () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { associationData, type TlsaData } from '../../checks/posture/tlsa.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
+import type { PostureSnapshot } from '../../src/core/posture.js';
 import type { SecureDns } from '../../src/dns/secure.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { serverCert, wrongNameCert } from '../helpers/certs.js';
@@ -104,6 +105,16 @@ describe('posture runs in the daemon', () => {
     expect(text).toContain(`smtp_probe_posture_info{target="example",env="test",check="dane",mx_host="${MX}",result="fail",reason="tlsa-invalid"} 1`);
     expect(text).not.toContain(`smtp_probe_posture_info{target="example",env="test",check="dane",mx_host="${MX}",result="pass",reason=""}`);
     expect(text).toContain('smtp_probe_alerts_firing{alert="dane_broken"} 1');
+    // The API: the last posture run, and what moved since the run before (dane pass → fail).
+    const api = await until('the API shows the change', async () => {
+      const d = (await (await fetch(`${base}/api/v1/targets/example`)).json()) as { posture: PostureSnapshot | null };
+      return d.posture?.lastChange ? d.posture : undefined;
+    });
+    expect(api).toMatchObject({ domain: 'example.test', mx: [{ host: MX, preference: 10, addresses: ['127.0.0.1'] }], problems: [] });
+    expect(api.previousAt).not.toBeNull();
+    expect(api.lastChange!.previousAt < api.lastChange!.at).toBe(true);
+    expect(api.lastChange!.changes).toEqual([{ check: 'dane', mxHost: MX, address: '127.0.0.1', from: 'pass', to: 'fail', reason: 'tlsa-invalid', detail: expect.any(String) }]);
+    expect(api.findings.map((f) => [f.check, f.result])).toEqual([['dane', 'fail'], ['starttls', 'pass']]);
 
     tlsa = GOOD;
     await until('the resolve reaches the webhook', () => bodies().some((b) => b.status === 'resolved'));

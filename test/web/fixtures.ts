@@ -18,7 +18,7 @@ export function target(name: string, over: Partial<TargetDetail> = {}): TargetDe
     name, url: 'smtp://mail.example.test:587', module: 'submission', labels: { env: 'test' },
     status: !last ? 'pending' : last.ok ? 'ok' : 'failing', lastRun: last?.startedAt ?? null,
     uptime: { '1h': 1, '24h': 0.995 }, latencyMs: { p50: 95.2, p95: 120.7 }, certDaysLeft: 67, firingAlerts: [],
-    history, lastResult: null, lastFailure: null, lastSuccess: null, lastResults: [],
+    history, lastResult: null, lastFailure: null, lastSuccess: null, lastResults: [], posture: null,
     ...over,
   };
 }
