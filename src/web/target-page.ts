@@ -5,6 +5,7 @@ import { badgeHref, esc } from './escape.js';
 import { duration, millis, percent, when } from './format.js';
 import { failingStreak, runTip, historyBar } from './history-bar.js';
 import { shell } from './layout.js';
+import { postureSection } from './posture.js';
 import type { PageOptions } from './status-page.js';
 import { waterfall } from './waterfall.js';
 
@@ -112,7 +113,7 @@ function runsTable(t: TargetDetail): string {
 
 /**
  * `/targets/{name}`: facts and badges, the history, the phase waterfall of the last run and of the last failure
- * (one per host for mx://), the last result's replies, and the last failure's transcript.
+ * (one per host for mx://), the last result's replies, the last failure's transcript, and the last posture run.
  */
 export function targetPage(src: StatusSource, name: string, o: PageOptions): string | null {
   const t = src.target(name);
@@ -121,6 +122,6 @@ export function targetPage(src: StatusSource, name: string, o: PageOptions): str
   const main = `<h2 class="tn">${esc(t.name)}</h2>${badges(t.name)}${facts(t)}` +
     `<h2>History <span class="mut">${t.history.length} run${t.history.length === 1 ? '' : 's'}, oldest → newest</span></h2>` +
     `${historyBar(t.history, true)}${last ? `<p class="mut">Last: ${esc(runTip(last))}</p>` : ''}${runsTable(t)}` +
-    waterfalls(t) + transcripts(t) + lastResult(t.lastResult);
+    waterfalls(t) + transcripts(t) + lastResult(t.lastResult) + postureSection(t.posture);
   return shell({ title: `${t.name}: ${t.status} · smtp-probe`, nonce: o.nonce, version: src.version, main, failing: t.status === 'failing' });
 }

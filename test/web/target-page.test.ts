@@ -1,5 +1,6 @@
 /** The target page `/targets/{name}` (src/web/target-page.ts) and its phase waterfall (src/web/waterfall.ts). */
 import { describe, expect, it } from 'vitest';
+import type { PostureFinding, PostureSnapshot } from '../../src/core/posture.js';
 import type { CheckResult } from '../../src/core/result.js';
 import { targetPage } from '../../src/web/target-page.js';
 import { placePhases, waterfall } from '../../src/web/waterfall.js';
@@ -136,5 +137,37 @@ describe('the target page', () => {
     expect(html).toContain('Banner: <code>&lt;script&gt;alert(1)&lt;/script&gt;</code>');
     expect(html).toContain('<img src="/badge/%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E/status.svg"');
     expect(html).toContain('<title>&quot;&gt;&lt;img src=x onerror=alert(1)&gt;: failing · smtp-probe</title>');
+  });
+});
+
+describe('the posture section', () => {
+  const finding = (check: PostureFinding['check'], result: PostureFinding['result'], reason: string | null, detail: string): PostureFinding =>
+    ({ check, scope: 'address', mxHost: 'mx1.example.test', address: '192.0.2.1', result, reason, detail });
+  const snapshot = (over: Partial<PostureSnapshot> = {}): PostureSnapshot => ({
+    at: '2026-12-05T06:00:00.000Z', domain: 'example.test', mx: [{ host: 'mx1.example.test', preference: 10, addresses: ['192.0.2.1'] }],
+    findings: [finding('dane', 'fail', 'tlsa-invalid', 'no TLSA matches <script>alert(1)</script>'), finding('starttls', 'pass', null, 'upgraded')],
+    problems: [], previousAt: '2026-12-05T00:00:00.000Z',
+    lastChange: { at: '2026-12-05T06:00:00.000Z', previousAt: '2026-12-05T00:00:00.000Z', changes: [{ check: 'dane', mxHost: 'mx1.example.test', address: '192.0.2.1', from: 'pass', to: 'fail', reason: 'tlsa-invalid', detail: '' }] },
+    ...over,
+  });
+
+  it('none without a posture run', () => {
+    expect(page(source([healthy('a')]), 'a')).not.toContain('id="posture"');
+  });
+
+  it('counts, the last change, one row per finding; server text escaped', () => {
+    const html = page(source([healthy('a', { posture: snapshot() })]), 'a');
+    expect(html).toContain('<h2 id="posture">Posture of example.test <span class="mut">Dec 05 06:00:00</span></h2>');
+    expect(html).toContain('<span class="bad">1 fail</span> · <span class="warn">0 warn</span> · <span class="ok">1 pass</span> · <span class="mut">0 n/a</span>');
+    expect(html).toContain('<li>dane at mx1.example.test 192.0.2.1: <span class="ok">pass</span> → <span class="bad">fail</span> <span class="mut">(tlsa-invalid)</span></li>');
+    expect(html).toContain('<tr class="bad"><td>dane</td><td class="mono">mx1.example.test 192.0.2.1</td><td class="bad">fail</td><td>tlsa-invalid</td><td>no TLSA matches &lt;script&gt;alert(1)&lt;/script&gt;</td></tr>');
+    expect(html).not.toContain('<script>alert(1)');
+    expect(html).toContain('<td class="ok">pass</td>');
+  });
+
+  it('the first run since the start says so; lookup problems are listed', () => {
+    const html = page(source([healthy('a', { posture: snapshot({ previousAt: null, lastChange: null, problems: ['MX example.test: SERVFAIL'] }) })]), 'a');
+    expect(html).toContain('No change seen yet: this is the first run since the daemon started.');
+    expect(html).toContain('<ul class="warn"><li>MX example.test: SERVFAIL</li></ul>');
   });
 });
