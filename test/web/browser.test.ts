@@ -20,6 +20,7 @@ import { DEMO_PASSWORD, DEMO_UNKNOWN, DEMO_USER, startDemoServer, type DemoServe
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { freePort } from '../helpers/ports.js';
 import { banner, ehloSteps, quitSteps, startScriptedServer, type ScriptedServer } from '../helpers/scripted-server.js';
+import { fakeSecureDns } from '../dns/secure-fake.js';
 import { until } from './wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -51,13 +52,16 @@ describe.skipIf(!HAVE_CHROMIUM)(`the pages in Chromium (skipped when ${CHROMIUM}
     dir = mkdtempSync(join(tmpdir(), 'smtp-probe-browser-'));
     writeFileSync(join(dir, 'ca.pem'), demoCertificate().cert);
     writeFileSync(join(dir, 'config.yaml'), config(smtp.port, hostile.port, await freePort(), join(dir, 'ca.pem')));
-    daemon = await startTestDaemon(join(dir, 'config.yaml'), { env: { DEMO_PASSWORD } });
+    // The hostile target's posture: localhost as its own implicit MX, at 127.0.0.1, as a resolver would say.
+    const dns = fakeSecureDns({ 'localhost A': { records: ['127.0.0.1'] } });
+    daemon = await startTestDaemon(join(dir, 'config.yaml'), { env: { DEMO_PASSWORD }, posture: { dns: () => dns } });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync'],
     });
     await until(`${RUNS} runs of every target`, () => ['healthy', 'rcpt-fails', 'down', 'hostile'].every((n) => daemon.results.filter((r) => r.target === n).length >= RUNS), 60_000);
+    await until('a posture run of the hostile target', async () => ((await (await fetch(`${daemon.base}/api/v1/targets/hostile`)).json()) as { posture: unknown }).posture !== null, 30_000);
   }, 90_000);
 
   afterAll(async () => {
@@ -183,6 +187,11 @@ describe.skipIf(!HAVE_CHROMIUM)(`the pages in Chromium (skipped when ${CHROMIUM}
     expect(await page.locator('code', { hasText: 'alert("banner")' }).first().textContent()).toBe(HOSTILE_BANNER.slice(4));
     expect(await page.locator('pre.tr').first().textContent()).toContain(`S: ${HOSTILE_BANNER}`);
     expect(await page.locator('.lbl').textContent()).toBe(`note=${HOSTILE_LABEL}`);
+    // The posture section quotes the banner's name as text too, and says what it found.
+    const posture = page.locator('table.posture');
+    expect(await page.locator('h2#posture').textContent()).toMatch(/^Posture of localhost /);
+    expect(await posture.locator('tr', { hasText: 'starttls' }).locator('td').nth(2).textContent()).toBe('fail');
+    expect(await posture.locator('tr', { hasText: 'banner_hostname' }).textContent()).toContain('the 220 greeting says "<script>alert(\\"banner\\")</script>"');
     expect(await page.locator('img').count()).toBe(3); // the three badges, no injected image
     expect(await page.locator('script').count()).toBe(1); // the page's own
     await ctx.close();
@@ -242,10 +251,11 @@ modules:
     ${tls}
     send: { from: ${DEMO_USER}, to: [${DEMO_UNKNOWN}] }
   plain: { tls: none }
+  hostile: { tls: none, posture: { checks: [starttls, banner_hostname], every: 1s } }
 targets:
   - { name: healthy, url: "smtp://127.0.0.1:${smtpPort}", module: submission, labels: { env: test } }
   - { name: rcpt-fails, url: "smtp://127.0.0.1:${smtpPort}", module: mailbox, labels: { env: test } }
   - { name: down, url: "smtp://127.0.0.1:${closedPort}", module: plain, labels: { env: test } }
-  - { name: hostile, url: "smtp://127.0.0.1:${hostilePort}", module: plain, labels: { note: '${HOSTILE_LABEL}' } }
+  - { name: hostile, url: "smtp://localhost:${hostilePort}", module: hostile, labels: { note: '${HOSTILE_LABEL}' } }
 `;
 }
