@@ -11,13 +11,10 @@ import { describe, expect, test } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { matchTlsa } from '../../checks/posture/tlsa.js';
 import { createSecureDns } from '../../src/dns/secure.js';
+import { stacksUp } from './stacks.js';
 
 const env = process.env;
-const server = env.DNSSTACK_SERVER;
-if (!server && env.CI) {
-  throw new Error('DNSSTACK_* not set under CI: start the stack with `bash test/real/dnsstack.sh start` and eval its `env` output');
-}
-if (!server) console.warn('[dns.test] DNSSTACK_SERVER not set: skipped (bash test/real/dnsstack.sh start; eval "$(bash test/real/dnsstack.sh env)")');
+const server = stacksUp('dns.test', 'dns') ? env.DNSSTACK_SERVER : undefined;
 
 const zone = env.DNSSTACK_ZONE ?? 'probe-posture.test';
 const bogus = env.DNSSTACK_BOGUS_ZONE ?? 'bogus-posture.test';

@@ -12,11 +12,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { startHttps, type TestHttps } from '../posture/helpers/https-server.js';
+import { stacksUp } from './stacks.js';
 
 const env = process.env;
-const ready = Boolean(env.DNSSTACK_SERVER && env.MAILSTACK_HOST);
-if (!ready && env.CI) throw new Error('DNSSTACK_* or MAILSTACK_* not set under CI: start both stacks and eval their `env` output');
-if (!ready) console.warn('[posture-cli.test] DNSSTACK_SERVER or MAILSTACK_HOST not set: skipped (bash test/real/dnsstack.sh start; bash test/real/mailstack.sh start; eval their env)');
+const ready = stacksUp('posture-cli.test', 'dns', 'mail');
 
 const zone = env.DNSSTACK_ZONE ?? 'probe-posture.test';
 const port = env.MAILSTACK_SMTP_PORT ?? '2525';

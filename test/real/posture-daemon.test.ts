@@ -17,13 +17,10 @@ import { startTestDaemon } from '../helpers/daemon.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 import { STRONG, startPostureServer } from '../posture/helpers/smtp-server.js';
 import { until } from '../web/wait.js';
+import { stacksUp } from './stacks.js';
 
 const env = process.env;
-const server = env.DNSSTACK_SERVER;
-if (!server && env.CI) {
-  throw new Error('DNSSTACK_* not set under CI: start the stack with `bash test/real/dnsstack.sh start` and eval its `env` output');
-}
-if (!server) console.warn('[posture-daemon.test] DNSSTACK_SERVER not set: skipped (bash test/real/dnsstack.sh start; eval "$(bash test/real/dnsstack.sh env)")');
+const server = stacksUp('posture-daemon.test', 'dns') ? env.DNSSTACK_SERVER : undefined;
 
 const zone = env.DNSSTACK_ZONE ?? 'probe-posture.test';
 const mx1 = `mx1.${zone}`;

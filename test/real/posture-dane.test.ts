@@ -14,13 +14,10 @@ import type { PostureFinding } from '../../src/core/posture.js';
 import { closeAll } from '../helpers/cleanup.js';
 import type { ScriptedServer } from '../helpers/scripted-server.js';
 import { STRONG, startPostureServer, testDeps } from '../posture/helpers/smtp-server.js';
+import { stacksUp } from './stacks.js';
 
 const env = process.env;
-const server = env.DNSSTACK_SERVER;
-if (!server && env.CI) {
-  throw new Error('DNSSTACK_* not set under CI: start the stack with `bash test/real/dnsstack.sh start` and eval its `env` output');
-}
-if (!server) console.warn('[posture-dane.test] DNSSTACK_SERVER not set: skipped (bash test/real/dnsstack.sh start; eval "$(bash test/real/dnsstack.sh env)")');
+const server = stacksUp('posture-dane.test', 'dns') ? env.DNSSTACK_SERVER : undefined;
 
 const zone = env.DNSSTACK_ZONE ?? 'probe-posture.test';
 const bogus = env.DNSSTACK_BOGUS_ZONE ?? 'bogus-posture.test';

@@ -14,11 +14,10 @@ import { systemClock } from '../../src/core/clock.js';
 import { createSecureDns } from '../../src/dns/secure.js';
 import { closeAll } from '../helpers/cleanup.js';
 import { cli } from '../helpers/cli.js';
+import { stacksUp } from './stacks.js';
 
 const env = process.env;
-const ready = Boolean(env.DNSSTACK_SERVER && env.MAILSTACK_HOST);
-if (!ready && env.CI) throw new Error('DNSSTACK_* or MAILSTACK_* not set under CI: start both stacks and eval their `env` output');
-if (!ready) console.warn('[posture-names.test] DNSSTACK_SERVER or MAILSTACK_HOST not set: skipped (bash test/real/dnsstack.sh start; bash test/real/mailstack.sh start; eval their env)');
+const ready = stacksUp('posture-names.test', 'dns', 'mail');
 
 const zone = env.DNSSTACK_ZONE ?? 'probe-posture.test';
 const dnsbl = env.DNSSTACK_DNSBL_ZONE ?? 'dnsbl.probe.test';

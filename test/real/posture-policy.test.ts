@@ -16,13 +16,10 @@ import { runTlsRpt } from '../../checks/posture/tls-rpt.js';
 import type { TxtLookup } from '../../checks/posture/txt.js';
 import type { PostureFinding } from '../../src/core/posture.js';
 import { startHttps, type TestHttps } from '../posture/helpers/https-server.js';
+import { stacksUp } from './stacks.js';
 
 const env = process.env;
-const server = env.DNSSTACK_SERVER;
-if (!server && env.CI) {
-  throw new Error('DNSSTACK_* not set under CI: start the stack with `bash test/real/dnsstack.sh start` and eval its `env` output');
-}
-if (!server) console.warn('[posture-policy.test] DNSSTACK_SERVER not set: skipped (bash test/real/dnsstack.sh start; eval "$(bash test/real/dnsstack.sh env)")');
+const server = stacksUp('posture-policy.test', 'dns') ? env.DNSSTACK_SERVER : undefined;
 
 const zone = env.DNSSTACK_ZONE ?? 'probe-posture.test';
 const insecure = env.DNSSTACK_INSECURE_ZONE ?? 'insecure-posture.test';
