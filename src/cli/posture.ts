@@ -11,7 +11,7 @@ import { POSTURE_HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { POSTURE_FORMATS, isOk, nagiosState, renderJson, renderJunit, renderNagios, renderText, type PostureReport } from './posture-report.js';
 import { postureOptions } from '../posture/options.js';
-import { IMPLEMENTED_CHECKS, runPosture, type PostureDeps } from '../posture/run.js';
+import { runPosture, type PostureDeps } from '../posture/run.js';
 
 /** The flags of `smtp-probe posture` (README "Posture", docs/posture.md). */
 export const POSTURE_FLAGS = {
@@ -102,15 +102,12 @@ export function targetOf(positionals: string[]): PostureTarget {
   return { text, domain, port, implicitTls: scheme === 'smtps' || port === 465 };
 }
 
-const NOT_IMPLEMENTED = POSTURE_CHECKS.filter((c) => !IMPLEMENTED_CHECKS.includes(c));
-
 export function checksFlag(value: string | undefined): PostureCheckName[] {
-  if (value === undefined) return [...IMPLEMENTED_CHECKS];
+  if (value === undefined) return [...POSTURE_CHECKS];
   const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (names.length === 0) throw new UsageError('--checks: name at least one check');
   for (const n of names) {
-    if (!(POSTURE_CHECKS as readonly string[]).includes(n)) throw new UsageError(`--checks: unknown check "${n}" (checks: ${IMPLEMENTED_CHECKS.join(', ')})`);
-    if ((NOT_IMPLEMENTED as readonly string[]).includes(n)) throw new UsageError(`--checks: ${n} is not implemented yet (checks: ${IMPLEMENTED_CHECKS.join(', ')})`);
+    if (!(POSTURE_CHECKS as readonly string[]).includes(n)) throw new UsageError(`--checks: unknown check "${n}" (checks: ${POSTURE_CHECKS.join(', ')})`);
   }
   return POSTURE_CHECKS.filter((c) => names.includes(c));
 }

@@ -22,13 +22,8 @@ import { runTlsRpt } from '../../checks/posture/tls-rpt.js';
 import type { TxtLookup } from '../../checks/posture/txt.js';
 import type { PostureOptions } from './options.js';
 
-/** The checks a posture run can do (all of POSTURE_CHECKS); any other would be refused as "not implemented yet". */
-export const DOMAIN_CHECKS = ['mta_sts', 'tls_rpt', 'spf', 'dmarc'] as const;
 /** Per-address checks beside the SMTP exposure ones: DNS (dane, dnsbl, fcrdns) and the greeting's name. */
 const ADDRESS_CHECKS: readonly PostureCheckName[] = ['dane', 'dnsbl', 'banner_hostname', 'fcrdns'];
-export const IMPLEMENTED_CHECKS: readonly PostureCheckName[] = POSTURE_CHECKS.filter(
-  (c) => (DOMAIN_CHECKS as readonly string[]).includes(c) || ADDRESS_CHECKS.includes(c) || c in SMTP_EXPOSURE_CHECKS,
-);
 
 export interface PostureRequest {
   domain: string;
