@@ -10,7 +10,7 @@ import type { RunMetrics } from '../metrics/run.js';
 import type { ModuleSettings } from '../plan/build.js';
 import { DEFAULTS } from '../plan/defaults.js';
 import { postureRequestOf } from '../posture/request.js';
-import { runPosture, type PostureDeps, type PostureRun } from '../posture/run.js';
+import { runPosture, type PostureDeps, type PostureRequest, type PostureRun } from '../posture/run.js';
 import { Scheduler, type Job } from '../scheduler/scheduler.js';
 
 export interface PostureJobsOptions {
@@ -28,6 +28,8 @@ export interface PostureJobsOptions {
 interface Entry {
   target: ConfiguredTarget;
   settings: PostureModuleSettings;
+  /** The run's request, made once from the target and its settings. */
+  req: PostureRequest;
   fingerprint: string;
   /** The run going, if any: aborted when the target or its settings change or go, and at stop. */
   controller: AbortController | null;
@@ -60,9 +62,10 @@ export class PostureJobs {
     for (const target of targets) {
       const settings = modules[target.module]?.posture;
       if (!settings) continue;
-      const fingerprint = JSON.stringify([postureRequestOf(target.plan, settings), settings, target.plan.dnsServers, target.meta]);
+      const req = postureRequestOf(target.plan, settings);
+      const fingerprint = JSON.stringify([req, settings, target.plan.dnsServers, target.meta]);
       const old = this.entries.get(target.name);
-      next.set(target.name, old?.fingerprint === fingerprint ? old : { target, settings, fingerprint, controller: null });
+      next.set(target.name, old?.fingerprint === fingerprint ? old : { target, settings, req, fingerprint, controller: null });
     }
     for (const [name, old] of this.entries) {
       if (next.get(name) === old) continue;
@@ -96,7 +99,7 @@ export class PostureJobs {
     try {
       const dns = this.dnsOf(e, bound.signal);
       if (!dns) return;
-      const req = postureRequestOf(e.target.plan, e.settings);
+      const { req } = e;
       const deps: PostureDeps = { dns: memoizeSecureDns(dns), clock, signal: bound.signal, ...(this.opts.stsFetch ? { stsFetch: this.opts.stsFetch } : {}) };
       const run = await runPosture(req, deps);
       if (bound.signal.aborted) {
