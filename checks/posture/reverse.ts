@@ -4,6 +4,7 @@
  * lookup's outcome as plain data for the judges.
  */
 import net from 'node:net';
+import { v6 } from '@leichtgewicht/ip-codec';
 
 /** `192.0.2.1` → `1.2.0.192`; `2001:db8::1` → `1.0.0.0…8.b.d.0.1.0.0.2` (32 nibbles); null when not an address. */
 export function reversedLabels(address: string): string | null {
@@ -21,25 +22,11 @@ export function ptrNameOf(address: string): string | null {
   return `${labels}.${net.isIPv4(address.replace(/%.*$/, '')) ? 'in-addr.arpa' : 'ip6.arpa'}`;
 }
 
-/** The 32 hex digits of an IPv6 address (lower case), an embedded IPv4 tail (::ffff:192.0.2.1) included. */
+/** The 32 hex digits of an IPv6 address (lower case), an embedded IPv4 tail (::ffff:192.0.2.1) included; null when not one. */
 export function expandIPv6(address: string): string | null {
-  let text = address.toLowerCase();
-  const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    if (!net.isIPv4(v4[2]!)) return null;
-    const [a, b, c, d] = v4[2]!.split('.').map(Number) as [number, number, number, number];
-    text = `${v4[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const groups = (s: string | undefined): string[] => (s === undefined || s === '' ? [] : s.split(':'));
-  const head = groups(halves[0]);
-  const tail = groups(halves[1]);
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
-  const all = [...head, ...Array<string>(halves.length === 1 ? 0 : missing).fill('0'), ...tail];
-  if (all.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return null;
-  return all.map((g) => g.padStart(4, '0')).join('');
+  const bare = address.replace(/%.*$/, '');
+  // ip-codec encodes without checking: node:net says whether it is an IPv6 address first.
+  return net.isIPv6(bare) ? Buffer.from(v6.encode(bare)).toString('hex') : null;
 }
 
 /** Two addresses are the same (IPv6 compared in full form: `::1` = `0:0::1`). */
